@@ -1,0 +1,1 @@
+"""predbench experiment layer: tabular benchmarks, harness, metrics, store, search, plots, CLI."""

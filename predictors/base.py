@@ -1,0 +1,185 @@
+"""The Predictor protocol: what a predictor declares, receives, and returns.
+
+``fit`` is the study's *initialization*, ``query`` scores architectures. A predictor declares its
+``DataNeeds``; the harness builds contexts holding exactly that and nothing more, so a predictor
+cannot read full learning curves or test labels by mistake.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from predictors.spaces.base import Arch, SearchSpace
+
+
+class NotFittedError(RuntimeError):
+    """``query`` was called before ``fit``."""
+
+
+class DataError(ValueError):
+    """A context lacks data the predictor declared it needs (or holds data it did not declare)."""
+
+
+@dataclass(frozen=True)
+class DataNeeds:
+    """What a predictor consumes; the harness hands over only this.
+
+    labels: (architecture, final accuracy) pairs for fitting.
+    curve_metrics: per-epoch metrics of partial learning curves, cut at the fidelity.
+    curves_for_train: whether the labeled architectures' partial curves are needed too (hybrids).
+    unlabeled_factor: semi-supervised predictors get this many unlabeled architectures per label.
+    live: needs real networks and data batches (zero-cost proxies, weight sharing).
+    encoding: name of the architecture encoding the predictor uses (informational).
+    """
+
+    labels: bool = True
+    curve_metrics: tuple[str, ...] = ()
+    curves_for_train: bool = False
+    unlabeled_factor: int = 0
+    live: bool = False
+    encoding: str | None = None
+
+    def union(self, other: DataNeeds) -> DataNeeds:
+        """The needs of a predictor built from two parts (e.g. OMNI)."""
+        return DataNeeds(
+            labels=self.labels or other.labels,
+            curve_metrics=tuple(dict.fromkeys(self.curve_metrics + other.curve_metrics)),
+            curves_for_train=self.curves_for_train or other.curves_for_train,
+            unlabeled_factor=max(self.unlabeled_factor, other.unlabeled_factor),
+            live=self.live or other.live,
+            encoding=self.encoding or other.encoding,
+        )
+
+
+@dataclass
+class LiveSource:
+    """Real data and network configuration for predictors that build and run networks.
+
+    ``batch(split, size, seed)`` returns ``(inputs, targets)`` torch tensors from the benchmark's
+    own data ("train" or "val"); ``network_kwargs`` are the ``to_network`` arguments that build
+    exactly the benchmark's networks; ``name`` says where the batches come from (recorded).
+    """
+
+    batch: Callable[[str, int, int], tuple[Any, Any]]
+    network_kwargs: Mapping[str, Any]
+    name: str = "unknown"
+
+
+@dataclass
+class FitContext:
+    """Everything a predictor may use in ``fit``; fields it did not declare are empty."""
+
+    space: SearchSpace
+    archs: Sequence[Arch] = ()
+    labels: np.ndarray | None = None
+    curves: Mapping[str, np.ndarray] = field(default_factory=dict)
+    unlabeled: Sequence[Arch] = ()
+    fidelity: int | None = None
+    total_epochs: int | None = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    device: str = "cpu"
+    live: LiveSource | None = None
+
+
+@dataclass
+class QueryContext:
+    """Everything a predictor may use in ``query``; ``curves`` rows align with the archs."""
+
+    space: SearchSpace
+    curves: Mapping[str, np.ndarray] = field(default_factory=dict)
+    fidelity: int | None = None
+    total_epochs: int | None = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    device: str = "cpu"
+    live: LiveSource | None = None
+
+
+@dataclass
+class Prediction:
+    """Scores for queried architectures: higher means better; ``std`` where the model has one."""
+
+    mean: np.ndarray
+    std: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.mean = np.asarray(self.mean, dtype=float).reshape(-1)
+        if self.std is not None:
+            self.std = np.asarray(self.std, dtype=float).reshape(-1)
+            if self.std.shape != self.mean.shape:
+                raise ValueError("Prediction.std must have the shape of Prediction.mean")
+
+
+class Predictor(ABC):
+    """Base class of every predictor.
+
+    Subclasses implement ``_fit`` and ``_query``; ``__init__`` only stores keyword
+    hyperparameters (scikit-learn's rule), so ``{"predictor": name, "params": get_params()}``
+    rebuilds a predictor exactly. ``name`` and ``family`` are set by ``@register``.
+    """
+
+    needs: ClassVar[DataNeeds] = DataNeeds()
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    #: Small hyperparameters that keep the conformance suite fast (e.g. few epochs).
+    conformance_params: ClassVar[dict[str, Any]] = {}
+
+    _fitted: bool = False
+
+    # --- hyperparameters ----------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def data_needs(self) -> DataNeeds:
+        """The data this instance needs (may depend on its hyperparameters)."""
+        return self.needs
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # --- the protocol -------------------------------------------------------------------------
+    def fit(self, ctx: FitContext) -> Predictor:
+        """Initialize the predictor from the context (the study's initialization)."""
+        needs = self.data_needs()
+        if needs.labels and (ctx.labels is None or len(ctx.labels) != len(ctx.archs)):
+            raise DataError(f"{self.name or type(self).__name__} needs labeled architectures")
+        if needs.live and ctx.live is None:
+            raise DataError(f"{self.name or type(self).__name__} needs a live data source")
+        self._fit(ctx)
+        self._fitted = True
+        return self
+
+    def query(self, archs: Sequence[Arch], ctx: QueryContext) -> Prediction:
+        """Score ``archs``; returns one mean (and optional std) per architecture."""
+        if not self._fitted:
+            raise NotFittedError(f"{self.name or type(self).__name__}: call fit() before query()")
+        archs = list(archs)
+        if not archs:
+            return Prediction(np.zeros(0))
+        pred = self._query(archs, ctx)
+        if pred.mean.shape != (len(archs),):
+            raise RuntimeError(
+                f"{self.name}: query returned {pred.mean.shape[0]} scores for {len(archs)} archs"
+            )
+        return pred
+
+    @abstractmethod
+    def _fit(self, ctx: FitContext) -> None: ...
+
+    @abstractmethod
+    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction: ...

@@ -1,0 +1,114 @@
+"""Registry of predictor classes by name and family, extendable through entry points.
+
+Third-party packages add predictors by declaring an entry point in the group
+``predbench.predictors`` that points at a module (importing it runs its ``@register``
+decorators) or at a ``Predictor`` subclass carrying ``name`` and ``family``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from predictors.base import Predictor
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "predbench.predictors"
+FAMILIES = ("baseline", "model_based", "learning_curve", "hybrid", "zero_cost",
+            "weight_sharing", "ensemble")
+#: Modules of this package whose import registers the built-in predictors.
+BUILTIN_MODULES = (
+    "predictors.zero_cost",
+    "predictors.model_based",
+    "predictors.learning_curve",
+    "predictors.hybrid",
+    "predictors.weight_sharing",
+    "predictors.ensemble",
+)
+
+_REGISTRY: dict[str, type[Predictor]] = {}
+_loaded = False
+
+P = TypeVar("P", bound=type[Predictor])
+
+
+class UnknownPredictorError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+def register(name: str, family: str) -> Callable[[P], P]:
+    """Class decorator: ``@register("xgb", family="model_based")``."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; use one of {FAMILIES}")
+
+    def decorate(cls: P) -> P:
+        if not (isinstance(cls, type) and issubclass(cls, Predictor)):
+            raise TypeError(f"@register needs a Predictor subclass, got {cls!r}")
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing is not cls:
+            raise ValueError(f"predictor name {name!r} already registered by {existing!r}")
+        cls.name = name
+        cls.family = family
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def load_all() -> None:
+    """Import built-in predictor modules and entry-point plugins (once)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception:  # a broken plugin must not take the built-ins down
+            log.exception("could not load predictor plugin %s", ep.name)
+            continue
+        if isinstance(obj, type) and issubclass(obj, Predictor) and obj.name not in _REGISTRY:
+            register(obj.name or ep.name, obj.family or "model_based")(obj)
+
+
+def available(family: str | None = None) -> dict[str, type[Predictor]]:
+    """Registered predictor classes by name (optionally of one family), sorted by name."""
+    load_all()
+    return {n: c for n, c in sorted(_REGISTRY.items()) if family is None or c.family == family}
+
+
+def get(name: str) -> type[Predictor]:
+    load_all()
+    if name not in _REGISTRY:
+        raise UnknownPredictorError(
+            f"unknown predictor {name!r}; run `predbench list` to see the registered ones "
+            f"({', '.join(sorted(_REGISTRY))})"
+        )
+    return _REGISTRY[name]
+
+
+def family_of(name: str) -> str:
+    return get(name).family
+
+
+def make(name: str, **params: Any) -> Predictor:
+    """Instantiate a registered predictor with keyword hyperparameters."""
+    cls = get(name)
+    unknown = set(params) - set(cls.param_names())
+    if unknown:
+        raise TypeError(
+            f"predictor {name!r} has no parameter(s) {sorted(unknown)}; "
+            f"it takes {cls.param_names()}"
+        )
+    return cls(**params)
