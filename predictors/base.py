@@ -34,8 +34,10 @@ class DataNeeds:
     curve_metrics: per-epoch metrics of partial learning curves, cut at the fidelity.
     curves_for_train: whether the labeled architectures' partial curves are needed too (hybrids).
     unlabeled_factor: semi-supervised predictors get this many unlabeled architectures per label.
-    live: needs real networks and data batches (zero-cost proxies, weight sharing).
+    live: needs real data batches to run networks on (zero-cost proxies, weight sharing).
     encoding: name of the architecture encoding the predictor uses (informational).
+    properties: per-architecture values known without training (e.g. "params", "flops") that
+        the benchmark tabulates; handed over for the fitted and the queried architectures.
     """
 
     labels: bool = True
@@ -44,6 +46,7 @@ class DataNeeds:
     unlabeled_factor: int = 0
     live: bool = False
     encoding: str | None = None
+    properties: tuple[str, ...] = ()
 
     def union(self, other: DataNeeds) -> DataNeeds:
         """The needs of a predictor built from two parts (e.g. OMNI)."""
@@ -54,26 +57,30 @@ class DataNeeds:
             unlabeled_factor=max(self.unlabeled_factor, other.unlabeled_factor),
             live=self.live or other.live,
             encoding=self.encoding or other.encoding,
+            properties=tuple(dict.fromkeys(self.properties + other.properties)),
         )
 
 
 @dataclass
 class LiveSource:
-    """Real data and network configuration for predictors that build and run networks.
+    """Real data for predictors that run networks (zero-cost proxies, supernets).
 
     ``batch(split, size, seed)`` returns ``(inputs, targets)`` torch tensors from the benchmark's
-    own data ("train" or "val"); ``network_kwargs`` are the ``to_network`` arguments that build
-    exactly the benchmark's networks; ``name`` says where the batches come from (recorded).
+    own data ("train" or "val"); ``name`` says where the batches come from (it is recorded).
     """
 
     batch: Callable[[str, int, int], tuple[Any, Any]]
-    network_kwargs: Mapping[str, Any]
     name: str = "unknown"
 
 
 @dataclass
 class FitContext:
-    """Everything a predictor may use in ``fit``; fields it did not declare are empty."""
+    """Everything a predictor may use in ``fit``; fields it did not declare are empty.
+
+    ``network`` is the benchmark's network configuration (``to_network`` keyword arguments plus
+    ``input_shape``), present whenever the space can build the benchmark's networks; it is a
+    description of the space, not data about any architecture.
+    """
 
     space: SearchSpace
     archs: Sequence[Arch] = ()
@@ -85,6 +92,8 @@ class FitContext:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     device: str = "cpu"
     live: LiveSource | None = None
+    properties: Mapping[str, np.ndarray] = field(default_factory=dict)
+    network: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -98,6 +107,8 @@ class QueryContext:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     device: str = "cpu"
     live: LiveSource | None = None
+    properties: Mapping[str, np.ndarray] = field(default_factory=dict)
+    network: Mapping[str, Any] | None = None
 
 
 @dataclass

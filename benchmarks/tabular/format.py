@@ -182,7 +182,9 @@ class TabularBenchmark:
 
 def validate_shapes(meta: dict, values: np.ndarray, static: np.ndarray | None, n: int) -> None:
     if values.ndim != 4:
-        raise BenchmarkFormatError(f"values must be [arch, seed, epoch, metric], got {values.shape}")
+        raise BenchmarkFormatError(
+            f"values must be [arch, seed, epoch, metric], got {values.shape}"
+        )
     if values.shape[0] != n:
         raise BenchmarkFormatError(f"values has {values.shape[0]} rows but {n} architectures")
     if values.shape[3] != len(meta["metrics"]):

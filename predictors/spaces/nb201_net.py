@@ -71,7 +71,8 @@ class ResidualReduction(nn.Module):
         self.a = ReLUConvBN(c_in, c_out, 3, 2, affine, track)
         self.b = ReLUConvBN(c_out, c_out, 3, 1, affine, track)
         self.shortcut = nn.Sequential(
-            nn.AvgPool2d(2, stride=2, padding=0, ceil_mode=True), nn.Conv2d(c_in, c_out, 1, bias=False)
+            nn.AvgPool2d(2, stride=2, padding=0, ceil_mode=True),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
