@@ -1,0 +1,6 @@
+"""Model-based predictors: trained on (architecture, final accuracy) pairs.
+
+Importing this package registers every predictor of the family.
+"""
+
+from predictors.model_based import trees  # noqa: F401

@@ -1,0 +1,117 @@
+"""Model-based predictors on synthetic NAS-Bench-201 data: they learn, they are reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from predictors.base import FitContext, QueryContext
+from predictors.registry import available, make
+from predictors.spaces import get_space
+
+#: Fast settings per predictor (the conformance settings are smaller still).
+FAST: dict[str, dict] = {
+    "xgb": {"num_boost_round": 100},
+    "lgb": {"num_boost_round": 100},
+    "ngb": {"n_estimators": 60},
+    "rf": {},
+    "gp": {"train_iters": 50},
+    "sparse_gp": {"train_iters": 50},
+    "var_sparse_gp": {"train_iters": 100},
+    "gpwl": {},
+    "bayes_lin_reg": {},
+    "dngo": {"num_epochs": 100},
+    "bohamiann": {"num_steps": 800, "num_burn_in_steps": 300},
+    "svr": {},
+    "mlp": {"epochs": 60},
+    "bananas": {"epochs": 60, "num_ensemble": 2},
+    "gcn": {"epochs": 40},
+    "bonas": {"epochs": 40},
+    "nao": {"epochs": 40},
+    "seminas": {"epochs": 20},
+}
+OP_SCORE = {"none": 0.0, "skip_connect": 0.4, "avg_pool_3x3": 0.7, "nor_conv_1x1": 1.5,
+            "nor_conv_3x3": 2.0}
+
+
+def synthetic_nb201(n: int, seed: int):
+    """Unique NB201 cells whose accuracy follows their ops (edges into the output weigh more)."""
+    space = get_space("nb201")
+    rng = np.random.default_rng(seed)
+    archs, seen = [], set()
+    while len(archs) < n:
+        a = space.sample(rng)
+        if a not in seen:
+            seen.add(a)
+            archs.append(a)
+    weights = np.array([1.0, 1.0, 1.0, 1.5, 1.5, 1.5])
+    score = np.array([[OP_SCORE[op] for op in a.spec] for a in archs]) @ weights
+    labels = 60.0 + 3.0 * score + rng.normal(0, 1.0, size=n)
+    return space, archs, labels
+
+
+@pytest.fixture(scope="module")
+def data():
+    space, archs, labels = synthetic_nb201(300, seed=0)
+    return space, archs[:100], labels[:100], archs[100:200], labels[100:200], archs[200:]
+
+
+def _fit_query(name, data, seed=0, extra=None):
+    space, tr, ytr, te, _, unl = data
+    params = {**FAST.get(name, {}), **(extra or {})}
+    pred = make(name, **params)
+    factor = pred.data_needs().unlabeled_factor
+    ctx = FitContext(space=space, archs=tr, labels=ytr.copy(), rng=np.random.default_rng(seed),
+                     unlabeled=unl[: factor * len(tr)] if factor else ())
+    pred.fit(ctx)
+    return pred, pred.query(te, QueryContext(space=space, rng=np.random.default_rng(seed + 1)))
+
+
+def test_all_expected_predictors_registered():
+    names = set(available("model_based"))
+    missing = set(FAST) - names
+    assert not missing, f"not registered: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_predictor_ranks_better_than_random(name, data):
+    if name not in available("model_based"):
+        pytest.skip(f"{name} not registered")
+    _, out = _fit_query(name, data)
+    y_test = data[4]
+    assert out.mean.shape == (100,)
+    assert np.all(np.isfinite(out.mean))
+    tau = kendalltau(out.mean, y_test).statistic
+    assert tau > 0.3, f"{name}: Kendall tau {tau:.3f}"
+    # predictions live on the label scale, not the standardized one
+    assert abs(np.median(out.mean) - np.median(y_test)) < 3 * np.std(y_test)
+    if out.std is not None:
+        assert np.all(out.std >= 0) and np.all(np.isfinite(out.std))
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_same_seed_same_predictions(name, data):
+    if name not in available("model_based"):
+        pytest.skip(f"{name} not registered")
+    cls = available("model_based")[name]
+    small = {**cls.conformance_params}
+    _, a = _fit_query(name, data, seed=3, extra=small)
+    _, b = _fit_query(name, data, seed=3, extra=small)
+    np.testing.assert_array_equal(a.mean, b.mean)
+
+
+def test_hpo_searches_and_refits(data):
+    pred, out = _fit_query("xgb", data, extra={"hpo": True, "hpo_evals": 3,
+                                               "num_boost_round": 30})
+    assert set(pred.best_hyperparams_) == set(type(pred).tunable)
+    assert kendalltau(out.mean, data[4]).statistic > 0.3
+
+
+def test_torch_global_rng_untouched(data):
+    torch = pytest.importorskip("torch")
+    if "mlp" not in available("model_based"):
+        pytest.skip("mlp not registered")
+    state = torch.random.get_rng_state().clone()
+    _fit_query("mlp", data, extra={"epochs": 2})
+    assert torch.equal(state, torch.random.get_rng_state())
