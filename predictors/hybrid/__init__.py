@@ -1,0 +1,3 @@
+"""Hybrid predictors (architecture encoding + partial learning curves). Importing registers them."""
+
+from predictors.hybrid import lcsvr  # noqa: F401  (registers)

@@ -1,0 +1,100 @@
+"""LcSVR (Baker et al. 2017): support-vector regression on partial learning curves + architecture.
+
+Features per architecture: the validation-accuracy curve up to the fidelity, its first and second
+differences, and the adjacency one-hot encoding of the architecture. A nu-SVR (RBF kernel) on
+standardized features is fitted to the labeled architectures' final accuracies; its C, nu and
+gamma are picked by a small randomized cross-validated search when there are enough labels.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy.stats import loguniform, uniform
+from sklearn.model_selection import KFold, RandomizedSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import NuSVR
+
+from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
+from predictors.encodings import encode
+from predictors.learning_curve._common import forward_fill, get_curves
+from predictors.registry import register
+from predictors.spaces.base import Arch, SearchSpace
+
+log = logging.getLogger(__name__)
+
+METRIC = "val_acc"
+ENCODING = "adjacency_one_hot"
+
+
+def curve_features(curves: np.ndarray) -> np.ndarray:
+    """Values, first and second differences of each row (``[n, f + (f-1) + (f-2)]``)."""
+    curves = forward_fill(curves)
+    curves = np.where(np.isfinite(curves), curves, 0.0)
+    return np.concatenate([curves, np.diff(curves, n=1, axis=1), np.diff(curves, n=2, axis=1)],
+                          axis=1)
+
+
+def _features(archs: list[Arch], curves: np.ndarray, space: SearchSpace) -> np.ndarray:
+    return np.concatenate([curve_features(curves), encode(archs, ENCODING, space)], axis=1)
+
+
+@register("lcsvr", family="hybrid")
+class LcSVR(Predictor):
+    """nu-SVR on curve features plus the adjacency one-hot encoding."""
+
+    needs = DataNeeds(labels=True, curve_metrics=(METRIC,), curves_for_train=True,
+                      encoding=ENCODING)
+    conformance_params = {"n_iter": 3}
+
+    def __init__(self, n_iter: int = 20, cv_folds: int = 3, min_search: int = 10) -> None:
+        self.n_iter = n_iter
+        self.cv_folds = cv_folds
+        self.min_search = min_search
+
+    def _fit(self, ctx: FitContext) -> None:
+        archs = list(ctx.archs)
+        curves = get_curves(ctx.curves, METRIC, len(archs), self.name)
+        if ctx.fidelity is not None:
+            curves = curves[:, : ctx.fidelity]
+        self._fidelity = curves.shape[1]
+        x = _features(archs, curves, ctx.space)
+        y = np.asarray(ctx.labels, dtype=float)
+        self._y_mean, self._y_std = float(y.mean()), float(y.std()) or 1.0
+        yz = (y - self._y_mean) / self._y_std
+        model = make_pipeline(StandardScaler(), NuSVR(kernel="rbf"))
+        if len(archs) >= self.min_search and self.n_iter > 0:
+            seed = int(ctx.rng.integers(0, 2**31 - 1))
+            search = RandomizedSearchCV(
+                model,
+                {
+                    "nusvr__C": loguniform(1e-2, 1e2),
+                    "nusvr__nu": uniform(0.1, 0.8),
+                    "nusvr__gamma": loguniform(1e-3, 1e0),
+                },
+                n_iter=self.n_iter,
+                cv=KFold(n_splits=min(self.cv_folds, len(archs)), shuffle=True,
+                         random_state=seed),
+                scoring="neg_mean_squared_error",
+                random_state=seed,
+            )
+            search.fit(x, yz)
+            model = search.best_estimator_
+            log.debug("lcsvr: chose %s", search.best_params_)
+        else:
+            model.fit(x, yz)
+        self._model = model
+
+    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
+        curves = get_curves(ctx.curves, METRIC, len(archs), self.name)
+        if ctx.fidelity is not None:
+            curves = curves[:, : ctx.fidelity]
+        if curves.shape[1] != self._fidelity:
+            raise DataError(
+                f"lcsvr was fitted on curves of {self._fidelity} epochs but queried with "
+                f"{curves.shape[1]}; fit and query at the same fidelity"
+            )
+        x = _features(archs, curves, ctx.space)
+        return Prediction(self._model.predict(x) * self._y_std + self._y_mean)
