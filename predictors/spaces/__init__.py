@@ -36,6 +36,36 @@ def _nb201() -> SearchSpace:
 
 register_space("nb201", _nb201)
 
+
+def _nb101() -> SearchSpace:
+    from predictors.spaces.nb101 import NB101Space
+
+    return NB101Space()
+
+
+def _darts() -> SearchSpace:
+    from predictors.spaces.darts import DartsSpace
+
+    return DartsSpace()
+
+
+def _nbgraph() -> SearchSpace:
+    from predictors.spaces.nbgraph import NBGraphSpace
+
+    return NBGraphSpace()
+
+
+def _nbgraph_proteins() -> SearchSpace:
+    from predictors.spaces.nbgraph import PROTEINS_OPS, NBGraphSpace
+
+    return NBGraphSpace("nbgraph-proteins", PROTEINS_OPS)
+
+
+register_space("nb101", _nb101)
+register_space("darts", _darts)
+register_space("nbgraph", _nbgraph)
+register_space("nbgraph-proteins", _nbgraph_proteins)
+
 __all__ = [
     "Arch",
     "ArchError",
