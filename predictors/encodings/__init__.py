@@ -39,4 +39,9 @@ def encode(archs: Sequence[Arch], name: str, space: SearchSpace) -> Any:
 
 
 def _load_builtin() -> None:
-    from predictors.encodings import adjacency  # noqa: F401  (registers on import)
+    from predictors.encodings import (  # noqa: F401  (registers on import)
+        adjacency,
+        graph,
+        path,
+        seminas,
+    )
