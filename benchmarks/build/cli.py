@@ -1,0 +1,126 @@
+"""`predbench build ...`: pilot, generate, merge and status of the Fashion-MNIST benchmark."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+
+from benchmarks.build.recipe import PRESETS, Recipe, get_recipe
+
+app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
+                  no_args_is_help=True)
+
+DEFAULT_TARGET = 1000
+RecipeOpt = typer.Option("n3c8-e10-b128", "--recipe", "-r",
+                         help="preset name (see `recipes`) or a recipe .json file")
+ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-shards/<recipe>]")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _recipe(name: str) -> Recipe:
+    try:
+        return get_recipe(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def recipes() -> None:
+    """List the preset recipes and their keys."""
+    for r in PRESETS.values():
+        typer.echo(f"{r.name} (key {r.key}): {json.dumps(r.as_dict())}")
+
+
+@app.command()
+def pilot(
+    recipe: str = RecipeOpt,
+    cells: int = typer.Option(24, help="first N architectures of the order, two seeds each"),
+    workers: int = typer.Option(1, help="parallel worker processes"),
+    threads: int = typer.Option(1, help="torch threads per worker"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    shards: Path | None = ShardsOpt,
+    verbose: bool = False,
+) -> None:
+    """Train (resuming) a recipe's pilot and write its table to results/pilot/."""
+    from benchmarks.build.pilot import run_pilot, table_row
+
+    _setup_logging(verbose)
+    table = run_pilot(_recipe(recipe), cells, shards, workers, threads, device)
+    typer.echo(table_row(table))
+
+
+@app.command("pilot-table")
+def pilot_table_cmd(recipe: str = RecipeOpt, cells: int = 24, shards: Path | None = ShardsOpt
+                    ) -> None:
+    """Rewrite a pilot's table from the shards present (a partial pilot included)."""
+    from benchmarks.build.generate import default_shard_dir
+    from benchmarks.build.pilot import pilot_table, table_row, write_table
+
+    r = _recipe(recipe)
+    table = pilot_table(shards or default_shard_dir(r), cells)
+    write_table(table)
+    typer.echo(table_row(table))
+
+
+@app.command()
+def generate(
+    recipe: str = RecipeOpt,
+    archs: int = typer.Option(DEFAULT_TARGET, help="first N architectures of the order"),
+    second_seed_every: int = typer.Option(3, help="seed 1 for every k-th architecture"),
+    workers: int = typer.Option(1, help="parallel worker processes (several per GPU on cuda)"),
+    threads: int = typer.Option(1, help="torch threads per worker"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    shards: Path | None = ShardsOpt,
+    verbose: bool = False,
+) -> None:
+    """Train the benchmark's (architecture, seed) pairs; resumes, skipping finished shards."""
+    from benchmarks.build.generate import run_tasks
+    from benchmarks.build.order import benchmark_tasks
+
+    _setup_logging(verbose)
+    done = run_tasks(benchmark_tasks(archs, second_seed_every), _recipe(recipe), shards,
+                     workers, threads, device)
+    typer.echo(f"trained {len(done)} pair(s)")
+
+
+@app.command()
+def merge(
+    recipe: str = RecipeOpt,
+    shards: Path | None = ShardsOpt,
+    out: Path = typer.Option(None, help="benchmark directory [data/fmnist-nb201]"),
+    name: str = "fmnist-nb201",
+) -> None:
+    """Assemble the shards into the tabular benchmark format."""
+    from benchmarks.build.generate import REPO_ROOT, default_shard_dir
+    from benchmarks.build.merge import merge as do_merge
+
+    _setup_logging(False)
+    bench = do_merge(shards or default_shard_dir(_recipe(recipe)),
+                     out or REPO_ROOT / "data" / name, name)
+    s = bench.metadata["summary"]
+    typer.echo(f"{s['archs']} architectures ({s['archs_with_two_seeds']} with two seeds); "
+               f"seed-to-seed {json.dumps(s['seed_to_seed'])}")
+
+
+@app.command()
+def status(
+    recipe: str = RecipeOpt,
+    archs: int = typer.Option(DEFAULT_TARGET, help="target number of architectures"),
+    second_seed_every: int = 3,
+    workers: int = typer.Option(1, help="workers the estimate assumes"),
+    shards: Path | None = ShardsOpt,
+) -> None:
+    """Print done architectures and seeds and the estimated time left for the target."""
+    from benchmarks.build.generate import default_shard_dir
+    from benchmarks.build.status import progress
+
+    r = _recipe(recipe)
+    typer.echo(progress(shards or default_shard_dir(r), archs, workers,
+                        second_seed_every).describe())

@@ -1,0 +1,179 @@
+"""Assemble a shard directory into a tabular benchmark (``benchmarks.tabular.format``).
+
+Simulated per-epoch cost (static ``epoch_time``) comes from a cost model, so it does not depend
+on which device trained an architecture: a non-negative least-squares fit of the measured
+per-epoch CPU time (training plus validation, final epoch excluded) of shards trained on the
+reference device (CPU, one thread; CPU time is not inflated by other processes sharing the
+cores) against the number of edges of each operation in the cell.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import nnls
+
+from benchmarks.build.fashion_mnist import SplitSpec
+from benchmarks.build.order import SECOND_SEED_EVERY
+from benchmarks.build.pilot import PILOT_DIR
+from benchmarks.build.recipe import Recipe
+from benchmarks.build.shards import ShardError, read_recipe, read_shards
+from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
+from benchmarks.build.train import INPUT_SHAPE, METRICS
+from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
+from predictors.spaces import get_space
+from predictors.spaces.nb201 import OPS
+
+log = logging.getLogger(__name__)
+
+STATIC = ("params", "flops", "latency_cpu", EPOCH_COST, "epoch_time_measured")
+COST_OPS = tuple(op for op in OPS if op != "none")
+MIN_REFERENCE_SHARDS = 5
+
+
+def is_reference(rec: dict[str, Any]) -> bool:
+    return rec["device"] == "cpu" and int(rec.get("threads", 1)) == 1
+
+
+def measured_epoch_time(rec: dict[str, Any], key: str = "epoch_time") -> float:
+    """Mean per-epoch seconds of one shard, leaving out the final epoch (it adds the test)."""
+    times = rec[key]
+    return float(np.mean(times[:-1] if len(times) > 1 else times))
+
+
+def _features(arch_spec: tuple[str, ...]) -> np.ndarray:
+    return np.array([1.0] + [float(arch_spec.count(op)) for op in COST_OPS])
+
+
+def fit_cost_model(records: list[dict[str, Any]],
+                   min_reference: int = MIN_REFERENCE_SHARDS) -> dict[str, Any]:
+    """Per-epoch seconds = intercept + sum over ops of (edges with that op) x coefficient."""
+    space = get_space("nb201")
+    ref = [r for r in records if is_reference(r)]
+    if len(ref) < max(min_reference, 1):
+        raise ShardError(
+            f"only {len(ref)} shard(s) were trained on the reference device (cpu, 1 thread); "
+            f"the cost model needs {min_reference}: run `predbench build generate "
+            "--device cpu --threads 1` for a few pairs first"
+        )
+    x = np.stack([_features(space.from_string(r["arch"]).spec) for r in ref])
+    y = np.array([measured_epoch_time(r, "epoch_cpu_time") for r in ref])
+    coef, _ = nnls(x, y)
+    pred = x @ coef
+    r2 = 1.0 - float(np.sum((y - pred) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-12))
+    return {
+        "estimated": True,
+        "model": "epoch_time = intercept + sum_op edges(op) * coef(op), non-negative least "
+                 "squares on measured per-epoch CPU time (train + validation) of one-thread "
+                 "CPU runs",
+        "reference_device": "cpu, 1 thread",
+        "fitted_on": len(ref),
+        "coefficients": dict(zip(("intercept", *COST_OPS), map(float, coef), strict=True)),
+        "r2": r2,
+    }
+
+
+def predict_cost(model: dict[str, Any], spec: tuple[str, ...]) -> float:
+    coef = np.array(list(model["coefficients"].values()))
+    return float(_features(spec) @ coef)
+
+
+def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
+          pilot_dir: Path = PILOT_DIR,
+          min_reference: int = MIN_REFERENCE_SHARDS) -> TabularBenchmark:
+    """Merge every shard of ``shard_dir`` into a benchmark saved at ``out_dir``."""
+    recipe: Recipe = read_recipe(shard_dir)
+    records = list(read_shards(shard_dir))
+    by_index: dict[int, dict[int, dict[str, Any]]] = {}
+    for rec in records:
+        if rec["recipe_key"] != recipe.key:
+            raise ShardError(f"shard a{rec['index']:04d}-s{rec['seed']} of {shard_dir} was "
+                             "trained with another recipe; move it out and merge again")
+        by_index.setdefault(rec["index"], {})[rec["seed"]] = rec
+    indices = sorted(i for i, s in by_index.items() if 0 in s)
+    if not indices:
+        raise ShardError(f"{shard_dir} holds no seed-0 shard yet; nothing to merge")
+    space = get_space("nb201")
+    cost = fit_cost_model(records, min_reference)
+    num_seeds = 2
+    values = np.full((len(indices), num_seeds, recipe.epochs, len(METRICS)), np.nan, np.float32)
+    static = np.zeros((len(indices), len(STATIC)), np.float32)
+    archs = []
+    for row, index in enumerate(indices):
+        seeds = by_index[index]
+        first = seeds[0]
+        arch = space.from_string(first["arch"])
+        archs.append(arch)
+        for seed, rec in seeds.items():
+            if seed < num_seeds:
+                for m, metric in enumerate(METRICS):
+                    values[row, seed, :, m] = [np.nan if v is None else v
+                                               for v in rec["curves"][metric]]
+        static[row] = [first["params"], first["flops"],
+                       np.median([r["latency_cpu"] for r in seeds.values()]),
+                       predict_cost(cost, arch.spec),
+                       np.mean([measured_epoch_time(r) for r in seeds.values()])]
+    val = values[:, :, :, METRICS.index("val_acc")]
+    paired = ~np.isnan(val[:, 1, -1])
+    devices = Counter(f"{r['device']} x{r.get('threads', 1)} thread(s)" for r in records)
+    pilot_path = pilot_dir / f"{recipe.name}.json"
+    splits = recipe.splits.as_dict()
+    meta: dict[str, Any] = {
+        "name": name,
+        "space": "nb201",
+        "dataset": "fashion-mnist",
+        "description": "NAS-Bench-201-space networks trained on Fashion-MNIST by this project "
+                       "(benchmarks/build); one representative per canonical cell, in a fixed "
+                       "seeded order; seed 1 for every third architecture of that order "
+                       "(plus the pilot's cells).",
+        "metrics": {m: {"direction": "min" if m.endswith("loss") else "max",
+                        "unit": "%" if m.endswith("acc") else "nats"} for m in METRICS},
+        "objective": "val_acc",
+        "ground_truth": "mean over the seeds present at the final epoch (seeds 0 and 1 where "
+                        "both exist, else seed 0)",
+        "epochs": recipe.epochs,
+        "seeds": num_seeds,
+        "static": list(STATIC),
+        "static_units": {"params": "count", "flops": "forward FLOPs of one image",
+                         "latency_cpu": "s, batch 1, CPU, median of 30",
+                         EPOCH_COST: "s, simulated (cost model)",
+                         "epoch_time_measured": "s, wall time on the training device"},
+        "cost": cost,
+        "recipe": recipe.as_dict(),
+        "recipe_key": recipe.key,
+        "pilot": json.loads(pilot_path.read_text()) if pilot_path.is_file() else None,
+        "splits": splits,
+        "network": {**recipe.network_kwargs(), "input_shape": list(INPUT_SHAPE)},
+        "live": {**splits, "dataset": "fashion-mnist"},
+        "order": {"rule": "unique canonical NB201 cells (first of each form in enumeration "
+                          "order) sorted by string, permuted by numpy default_rng(201)",
+                  "second_seed_every": SECOND_SEED_EVERY,
+                  "indices": [int(i) for i in indices]},
+        "devices": dict(devices),
+        "total_compute": {
+            "trainings": len(records),
+            "wall_seconds": float(sum(r["wall_time"] for r in records)),
+            "cpu_core_seconds": float(sum(r["cpu_time"] for r in records
+                                          if r["device"] == "cpu")),
+        },
+        "summary": {
+            "archs": len(indices),
+            "archs_with_two_seeds": int(paired.sum()),
+            "final_val_acc": spread(np.nanmean(val[:, :, -1], axis=1)),
+            "seed_to_seed": seed_agreement(val[paired, 0, -1], val[paired, 1, -1]),
+            "epoch_vs_final_tau": epoch_vs_final_tau(val[:, 0, :]),
+        },
+        "citation": "predbench Fashion-MNIST NB201 benchmark; Fashion-MNIST: Xiao, Rasul and "
+                    "Vollgraf 2017, arXiv:1708.07747; NAS-Bench-201: Dong and Yang, ICLR 2020",
+    }
+    SplitSpec.from_dict(splits)  # the live source must be able to rebuild the splits
+    bench = TabularBenchmark(meta, archs, values, static)
+    bench.save(out_dir)
+    log.info("merged %d architectures (%d with two seeds) into %s", len(indices),
+             int(paired.sum()), out_dir)
+    return bench

@@ -1,0 +1,112 @@
+"""Recipe pilots: the first N architectures of the benchmark's order, two seeds each.
+
+The table of one pilot (cost per training, accuracy range, seed-to-seed Kendall tau and
+Spearman of final validation accuracy) is written to ``results/pilot/<recipe>.json`` and
+``.md``; ``results/pilot/README.md`` lists every candidate's row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.build.generate import REPO_ROOT, default_shard_dir, run_tasks
+from benchmarks.build.order import pilot_tasks
+from benchmarks.build.recipe import Recipe
+from benchmarks.build.shards import atomic_write_text, read_recipe, read_shards
+from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
+
+PILOT_DIR = REPO_ROOT / "results" / "pilot"
+
+
+def pilot_table(shard_dir: Path, num_archs: int | None = None) -> dict[str, Any]:
+    """Statistics of the pilot pairs present in ``shard_dir`` (archs < ``num_archs``)."""
+    recipe = read_recipe(shard_dir)
+    final: dict[int, dict[int, float]] = {}
+    curves: list[list[float]] = []
+    walls, cores, trains, devices = [], [], [], set()
+    for rec in read_shards(shard_dir):
+        if num_archs is not None and rec["index"] >= num_archs:
+            continue
+        final.setdefault(rec["index"], {})[rec["seed"]] = rec["curves"]["val_acc"][-1]
+        if rec["seed"] == 0:
+            curves.append(rec["curves"]["val_acc"])
+        walls.append(rec["wall_time"])
+        cores.append(rec["cpu_time"])
+        trains.append(sum(rec["train_time"]))
+        devices.add(f"{rec['device']} x{rec.get('threads', 1)} thread(s)")
+    both = sorted(i for i, s in final.items() if 0 in s and 1 in s)
+    a = np.array([final[i][0] for i in both])
+    b = np.array([final[i][1] for i in both])
+    means = [np.mean(list(s.values())) for s in final.values()]
+    return {
+        "recipe": recipe.as_dict(),
+        "recipe_key": recipe.key,
+        "trainings": len(walls),
+        "cells_with_two_seeds": len(both),
+        "core_seconds_per_training": float(np.mean(cores)) if cores else None,
+        "wall_seconds_per_training": float(np.mean(walls)) if walls else None,
+        "train_seconds_per_training": float(np.mean(trains)) if trains else None,
+        "devices": sorted(devices),
+        "final_val_acc": spread(means),
+        "seed_to_seed": seed_agreement(a, b),
+        "epoch_vs_final_tau": epoch_vs_final_tau(np.array(curves)) if curves else [],
+    }
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def table_row(t: dict[str, Any]) -> str:
+    r, s, acc = t["recipe"], t["seed_to_seed"], t["final_val_acc"]
+    desc = (f"N={r['cells_per_stage']}, C={r['channels']}, stem stride {r['stem_stride']}, "
+            f"{r['train_size'] // 1000}k train, {r['val_size'] // 1000}k val, "
+            f"{r['epochs']} epochs, batch {r['batch_size']}, lr {r['lr']}")
+    return (f"| {r['name']} | {desc} | {t['cells_with_two_seeds']} | "
+            f"{_fmt(t['core_seconds_per_training'], 0)} | "
+            f"{_fmt(acc.get('min'))}-{_fmt(acc.get('max'))} | "
+            f"{_fmt(s.get('kendall_tau'))} | {_fmt(s.get('spearman'))} | "
+            f"{_fmt(s.get('mean_abs_diff'))} |")
+
+
+HEADER = ("| recipe | settings | cells x 2 seeds | core-s per training | final val acc (%) "
+          "| seed-to-seed Kendall tau | Spearman | mean abs seed diff (%) |\n"
+          "|---|---|---|---|---|---|---|---|")
+
+
+def write_table(table: dict[str, Any], out_dir: Path = PILOT_DIR) -> Path:
+    """Write one pilot's JSON and Markdown, then refresh the summary of all candidates."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = table["recipe"]["name"]
+    atomic_write_text(out_dir / f"{name}.json", json.dumps(table, indent=2) + "\n")
+    taus = ", ".join(f"{v:.2f}" for v in table["epoch_vs_final_tau"])
+    md = (f"# Pilot of recipe {name} (key {table['recipe_key']})\n\n{HEADER}\n{table_row(table)}"
+          f"\n\nDevices: {', '.join(table['devices'])}. Trainings: {table['trainings']}.\n\n"
+          f"Kendall tau of seed-0 validation accuracy at each epoch vs the last: {taus}\n")
+    atomic_write_text(out_dir / f"{name}.md", md)
+    rows = []
+    for path in sorted(out_dir.glob("*.json")):
+        rows.append(table_row(json.loads(path.read_text())))
+    summary = ("# Recipe pilots\n\nEach row: the first cells of the benchmark's architecture "
+               "order, each trained with seeds 0 and 1 (`predbench build pilot`); cost is "
+               "process CPU seconds (core-seconds) per training, measured on the devices "
+               "listed in each recipe's own table; accuracy is the seed mean at the final "
+               f"epoch.\n\n{HEADER}\n"
+               + "\n".join(rows) + "\n")
+    atomic_write_text(out_dir / "README.md", summary)
+    return out_dir / f"{name}.md"
+
+
+def run_pilot(recipe: Recipe, num_archs: int = 24, shard_dir: Path | None = None,
+              workers: int = 1, threads: int = 1, device: str = "cpu",
+              out_dir: Path = PILOT_DIR) -> dict[str, Any]:
+    """Train (resuming) the pilot pairs of ``recipe`` and write its table."""
+    shard_dir = shard_dir or default_shard_dir(recipe)
+    run_tasks(pilot_tasks(num_archs), recipe, shard_dir, workers, threads, device)
+    table = pilot_table(shard_dir, num_archs)
+    write_table(table, out_dir)
+    return table

@@ -1,0 +1,56 @@
+"""Progress of a generation run: pairs done against the target, and the time left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.build.order import benchmark_tasks
+from benchmarks.build.shards import done_pairs, read_shards
+
+
+@dataclass
+class Progress:
+    target_pairs: int
+    done_pairs: int
+    archs_done: int
+    second_seeds_done: int
+    extra_pairs: int
+    seconds_per_training: float | None
+    workers: int
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.seconds_per_training is None:
+            return None
+        return (self.target_pairs - self.done_pairs) * self.seconds_per_training / self.workers
+
+    def describe(self) -> str:
+        left = self.seconds_left
+        eta = "unknown (no shard yet)" if left is None else f"{left / 3600:.1f} h"
+        per = "-" if self.seconds_per_training is None else f"{self.seconds_per_training:.0f} s"
+        return (f"{self.done_pairs}/{self.target_pairs} target trainings done: "
+                f"{self.archs_done} architectures with seed 0, {self.second_seeds_done} with "
+                f"seed 1 ({self.extra_pairs} further pilot trainings outside the target); "
+                f"{per} wall per training (last 50); time left with {self.workers} "
+                f"worker(s): {eta}")
+
+
+def progress(shard_dir: Path, num_archs: int, workers: int = 1,
+             every: int = 3) -> Progress:
+    target = set(benchmark_tasks(num_archs, every))
+    done = done_pairs(shard_dir)
+    hit = done & target
+    recent = sorted(read_shards(shard_dir), key=lambda r: r.get("finished", ""))[-50:]
+    per = float(np.median([r["wall_time"] for r in recent])) if recent else None
+    return Progress(
+        target_pairs=len(target),
+        done_pairs=len(hit),
+        archs_done=sum(1 for i, s in hit if s == 0),
+        second_seeds_done=sum(1 for i, s in hit if s == 1),
+        extra_pairs=len(done - target),
+        seconds_per_training=per,
+        workers=workers,
+    )

@@ -1,0 +1,146 @@
+"""The benchmark builder: data, architecture order, shards, resume after a crash, merge."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.build import fashion_mnist as fm
+from benchmarks.build import generate
+from benchmarks.build.merge import merge
+from benchmarks.build.order import arch_order, benchmark_tasks, pilot_tasks
+from benchmarks.build.pilot import pilot_table, write_table
+from benchmarks.build.recipe import PRESETS, Recipe
+from benchmarks.build.shards import ShardError, done_pairs, open_shard_dir
+from benchmarks.build.status import progress
+from benchmarks.tabular.format import read_benchmark
+from predictors.spaces import get_space
+
+TINY = PRESETS["tiny"]
+HAVE_DATA = all((fm.DEFAULT_DIR / f).is_file() for f in fm.FILES.values())
+needs_data = pytest.mark.skipif(
+    not HAVE_DATA, reason="needs the Debian package dataset-fashion-mnist"
+)
+
+
+def _idx_bytes(arr: np.ndarray) -> bytes:
+    head = bytes([0, 0, 8, arr.ndim]) + b"".join(d.to_bytes(4, "big") for d in arr.shape)
+    return head + arr.astype(np.uint8).tobytes()
+
+
+def test_read_idx_and_missing_package(tmp_path, monkeypatch):
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    (tmp_path / "x.gz").write_bytes(gzip.compress(_idx_bytes(arr)))
+    np.testing.assert_array_equal(fm.read_idx(tmp_path / "x.gz"), arr)
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(_idx_bytes(arr)[:-5]))
+    with pytest.raises(ValueError, match="truncated"):
+        fm.read_idx(tmp_path / "bad.gz")
+    monkeypatch.setenv(fm.DATA_DIR_ENV, str(tmp_path / "nowhere"))
+    fm.load_raw.cache_clear()
+    try:
+        with pytest.raises(fm.DatasetMissingError, match="apt-get install dataset-fashion-mnist"):
+            fm.load_raw()
+    finally:
+        monkeypatch.delenv(fm.DATA_DIR_ENV)
+        fm.load_raw.cache_clear()
+
+
+def test_splits_are_disjoint_and_nested():
+    small = fm.split_indices(fm.SplitSpec(0, 1000, 500, 100))
+    large = fm.split_indices(fm.SplitSpec(0, 2000, 500, 100))
+    assert not set(small["train"]) & set(small["val"])
+    np.testing.assert_array_equal(small["val"], large["val"])
+    np.testing.assert_array_equal(small["train"], large["train"][:1000])
+    with pytest.raises(ValueError, match="exceeds"):
+        fm.SplitSpec(0, 55_000, 10_000)
+
+
+def test_arch_order_unique_fixed_and_extending():
+    order = arch_order()
+    space = get_space("nb201")
+    assert len(order) == 4930
+    assert len({space.canonical(a) for a in order}) == 4930
+    assert order[:5] == arch_order.__wrapped__()[:5]
+    tasks = benchmark_tasks(30)
+    assert tasks == benchmark_tasks(60)[: len(tasks)]
+    assert sum(s == 1 for _, s in tasks) == 10
+    assert set(pilot_tasks(3)) == {(i, s) for i in range(3) for s in (0, 1)}
+
+
+def test_recipe_key_and_shard_dir_guard(tmp_path):
+    other = Recipe("other", epochs=2)
+    assert Recipe("renamed", **{k: v for k, v in TINY.as_dict().items() if k != "name"}).key \
+        == TINY.key
+    assert other.key != TINY.key
+    open_shard_dir(tmp_path, TINY)
+    with pytest.raises(ShardError, match="another --shards directory"):
+        open_shard_dir(tmp_path, other)
+
+
+@needs_data
+def test_live_source_is_deterministic():
+    live = fm.live_source({"live": {"dataset": "fashion-mnist", **TINY.splits.as_dict()}})
+    x1, y1 = live.batch("val", 16, 3)
+    x2, y2 = live.batch("val", 16, 3)
+    x3, _ = live.batch("val", 16, 4)
+    assert x1.shape == (16, 1, 28, 28) and x1.dtype == torch.float32 and y1.dtype == torch.long
+    assert torch.equal(x1, x2) and torch.equal(y1, y2) and not torch.equal(x1, x3)
+    with pytest.raises(ValueError, match="train"):
+        live.batch("test", 4, 0)
+
+
+@needs_data
+def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
+    shards = tmp_path / "shards"
+    tasks = [(0, 0), (0, 1), (1, 0)]
+    real = generate.train_one
+    calls: list[tuple[int, int]] = []
+
+    def crashing(arch, seed, recipe, device="cpu"):
+        index = arch_order().index(arch)
+        if (index, seed) == (0, 1):
+            raise KeyboardInterrupt("simulated kill midway")
+        calls.append((index, seed))
+        return real(arch, seed, recipe, device)
+
+    monkeypatch.setattr(generate, "train_one", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        generate.run_tasks(tasks, TINY, shards)
+    assert done_pairs(shards) == {(0, 0)}
+    (shards / ".a0000-s1.json.abc.tmp").write_text("{half a shard")  # as left by kill -9
+    assert progress(shards, 2, every=1).done_pairs == 1
+
+    def counting(arch, seed, recipe, device="cpu"):
+        calls.append((arch_order().index(arch), seed))
+        return real(arch, seed, recipe, device)
+
+    monkeypatch.setattr(generate, "train_one", counting)
+    calls.clear()
+    assert generate.run_tasks(tasks, TINY, shards) == [(0, 1), (1, 0)]
+    assert calls == [(0, 1), (1, 0)]
+    assert generate.run_tasks(tasks, TINY, shards) == []
+    shard = json.loads((shards / "a0001-s0.json").read_text())
+    assert len(shard["curves"]["val_acc"]) == TINY.epochs
+    assert shard["params"] > 0 and shard["flops"] > 0 and shard["latency_cpu"] > 0
+
+    table = pilot_table(shards, 2)
+    assert table["cells_with_two_seeds"] == 1 and table["trainings"] == 3
+    write_table(table, tmp_path / "pilot")
+    assert "| tiny |" in (tmp_path / "pilot" / "README.md").read_text()
+
+    bench = merge(shards, tmp_path / "bench", "tiny-bench", pilot_dir=tmp_path / "pilot",
+                  min_reference=2)
+    loaded = read_benchmark(tmp_path / "bench")
+    assert loaded.values.shape == (2, 2, TINY.epochs, 6)
+    assert not np.isnan(loaded.values[0, 1]).all() and np.isnan(loaded.values[1, 1]).all()
+    assert loaded.metadata["pilot"]["recipe_key"] == TINY.key
+    assert loaded.metadata["network"]["input_shape"] == [1, 28, 28]
+    assert (loaded.epoch_cost([0, 1]) > 0).all()
+    assert loaded.archs == [arch_order()[0], arch_order()[1]] == bench.archs
+    expected = (shard["curves"]["val_acc"][-1])
+    assert loaded.final("val_acc")[1] == pytest.approx(expected, abs=1e-4)
+    fm.live_source(loaded.metadata).batch("train", 4, 0)
