@@ -1,0 +1,296 @@
+"""The ``predbench`` command line."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
+from benchmarks.live import LiveSourceError
+from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark
+from predictors.registry import UnknownPredictorError, available
+from predictors.spaces import ArchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Benchmark neural-architecture performance predictors.")
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+#: Default benchmarks of `reproduce`, in order of preference.
+PREFERRED_BENCHMARKS = ("fmnist-nb201", "nasbench-graph-cora")
+DEFAULT_STORE = Path("runs/predbench.db")
+USER_ERRORS = (TaskError, BenchmarkFormatError, UnknownPredictorError, ArchError,
+               LiveSourceError)
+
+
+class UsageError(ValueError):
+    """A command-line value is wrong."""
+
+
+def _guard(fn: Callable) -> Callable:
+    """Turn user errors into one clear line on stderr and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (*USER_ERRORS, UsageError) as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.callback()
+def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``k=v`` pairs; values are JSON when they parse as JSON, else strings."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {item!r} must read key=value (e.g. --param n_estimators=50)")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def _check_params(predictor: str, params: dict[str, Any]) -> None:
+    from predictors.registry import get
+
+    cls = get(predictor)
+    unknown = set(params) - set(cls.param_names())
+    if unknown:
+        raise UsageError(f"predictor {predictor!r} has no parameter(s) {sorted(unknown)}; "
+                         f"it takes {cls.param_names()}")
+
+
+def _validate(tasks: list[EvalTask]) -> None:
+    """Check each distinct budget once before anything runs (user errors surface early)."""
+    seen = set()
+    for task in tasks:
+        sig = (task.predictor, json.dumps(task.params, sort_keys=True), task.train_size,
+               task.fidelity)
+        if sig not in seen:
+            seen.add(sig)
+            prepare(task)
+
+
+def _executor(workers: int):
+    from benchmarks.executor import ProcessExecutor, SerialExecutor
+
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+
+
+def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
+    import numpy as np
+
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["predictor"], r.get("train_size"), r.get("fidelity")), []).append(r)
+    table = Table(title=title)
+    for col in ("predictor", "train", "fidelity", "ok", "failed", "kendall", "spearman",
+                "init s", "query s/arch"):
+        table.add_column(col, justify="left" if col == "predictor" else "right")
+
+    def stat(rows: list[dict[str, Any]], key: str, fmt: str) -> str:
+        vals = np.array([r[key] for r in rows if r.get(key) is not None], dtype=float)
+        if not len(vals):
+            return "n/a"
+        return f"{vals.mean():{fmt}} ± {vals.std():{fmt}}"
+
+    for (pred, train, fid), rows in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        ok = [r for r in rows if r["status"] == "ok"]
+        table.add_row(pred, str(train), "-" if fid is None else str(fid), str(len(ok)),
+                      str(len(rows) - len(ok)), stat(ok, "kendall", ".3f"),
+                      stat(ok, "spearman", ".3f"), stat(ok, "init_time_s", ".3g"),
+                      stat(ok, "query_time_s", ".3g"))
+    return table
+
+
+def _sweep(tasks: list[EvalTask], store_path: Path, workers: int, retry_failed: bool) -> list:
+    from benchmarks.experiments import run_sweep
+    from benchmarks.store import ResultStore
+
+    _validate(tasks)
+    with ResultStore(store_path) as store:
+        summary = run_sweep(tasks, store, _executor(workers), progress=True,
+                            retry_failed=retry_failed)
+        records = [store.get(t.key()) for t in tasks]
+    console.print(f"{summary.ok} evaluated, {summary.failed} failed, {summary.skipped} already "
+                  f"in {store_path}")
+    failed = [r for r in records if r and r["status"] != "ok"]
+    for r in failed[:5]:
+        err_console.print(f"failed: {r['predictor']} (train {r['train_size']}, fidelity "
+                          f"{r['fidelity']}, trial {r['trial']}): {r['error']}", markup=False)
+    return [r for r in records if r]
+
+
+@app.command("list")
+@_guard
+def list_predictors() -> None:
+    """Registered predictors: one `name<TAB>family` per line."""
+    for name, cls in available().items():
+        typer.echo(f"{name}\t{cls.family}")
+
+
+@app.command("benchmarks")
+@_guard
+def list_benchmarks() -> None:
+    """Available benchmarks: name, #archs, #unique, epochs, metrics."""
+    for name in benchmark_names():
+        try:
+            bench = load_benchmark(name)
+        except BenchmarkFormatError as exc:
+            err_console.print(f"warning: {name}: {exc}", markup=False)
+            continue
+        typer.echo(f"{name} archs={len(bench)} unique={unique_count(bench)} "
+                   f"epochs={bench.epochs} metrics={','.join(bench.metric_names)}")
+
+
+@app.command("run")
+@_guard
+def run(
+    benchmark: str = typer.Option(..., "--benchmark", "-b", help="Benchmark name or directory."),
+    predictor: str = typer.Option(..., "--predictor", "-p", help="Registered predictor name."),
+    param: list[str] = typer.Option(None, "--param", help="Hyperparameter key=value (repeat)."),
+    train_size: int | None = typer.Option(None, help="Labeled architectures (default: grid)."),
+    fidelity: int | None = typer.Option(None, help="Epochs of partial curves (default: grid)."),
+    trials: int = typer.Option(3, help="Trials per budget."),
+    test_size: int = typer.Option(200, help="Test architectures per trial."),
+    store: Path = typer.Option(DEFAULT_STORE, help="SQLite results store."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
+    retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+) -> None:
+    """Evaluate one predictor; records go into the store; prints a summary table."""
+    from benchmarks.experiments import build_tasks
+
+    params = parse_params(param)
+    _check_params(predictor, params)
+    if trials < 1:
+        raise UsageError("--trials must be at least 1")
+    tasks = build_tasks(benchmark, predictor, params, trials=trials, test_size=test_size,
+                        full=full, train_sizes=None if train_size is None else [train_size],
+                        fidelities=None if fidelity is None else [fidelity])
+    records = _sweep(tasks, store, workers, retry_failed)
+    console.print(_summary_table(records, f"{predictor} on {benchmark}"))
+
+
+def default_benchmark() -> str:
+    names = benchmark_names()
+    for name in PREFERRED_BENCHMARKS:
+        if name in names:
+            return name
+    if names:
+        return names[0]
+    raise UsageError("no benchmark found in the data directories; add one under data/ or set "
+                     "$PREDBENCH_DATA, or pass --benchmark PATH")
+
+
+@app.command("reproduce")
+@_guard
+def reproduce(
+    benchmark: str | None = typer.Option(None, "--benchmark", "-b",
+                                         help="Benchmark (default: the embedded one)."),
+    trials: int = typer.Option(3, help="Trials per budget."),
+    store: Path | None = typer.Option(None, help="Store (default: OUT/predbench.db)."),
+    out: Path = typer.Option(Path("results"), help="Directory for plots and tables."),
+    predictors: str | None = typer.Option(None, help="Comma-separated subset of predictors."),
+    full: bool = typer.Option(False, help="Full budget grids (slow)."),
+    test_size: int = typer.Option(200, help="Test architectures per trial."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+) -> None:
+    """The main job: every registered predictor over its grid; writes Pareto plots + tables."""
+    from benchmarks.experiments import build_reproduce_tasks
+    from benchmarks.plots import write_report
+    from benchmarks.store import ResultStore
+
+    benchmark = benchmark or default_benchmark()
+    names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
+    if trials < 1:
+        raise UsageError("--trials must be at least 1")
+    tasks = build_reproduce_tasks(benchmark, predictors=names, trials=trials,
+                                  test_size=test_size, full=full)
+    if not tasks:
+        raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
+    store_path = store or out / "predbench.db"
+    records = _sweep(tasks, store_path, workers, retry_failed)
+    with ResultStore(store_path) as db:
+        written = write_report(db.to_frame(), out)
+    console.print(_summary_table(records, f"reproduce on {benchmark}"))
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+@app.command("plot")
+@_guard
+def plot(
+    store: Path = typer.Option(DEFAULT_STORE, help="SQLite results store."),
+    out: Path = typer.Option(Path("results"), help="Directory for plots and tables."),
+) -> None:
+    """Pareto plots and tables from an existing store."""
+    from benchmarks.plots import write_report
+    from benchmarks.store import ResultStore
+
+    if not store.is_file():
+        raise UsageError(f"no results store at {store}; run `predbench run` or `reproduce` first")
+    with ResultStore(store) as db:
+        frame = db.to_frame()
+    if frame.empty or not (frame["status"] == "ok").any():
+        raise UsageError(f"{store} holds no successful evaluations to plot")
+    for path in write_report(frame, out):
+        console.print(f"wrote {path}")
+
+
+def _optional(module: str) -> Any | None:
+    """Import an optional sub-command module; only its own absence is tolerated."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        parts = module.split(".")
+        if exc.name in {".".join(parts[:i]) for i in range(1, len(parts) + 1)}:
+            return None
+        raise
+
+
+def _mount_optional() -> None:
+    build = _optional("benchmarks.build.cli")
+    if build is not None and hasattr(build, "app"):
+        app.add_typer(build.app, name="build", help="Build a tabular benchmark by training.")
+    score = _optional("benchmarks.score")
+    if score is not None and hasattr(score, "score_command"):
+        app.command("score")(_guard(score.score_command))
+    search = _optional("benchmarks.search.cli")
+    if search is not None and hasattr(search, "search_command"):
+        app.command("search")(_guard(search.search_command))
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

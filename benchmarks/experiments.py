@@ -1,0 +1,219 @@
+"""Budget grids, experiment types and sweeps (lists of tasks run by an executor into a store)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.executor import Executor, SerialExecutor
+from benchmarks.harness import EvalTask, TaskError, unique_count
+from benchmarks.store import ResultStore
+from benchmarks.tabular import TabularBenchmark, load_benchmark
+from predictors.registry import available, get, make
+
+log = logging.getLogger(__name__)
+
+#: Initialization budgets of the study (number of labeled architectures).
+TRAIN_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 347, 589, 1000)
+#: Query budgets of the study on NAS-Bench-201 (epochs out of ``REFERENCE_EPOCHS``).
+NB201_FIDELITIES = (1, 2, 3, 5, 7, 9, 13, 19, 26, 37, 52, 73, 102, 142, 199)
+REFERENCE_EPOCHS = 200
+#: The quick default grid of ``reproduce`` (full grid with ``full=True``).
+QUICK_TRAIN_SIZES = (24, 121, 589)
+QUICK_FIDELITY_FRACTIONS = (0.05, 0.25, 0.5)
+#: Fixed budgets where an experiment type does not vary one.
+DEFAULT_TRAIN_SIZE = 100
+DEFAULT_FIDELITY_FRACTION = 0.25
+
+EXPERIMENT_BY_FAMILY = {
+    "baseline": "single",
+    "zero_cost": "single",
+    "weight_sharing": "single",
+    "model_based": "vary_train_size",
+    "learning_curve": "vary_fidelity",
+    "hybrid": "vary_both",
+    "ensemble": "vary_both",
+}
+EXPERIMENTS = ("single", "vary_train_size", "vary_fidelity", "vary_both")
+
+
+def scaled_fidelities(epochs: int) -> list[int]:
+    """The study's fidelity grid scaled from 200 epochs to ``epochs`` (deduplicated)."""
+    scaled = {min(epochs, max(1, round(f * epochs / REFERENCE_EPOCHS))) for f in NB201_FIDELITIES}
+    return sorted(scaled)
+
+
+def quick_fidelities(epochs: int) -> list[int]:
+    return sorted({min(epochs, max(1, round(f * epochs))) for f in QUICK_FIDELITY_FRACTIONS})
+
+
+def max_train_size(bench: TabularBenchmark, test_size: int) -> int:
+    return max(unique_count(bench) - test_size, 0)
+
+
+def train_size_grid(bench: TabularBenchmark, test_size: int, full: bool) -> list[int]:
+    """Grid train sizes that fit beside the test set; the cap itself if none does."""
+    cap = max_train_size(bench, test_size)
+    sizes = [s for s in (TRAIN_SIZES if full else QUICK_TRAIN_SIZES) if s <= cap]
+    if not sizes:
+        smaller = [s for s in TRAIN_SIZES if s <= cap]
+        sizes = [smaller[-1]] if smaller else []
+    if not sizes:
+        raise TaskError(
+            f"benchmark {bench.name!r} has {unique_count(bench)} unique architectures: too few "
+            f"for a test set of {test_size} plus training data; lower --test-size"
+        )
+    return sizes
+
+
+@dataclass(frozen=True)
+class Budget:
+    train_size: int
+    fidelity: int | None
+
+
+def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | None = None,
+            *, experiment: str | None = None, test_size: int = 200, full: bool = False,
+            train_sizes: Sequence[int] | None = None,
+            fidelities: Sequence[int] | None = None) -> tuple[str, list[Budget]]:
+    """The experiment type of ``predictor`` and its (train size, fidelity) grid on ``bench``."""
+    cls = get(predictor)
+    needs = make(predictor, **(params or {})).data_needs()
+    experiment = experiment or EXPERIMENT_BY_FAMILY.get(cls.family, "single")
+    if experiment not in EXPERIMENTS:
+        raise TaskError(f"unknown experiment type {experiment!r}; use one of {EXPERIMENTS}")
+    uses_train = needs.labels or needs.curves_for_train
+    uses_curves = bool(needs.curve_metrics)
+    if uses_curves and not bench.has_curves:
+        raise TaskError(f"predictor {predictor!r} reads learning curves; benchmark "
+                        f"{bench.name!r} has none")
+
+    cap = max_train_size(bench, test_size)
+    if train_sizes is not None:
+        sizes = list(train_sizes)
+    elif not uses_train:
+        sizes = [0]
+    elif experiment in ("vary_train_size", "vary_both"):
+        sizes = train_size_grid(bench, test_size, full)
+    else:
+        sizes = [min(DEFAULT_TRAIN_SIZE, cap)]
+    if fidelities is not None:
+        fids: list[int | None] = list(fidelities)
+    elif not uses_curves:
+        fids = [None]
+    elif experiment in ("vary_fidelity", "vary_both"):
+        fids = list(scaled_fidelities(bench.epochs) if full else quick_fidelities(bench.epochs))
+    else:
+        fids = [min(bench.epochs, max(1, round(DEFAULT_FIDELITY_FRACTION * bench.epochs)))]
+    if not uses_curves:
+        fids = [None]
+    if not uses_train:
+        sizes = [0]
+    return experiment, [Budget(s, f) for s in sizes for f in fids]
+
+
+def build_tasks(benchmark: str | TabularBenchmark, predictor: str,
+                params: dict[str, Any] | None = None, *, trials: int = 3, test_size: int = 200,
+                full: bool = False, experiment: str | None = None,
+                train_sizes: Sequence[int] | None = None,
+                fidelities: Sequence[int] | None = None,
+                benchmark_ref: str | None = None) -> list[EvalTask]:
+    """Tasks for one predictor over its experiment's grid and ``trials`` trials.
+
+    ``benchmark_ref`` is what tasks record as the benchmark (default: its name, or the path given).
+    """
+    bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
+    ref = benchmark_ref or (benchmark if isinstance(benchmark, str) else bench.name)
+    experiment, grid = budgets(bench, predictor, params, experiment=experiment,
+                               test_size=test_size, full=full, train_sizes=train_sizes,
+                               fidelities=fidelities)
+    return [
+        EvalTask(benchmark=str(ref), predictor=predictor, params=dict(params or {}),
+                 train_size=b.train_size, fidelity=b.fidelity, trial=t, test_size=test_size,
+                 experiment=experiment)
+        for b in grid for t in range(trials)
+    ]
+
+
+def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = None,
+                          trials: int = 3, test_size: int = 200,
+                          full: bool = False) -> list[EvalTask]:
+    """Tasks of every registered (or listed) predictor, each over its own experiment's grid.
+
+    Predictors that cannot run on this benchmark (e.g. learning-curve ones without curves, or
+    live ones without a live source) are skipped with a warning.
+    """
+    from benchmarks.live import LiveSourceError, live_source_for
+
+    bench = load_benchmark(benchmark)
+    names = list(predictors) if predictors is not None else list(available())
+    tasks: list[EvalTask] = []
+    for name in names:
+        cls = get(name)
+        params = dict(getattr(cls, "reproduce_params", {}) or {})
+        try:
+            if make(name, **params).data_needs().live:
+                live_source_for(bench.metadata)
+            tasks += build_tasks(bench, name, params, trials=trials, test_size=test_size,
+                                 full=full, benchmark_ref=benchmark)
+        except (TaskError, LiveSourceError) as exc:
+            if predictors is not None:
+                raise
+            log.warning("skipping %s on %s: %s", name, bench.name, exc)
+    return tasks
+
+
+@dataclass
+class SweepSummary:
+    total: int
+    skipped: int
+    ok: int
+    failed: int
+
+
+def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor | None = None,
+              progress: bool = True, retry_failed: bool = False) -> SweepSummary:
+    """Run the tasks whose keys are not in the store yet; the caller's process writes the store.
+
+    Finished evaluations (ok, and failed unless ``retry_failed``) are skipped, so a killed sweep
+    resumes where it stopped. A raising predictor is recorded as failed and the sweep goes on.
+    """
+    executor = executor or SerialExecutor()
+    done = store.keys("ok") if retry_failed else store.keys()
+    unique: dict[str, EvalTask] = {}
+    for task in tasks:
+        unique.setdefault(task.key(), task)
+    pending = [t for k, t in unique.items() if k not in done]
+    summary = SweepSummary(total=len(unique), skipped=len(unique) - len(pending), ok=0, failed=0)
+
+    def record(outcome: dict[str, Any]) -> None:
+        store.put(outcome)
+        if outcome["status"] == "ok":
+            summary.ok += 1
+        else:
+            summary.failed += 1
+            log.warning("%s failed: %s", outcome.get("predictor"), outcome.get("error"))
+
+    if progress and pending:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=False) as bar:
+            job = bar.add_task("evaluations", total=len(pending))
+            for task, outcome in executor.map(pending):
+                record(outcome)
+                bar.update(job, advance=1, description=f"{task.predictor:>20}")
+    else:
+        for _, outcome in executor.map(pending):
+            record(outcome)
+    return summary

@@ -1,0 +1,349 @@
+"""One evaluation: (benchmark, predictor, train size, fidelity, trial) -> a record.
+
+Randomness: the train/test split is drawn from a seed derived from the *split key* (benchmark,
+trial, test size, train size, metric), so every predictor of one trial is judged on the same
+architectures (paired comparison); the predictor's own generators derive from the full task key.
+Nothing depends on execution order.
+
+Time accounting (DESIGN.md): initialization = simulated full-training cost of the labeled
+architectures + measured ``fit`` wall time; query time per architecture = simulated partial-training
+cost up to the fidelity (only for predictors that read curves) + measured ``query`` wall time / n.
+Every component is kept as its own field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmarks.live import live_source_for
+from benchmarks.metrics import compute_metrics
+from benchmarks.tabular import TabularBenchmark, load_benchmark
+from predictors.base import DataNeeds, FitContext, Predictor, QueryContext
+from predictors.registry import get as get_predictor_class
+from predictors.registry import make
+from predictors.spaces import Arch
+
+log = logging.getLogger(__name__)
+
+#: Families whose predictions regress the objective on its own scale (MAE/RMSE meaningful).
+REGRESSING_FAMILIES = ("model_based", "hybrid", "ensemble")
+
+
+class TaskError(ValueError):
+    """An evaluation task asks for something the benchmark or predictor cannot give."""
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def seed_from(text: str) -> int:
+    """A 63-bit seed from a hex digest."""
+    return int(text[:16], 16) >> 1
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """A fully data-described evaluation. ``benchmark`` is a name or a directory path."""
+
+    benchmark: str
+    predictor: str
+    params: dict[str, Any] = field(default_factory=dict)
+    train_size: int = 0
+    fidelity: int | None = None
+    trial: int = 0
+    test_size: int = 200
+    experiment: str = "single"
+    metric: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalTask:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def key(self) -> str:
+        """Stable identifier: hash of the canonical JSON of every field."""
+        return _hash(self.to_dict())[:24]
+
+    def split_key(self) -> str:
+        """Identifies the train/test split, shared by all predictors of one trial."""
+        return _hash([self.benchmark, self.metric, self.trial, self.test_size,
+                      self.train_size])[:24]
+
+
+@dataclass
+class Split:
+    """Row indices into the benchmark: disjoint by canonical form."""
+
+    train: np.ndarray
+    test: np.ndarray
+    unlabeled: np.ndarray
+
+
+def _oriented(bench: TabularBenchmark, metric: str) -> np.ndarray:
+    """Final value per architecture (mean over seeds), oriented so that higher is better."""
+    values = bench.final(metric)
+    return values if bench.direction(metric) == "max" else -values
+
+
+def unique_count(bench: TabularBenchmark, metric: str | None = None) -> int:
+    """Number of distinct canonical forms among architectures with a ground-truth value."""
+    finite = np.isfinite(bench.final(metric or bench.objective))
+    keys = bench.canonical_keys
+    return len({keys[i] for i in np.flatnonzero(finite)})
+
+
+def check_sizes(bench: TabularBenchmark, train_size: int, test_size: int,
+                metric: str | None = None) -> int:
+    """Raise ``TaskError`` unless train + test fit in the unique architectures; return their
+    number."""
+    n_unique = unique_count(bench, metric)
+    if train_size < 0 or test_size < 2:
+        raise TaskError(f"train size must be >= 0 and test size >= 2 (got {train_size}, "
+                        f"{test_size})")
+    if train_size + test_size > n_unique:
+        raise TaskError(
+            f"train size {train_size} + test size {test_size} = {train_size + test_size} exceeds "
+            f"the {n_unique} unique architectures of benchmark {bench.name!r}; lower --train-size "
+            f"(at most {max(n_unique - test_size, 0)} with this test size) or --test-size"
+        )
+    return n_unique
+
+
+def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabeled_size: int,
+               rng: np.random.Generator, metric: str | None = None) -> Split:
+    """Test = ``test_size`` archs with distinct canonical forms; train and unlabeled are drawn
+    (also one per canonical form) from the architectures whose form is not in the test set."""
+    metric = metric or bench.objective
+    check_sizes(bench, train_size, test_size, metric)
+    finite = np.flatnonzero(np.isfinite(bench.final(metric)))
+    keys = bench.canonical_keys
+    order = rng.permutation(finite)
+    seen: set[Hashable] = set()
+    picked: list[int] = []
+    for i in order:
+        if keys[i] not in seen:
+            seen.add(keys[i])
+            picked.append(int(i))
+    picked_arr = np.asarray(picked, dtype=int)  # one representative per canonical form
+    test = picked_arr[:test_size]
+    train = picked_arr[test_size:test_size + train_size]
+    rest = picked_arr[test_size + train_size:]
+    return Split(train=train, test=test, unlabeled=rest[:unlabeled_size])
+
+
+def resolve_fidelity(task: EvalTask, bench: TabularBenchmark, needs: DataNeeds) -> int | None:
+    """Check the fidelity against the benchmark; ``None`` for predictors without curves."""
+    if not needs.curve_metrics:
+        return None
+    if not bench.has_curves:
+        raise TaskError(
+            f"predictor {task.predictor!r} reads learning curves {list(needs.curve_metrics)} "
+            f"but benchmark {bench.name!r} has final values only; use a benchmark with curves"
+        )
+    missing = [m for m in needs.curve_metrics if m not in bench.metric_names]
+    if missing:
+        raise TaskError(f"predictor {task.predictor!r} needs curve metric(s) {missing}; "
+                        f"benchmark {bench.name!r} has {bench.metric_names}")
+    if task.fidelity is None:
+        raise TaskError(f"predictor {task.predictor!r} reads learning curves: give a fidelity "
+                        f"(--fidelity) in 1..{bench.epochs}")
+    if not 1 <= task.fidelity <= bench.epochs:
+        raise TaskError(f"fidelity {task.fidelity} outside 1..{bench.epochs} (the epochs of "
+                        f"benchmark {bench.name!r}); pick a fidelity in that range")
+    return int(task.fidelity)
+
+
+def build_contexts(bench: TabularBenchmark, needs: DataNeeds, split: Split, fidelity: int | None,
+                   seed: int, device: str = "cpu", metric: str | None = None,
+                   ) -> tuple[FitContext, QueryContext, list[Arch]]:
+    """Contexts holding exactly what ``needs`` declares, and the architectures to query."""
+    metric = metric or bench.objective
+    archs = bench.archs
+    train = split.train if (needs.labels or needs.curves_for_train) else split.train[:0]
+    fit_archs = [archs[i] for i in train]
+    test_archs = [archs[i] for i in split.test]
+    labels = _oriented(bench, metric)[train] if needs.labels else None
+
+    def curves(rows: np.ndarray) -> dict[str, np.ndarray]:
+        if fidelity is None:
+            return {}
+        return {m: bench.curve(rows, m, upto=fidelity) for m in needs.curve_metrics}
+
+    def properties(rows: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for name in needs.properties:
+            if name not in bench.static_names:
+                raise TaskError(f"predictor needs property {name!r}; benchmark {bench.name!r} "
+                                f"tabulates {bench.static_names}")
+            out[name] = bench.static_value(name, rows)
+        return out
+
+    live = live_source_for(bench.metadata) if needs.live else None
+    network = bench.metadata.get("network")
+    common = dict(space=bench.space, fidelity=fidelity, total_epochs=bench.epochs, device=device,
+                  live=live, network=dict(network) if network else None)
+    fit_ctx = FitContext(
+        archs=fit_archs,
+        labels=labels,
+        curves=curves(train) if needs.curves_for_train else {},
+        unlabeled=[archs[i] for i in split.unlabeled] if needs.unlabeled_factor else [],
+        rng=np.random.default_rng([seed, 0]),
+        properties=properties(train),
+        **common,
+    )
+    query_ctx = QueryContext(
+        curves=curves(split.test),
+        rng=np.random.default_rng([seed, 1]),
+        properties=properties(split.test),
+        **common,
+    )
+    return fit_ctx, query_ctx, test_archs
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({platform.machine()}, {platform.processor() or 'unknown'})"
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _timed(device: str, fn, *args):
+    _sync(device)
+    start = time.perf_counter()
+    result = fn(*args)
+    _sync(device)
+    return result, time.perf_counter() - start
+
+
+def _sum_cost(fn, *args) -> float | None:
+    try:
+        return float(np.sum(fn(*args)))
+    except KeyError:  # the benchmark tabulates no per-epoch cost
+        return None
+
+
+def sparse_decimals(bench: TabularBenchmark, metric: str) -> int:
+    """Decimals for sparse Kendall tau: 0.1 percentage points of accuracy.
+
+    ``metadata.metrics[metric].unit`` ("percent" or "fraction") decides; without it, values
+    above 1.5 are taken as percent.
+    """
+    unit = bench.metadata["metrics"].get(metric, {}).get("unit")
+    if unit is None:
+        finite = bench.final(metric)
+        unit = "percent" if np.nanmax(np.abs(finite)) > 1.5 else "fraction"
+    return 1 if unit == "percent" else 3
+
+
+def prepare(task: EvalTask) -> tuple[TabularBenchmark, Predictor, DataNeeds, int | None]:
+    """Load the benchmark, build the predictor and check the task; user errors raise early."""
+    bench = load_benchmark(task.benchmark)
+    metric = task.metric or bench.objective
+    bench.metric_index(metric)
+    predictor = make(task.predictor, **task.params)
+    needs = predictor.data_needs()
+    fidelity = resolve_fidelity(task, bench, needs)
+    train_size = task.train_size if (needs.labels or needs.curves_for_train) else 0
+    check_sizes(bench, train_size, task.test_size, metric)
+    if needs.labels and task.train_size < 2:
+        raise TaskError(f"predictor {task.predictor!r} fits on labeled architectures: give a "
+                        f"train size of at least 2 (got {task.train_size})")
+    if needs.live:
+        live_source_for(bench.metadata)
+    return bench, predictor, needs, fidelity
+
+
+def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
+    """Run one evaluation and return its record (raises on any error)."""
+    started = time.perf_counter()
+    bench, predictor, needs, fidelity = prepare(task)
+    metric = task.metric or bench.objective
+    device = device or default_device()
+    uses_train = needs.labels or needs.curves_for_train
+    train_size = task.train_size if uses_train else 0
+    split_rng = np.random.default_rng(seed_from(task.split_key()))
+    split = make_split(bench, train_size, task.test_size,
+                       needs.unlabeled_factor * train_size, split_rng, metric)
+    seed = seed_from(task.key())
+    fit_ctx, query_ctx, test_archs = build_contexts(bench, needs, split, fidelity, seed, device,
+                                                    metric)
+
+    _, fit_s = _timed(device, predictor.fit, fit_ctx)
+    prediction, query_s = _timed(device, predictor.query, test_archs, query_ctx)
+
+    truth = _oriented(bench, metric)[split.test]
+    metrics = compute_metrics(truth, prediction.mean,
+                              sparse_decimals=sparse_decimals(bench, metric))
+    n_test = len(test_archs)
+    sim_train = _sum_cost(bench.train_cost, split.train) if uses_train and needs.labels else 0.0
+    sim_partial = (
+        _sum_cost(bench.partial_cost, split.test, fidelity) if fidelity is not None else 0.0
+    )
+    sim_partial_per_arch = None if sim_partial is None else sim_partial / n_test
+    cls = get_predictor_class(task.predictor)
+    record: dict[str, Any] = {
+        "key": task.key(),
+        **task.to_dict(),
+        "benchmark_name": bench.name,
+        "family": cls.family,
+        "objective": metric,
+        "fidelity": fidelity,
+        "train_size": train_size,
+        "n_train": int(len(fit_ctx.archs)),
+        "n_test": n_test,
+        "n_unlabeled": int(len(fit_ctx.unlabeled)),
+        "epochs": bench.epochs,
+        "device": device,
+        "device_name": device_name(device),
+        "cost_estimated": bench.cost_estimated,
+        "cost_available": sim_train is not None and sim_partial is not None,
+        "init_sim_train_s": sim_train,
+        "init_fit_s": fit_s,
+        "init_time_s": (sim_train or 0.0) + fit_s,
+        "query_sim_partial_s": sim_partial_per_arch,
+        "query_measured_s": query_s / n_test,
+        "query_time_s": (sim_partial_per_arch or 0.0) + query_s / n_test,
+        "query_total_measured_s": query_s,
+        **metrics.values,
+        "metric_missing": metrics.missing,
+        "error_metrics_meaningful": bool(
+            getattr(cls, "predicts_objective", cls.family in REGRESSING_FAMILIES)
+        ),
+        "has_std": prediction.std is not None,
+        "live_source": fit_ctx.live.name if fit_ctx.live is not None else None,
+        "status": "ok",
+        "error": None,
+        "wall_s": time.perf_counter() - started,
+    }
+    return record

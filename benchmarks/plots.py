@@ -1,0 +1,157 @@
+"""Pareto plots (time against Kendall tau) and summary tables from stored records."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+GROUP = ["benchmark_name", "predictor", "family", "train_size", "fidelity"]
+SUMMARY_METRICS = ["kendall", "spearman", "pearson", "init_time_s", "query_time_s"]
+AXES = {
+    "init": ("init_time_s", "Initialization time (s)"),
+    "query": ("query_time_s", "Query time per architecture (s)"),
+}
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over trials per (benchmark, predictor, train size, fidelity); ok rows only."""
+    ok = frame[frame["status"] == "ok"].copy()
+    if ok.empty:
+        return pd.DataFrame()
+    for col in SUMMARY_METRICS:
+        ok[col] = pd.to_numeric(ok.get(col), errors="coerce")
+    ok["fidelity"] = ok["fidelity"].astype("Int64")
+    ok["cost_estimated"] = ok.get("cost_estimated", False).astype(bool)
+    grouped = ok.groupby(GROUP, dropna=False)
+    stats = grouped[SUMMARY_METRICS].agg(["mean", "std"])
+    stats.columns = [f"{m}_{s}" for m, s in stats.columns]
+    stats["trials"] = grouped.size()
+    stats["cost_estimated"] = grouped["cost_estimated"].any()
+    return stats.reset_index().sort_values(["benchmark_name", "predictor", "train_size",
+                                            "fidelity"])
+
+
+def pareto_mask(time: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Points no other point beats (less or equal time and higher or equal tau, one strictly)."""
+    time, score = np.asarray(time, float), np.asarray(score, float)
+    valid = np.isfinite(time) & np.isfinite(score)
+    mask = np.zeros(len(time), dtype=bool)
+    for i in np.flatnonzero(valid):
+        dominated = valid & (time <= time[i]) & (score >= score[i]) & (
+            (time < time[i]) | (score > score[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
+def _label(row: pd.Series) -> str:
+    parts = []
+    if row["train_size"] and row["train_size"] > 0:
+        parts.append(f"n={int(row['train_size'])}")
+    if not pd.isna(row["fidelity"]):
+        parts.append(f"e={int(row['fidelity'])}")
+    return ",".join(parts)
+
+
+def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Path:
+    """One point per (predictor, budget): time (log) against mean Kendall tau; front outlined."""
+    column, label = AXES[axis]
+    data = summary.dropna(subset=[f"{column}_mean", "kendall_mean"])
+    data = data[data[f"{column}_mean"] > 0]
+    if bool(summary["cost_estimated"].any()):
+        label += " [simulated training times estimated by a cost model]"
+    fig, ax = plt.subplots(figsize=(9, 6))
+    predictors = sorted(data["predictor"].unique())
+    cmap = plt.get_cmap("tab20")
+    markers = "osD^v<>Ph*X"
+    for i, name in enumerate(predictors):
+        rows = data[data["predictor"] == name].sort_values(f"{column}_mean")
+        ax.plot(rows[f"{column}_mean"], rows["kendall_mean"], marker=markers[i % len(markers)],
+                color=cmap(i % 20), linestyle="-" if len(rows) > 1 else "none", label=name,
+                markersize=6, alpha=0.85)
+    front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
+    if front.any():
+        pts = data[front].sort_values(f"{column}_mean")
+        ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post", color="black",
+                linewidth=1.2, alpha=0.6, label="Pareto front")
+        ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140, facecolors="none",
+                   edgecolors="black", linewidths=1.5, zorder=5)
+        for _, row in pts.iterrows():
+            ax.annotate(_label(row), (row[f"{column}_mean"], row["kendall_mean"]),
+                        textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("Kendall tau (mean over trials)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def _fmt(mean: float, std: float, digits: int) -> str:
+    if pd.isna(mean):
+        return "n/a"
+    if digits < 0:  # times: 3 significant digits
+        return f"{mean:.3g} ± {0.0 if pd.isna(std) else std:.2g}"
+    return f"{mean:.{digits}f} ± {0.0 if pd.isna(std) else std:.{digits}f}"
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    head = ("| predictor | family | train size | fidelity | trials | Kendall tau | Spearman | "
+            "Pearson | init time (s) | query time (s/arch) |")
+    lines = [head, "|" + "---|" * 10]
+    for _, r in summary.iterrows():
+        lines.append(
+            f"| {r['predictor']} | {r['family']} | {int(r['train_size'])} | "
+            f"{'-' if pd.isna(r['fidelity']) else int(r['fidelity'])} | {int(r['trials'])} | "
+            f"{_fmt(r['kendall_mean'], r['kendall_std'], 3)} | "
+            f"{_fmt(r['spearman_mean'], r['spearman_std'], 3)} | "
+            f"{_fmt(r['pearson_mean'], r['pearson_std'], 3)} | "
+            f"{_fmt(r['init_time_s_mean'], r['init_time_s_std'], -1)} | "
+            f"{_fmt(r['query_time_s_mean'], r['query_time_s_std'], -1)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+
+
+def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Per benchmark: two Pareto PNGs, a CSV and a markdown table; returns the written paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(frame)
+    if summary.empty:
+        raise ValueError("the store holds no successful evaluations to plot; run a sweep first")
+    written: list[Path] = []
+    for bench, part in summary.groupby("benchmark_name"):
+        slug = _slug(str(bench))
+        estimated = " (estimated costs)" if bool(part["cost_estimated"].any()) else ""
+        for axis in AXES:
+            written.append(plot_pareto(
+                part, axis, out / f"pareto_{axis}_{slug}.png",
+                f"{bench}: {axis} time vs Kendall tau{estimated}"))
+        csv = out / f"summary_{slug}.csv"
+        part.to_csv(csv, index=False, float_format="%.6g")
+        md = out / f"summary_{slug}.md"
+        failed = int((frame["status"] != "ok").sum()) if "status" in frame else 0
+        note = f"\n{failed} failed evaluation(s) in the store are not shown.\n" if failed else ""
+        md.write_text(f"# {bench}{estimated}\n\nMean ± std over trials.\n\n"
+                      + markdown_table(part) + note)
+        written += [csv, md]
+    log.info("wrote %s", ", ".join(map(str, written)))
+    return written
