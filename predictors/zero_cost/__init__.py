@@ -1,8 +1,23 @@
 """Zero-cost proxies (live and tabulated) and the params/flops baselines.
 
-Importing this package registers every predictor it defines.
+Importing this package registers every predictor it defines: ``params`` and ``flops``
+(family "baseline"), one live proxy per measure in ``PROXY_MEASURES`` and ``zc_table``
+(family "zero_cost").
 """
 
-from predictors.zero_cost import counting
+from predictors.zero_cost import counting, proxy
+from predictors.zero_cost.measures import MeasureSpec, ScoreUndefined, get_measure, measure
+from predictors.zero_cost.measures import measure_names as measure_names
+from predictors.zero_cost.proxy import PROXY_MEASURES, ZeroCostProxy
 
-__all__ = ["counting"]
+__all__ = [
+    "PROXY_MEASURES",
+    "MeasureSpec",
+    "ScoreUndefined",
+    "ZeroCostProxy",
+    "counting",
+    "get_measure",
+    "measure",
+    "measure_names",
+    "proxy",
+]
