@@ -13,7 +13,8 @@ families (see :mod:`predictors.learning_curve.extrapolation`).
 
 Accuracy curves in percent (any value above 1) are divided by 100 for fitting and scaled back.
 With fewer than ``min_points`` observed epochs no curve can be fitted meaningfully; the score is
-then the last observed value, and so it is whenever no family fits the curve.
+then the last observed value, and so it is whenever no family fits the curve or the curve has
+missing epochs before its first observed one.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ LCE_M_FAMILIES = ("mmf", "loglog_linear", "hill3", "log_power")
 class _Extrapolator(CurvePredictor):
     needs = DataNeeds(labels=False, curve_metrics=("val_acc",))
     metric = "val_acc"
-    _weight_init = "equal"
+    _weight_init = "likelihood"
     _monotone = False
     _default_families: tuple[str, ...] = ()
 
     def __init__(self, families: tuple[str, ...] | None = None, walkers: int = 0,
-                 steps: int = 60, burn_in: int = 40, min_points: int = 3) -> None:
+                 steps: int = 40, burn_in: int = 25, min_points: int = 3) -> None:
         self.families = families
         self.walkers = walkers
         self.steps = steps
@@ -67,25 +68,24 @@ class _Extrapolator(CurvePredictor):
         if ctx.total_epochs is None:
             raise DataError(f"{self.name} needs ctx.total_epochs (the benchmark's final epoch)")
         target = int(ctx.total_epochs)
-        ensemble = CurveEnsemble(self._config())
         curves = forward_fill(curves)
         seeds = ctx.rng.integers(0, 2**32 - 1, size=len(curves))
-        mean = np.empty(len(curves))
+        mean = curves[:, -1].copy()  # fallback: the last observed value
         std = np.zeros(len(curves))
-        for i, row in enumerate(curves):
-            obs = row[np.isfinite(row)]
-            if len(obs) == 0:
-                mean[i] = np.nan
-                continue
-            mean[i] = obs[-1]
-            if len(obs) < self.min_points or len(obs) >= target:
-                continue
-            scale = 100.0 if np.max(obs) > 1.0 else 1.0
-            result = ensemble.predict(obs / scale, target, int(seeds[i]))
-            if result is None:
-                log.debug("%s: no curve family fits row %d; using its last value", self.name, i)
-                continue
-            mean[i], std[i] = result[0] * scale, result[1] * scale
+        fidelity = curves.shape[1]
+        rows = np.flatnonzero(np.all(np.isfinite(curves), axis=1))
+        if rows.size == 0 or fidelity < self.min_points or fidelity >= target:
+            return Prediction(mean, std)
+        obs = curves[rows]
+        scale = np.where(obs.max(axis=1) > 1.0, 100.0, 1.0)[:, None]
+        ensemble = CurveEnsemble(self._config())
+        m, s = ensemble.predict(obs / scale, target, seeds[rows])
+        ok = np.isfinite(m)
+        if not ok.all():
+            log.debug("%s: no curve family fits %d rows; using their last value", self.name,
+                      int((~ok).sum()))
+        mean[rows[ok]] = m[ok] * scale[ok, 0]
+        std[rows[ok]] = s[ok] * scale[ok, 0]
         return Prediction(mean, std)
 
 
