@@ -56,6 +56,23 @@ def pilot(
     typer.echo(table_row(table))
 
 
+@app.command()
+def calibrate(
+    recipes: list[str] = typer.Argument(..., help="recipe presets or .json files"),
+    cells: int = typer.Option(2, help="first N architectures, one epoch each"),
+    threads: int = typer.Option(1, help="torch threads"),
+) -> None:
+    """One-epoch cost of candidate recipes; appends rows to results/pilot/calibration.md."""
+    import torch
+
+    from benchmarks.build.pilot import calibrate as run
+
+    _setup_logging(False)
+    torch.set_num_threads(threads)
+    for name in recipes:
+        typer.echo(json.dumps(run(_recipe(name), cells)))
+
+
 @app.command("pilot-table")
 def pilot_table_cmd(recipe: str = RecipeOpt, cells: int = 24, shards: Path | None = ShardsOpt
                     ) -> None:

@@ -2,7 +2,7 @@
 
 Simulated per-epoch cost (static ``epoch_time``) comes from a cost model, so it does not depend
 on which device trained an architecture: a non-negative least-squares fit of the measured
-per-epoch CPU time (training plus validation, final epoch excluded) of shards trained on the
+per-epoch CPU time (training plus validation) of shards trained on the
 reference device (CPU, one thread; CPU time is not inflated by other processes sharing the
 cores) against the number of edges of each operation in the cell.
 """
@@ -41,9 +41,8 @@ def is_reference(rec: dict[str, Any]) -> bool:
 
 
 def measured_epoch_time(rec: dict[str, Any], key: str = "epoch_time") -> float:
-    """Mean per-epoch seconds of one shard, leaving out the final epoch (it adds the test)."""
-    times = rec[key]
-    return float(np.mean(times[:-1] if len(times) > 1 else times))
+    """Mean per-epoch seconds (training + validation) of one shard."""
+    return float(np.mean(rec[key]))
 
 
 def _features(arch_spec: tuple[str, ...]) -> np.ndarray:

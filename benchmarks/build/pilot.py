@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.build.generate import REPO_ROOT, default_shard_dir, run_tasks
-from benchmarks.build.order import pilot_tasks
-from benchmarks.build.recipe import Recipe
+from benchmarks.build.order import arch_order, pilot_tasks
+from benchmarks.build.recipe import Recipe, with_overrides
 from benchmarks.build.shards import atomic_write_text, read_recipe, read_shards
 from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
 
@@ -110,3 +110,32 @@ def run_pilot(recipe: Recipe, num_archs: int = 24, shard_dir: Path | None = None
     table = pilot_table(shard_dir, num_archs)
     write_table(table, out_dir)
     return table
+
+
+def calibrate(recipe: Recipe, num_archs: int = 2, out_dir: Path = PILOT_DIR) -> dict[str, Any]:
+    """Cost of one epoch (CPU seconds of training, and of validation) on the first archs.
+
+    Runs in this process with its current torch thread count; one epoch of each of the first
+    ``num_archs`` architectures, seed 0; appends a row to ``results/pilot/calibration.md``.
+    """
+    import torch
+
+    from benchmarks.build.train import train_one
+
+    one = with_overrides(recipe, epochs=1)
+    rows = [train_one(arch, 0, one) for arch in arch_order()[:num_archs]]
+    epoch_cpu = float(np.mean([r["epoch_cpu_time"][0] for r in rows]))
+    train_frac = float(np.mean([r["train_time"][0] / r["epoch_time"][0] for r in rows]))
+    result = {"recipe": recipe.name, "archs": num_archs, "threads": torch.get_num_threads(),
+              "cpu_s_per_epoch_incl_val": epoch_cpu, "train_share_of_epoch": train_frac,
+              "estimated_core_s_per_training": epoch_cpu * recipe.epochs}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "calibration.md"
+    if not path.exists():
+        path.write_text("# One-epoch calibration (`predbench build calibrate`)\n\n| recipe | archs "
+                        "| threads | CPU s per epoch (train + val) | train share of epoch wall | "
+                        "estimated core-s per training |\n|---|---|---|---|---|---|\n")
+    with path.open("a") as fh:
+        fh.write(f"| {recipe.name} | {num_archs} | {result['threads']} | {epoch_cpu:.1f} | "
+                 f"{train_frac:.2f} | {result['estimated_core_s_per_training']:.0f} |\n")
+    return result

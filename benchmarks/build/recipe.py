@@ -40,7 +40,7 @@ class Recipe:
     weight_decay: float = 5e-4
     schedule: str = "cosine"
     test_every_epoch: bool = False
-    eval_batch_size: int = 1000
+    eval_batch_size: int = 500
 
     def __post_init__(self) -> None:
         if self.schedule != "cosine":
@@ -88,11 +88,10 @@ PRESETS: dict[str, Recipe] = {
     r.name: r
     for r in (
         Recipe("n3c8-e10-b256"),
-        Recipe("n3c8-e10-b128", batch_size=128, lr=0.05),
         Recipe("n3c8-e8-b128", epochs=8, batch_size=128, lr=0.05),
-        Recipe("n2c8-e12-b128", cells_per_stage=2, epochs=12, batch_size=128, lr=0.05),
-        Recipe("n3c6-e12-b128", channels=6, epochs=12, batch_size=128, lr=0.05),
-        Recipe("n5c4-e10-b128", channels=4, cells_per_stage=5, batch_size=128, lr=0.05),
+        Recipe("n5c4-e8-b128", channels=4, cells_per_stage=5, epochs=8, batch_size=128,
+               lr=0.05),
+        Recipe("n2c8-e10-b128", cells_per_stage=2, batch_size=128, lr=0.05),
         Recipe(
             "tiny", channels=2, cells_per_stage=1, train_size=256, val_size=128, test_size=128,
             epochs=1, batch_size=64, eval_batch_size=128,
