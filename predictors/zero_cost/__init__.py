@@ -5,9 +5,14 @@ Importing this package registers every predictor it defines: ``params`` and ``fl
 (family "zero_cost").
 """
 
-from predictors.zero_cost import counting, proxy
-from predictors.zero_cost.measures import MeasureSpec, ScoreUndefined, get_measure, measure
-from predictors.zero_cost.measures import measure_names as measure_names
+from predictors.zero_cost import counting, proxy, tabulated
+from predictors.zero_cost.measures import (
+    MeasureSpec,
+    ScoreUndefined,
+    get_measure,
+    measure,
+    measure_names,
+)
 from predictors.zero_cost.proxy import PROXY_MEASURES, ZeroCostProxy
 
 __all__ = [
@@ -20,4 +25,5 @@ __all__ = [
     "measure",
     "measure_names",
     "proxy",
+    "tabulated",
 ]

@@ -78,5 +78,9 @@ def input_jacobian(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """
     x = inputs.detach().clone().requires_grad_(True)
     out = net(x)
-    (grad,) = torch.autograd.grad(out, x, grad_outputs=torch.ones_like(out))
+    if not out.requires_grad:  # the output does not depend on anything differentiable
+        return torch.zeros_like(x).reshape(x.shape[0], -1)
+    (grad,) = torch.autograd.grad(out, x, grad_outputs=torch.ones_like(out), allow_unused=True)
+    if grad is None:  # the output does not depend on the input
+        grad = torch.zeros_like(x)
     return grad.reshape(grad.shape[0], -1)
