@@ -8,13 +8,16 @@ import json
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
 from benchmarks.build import fashion_mnist as fm
 from benchmarks.build import generate
+from benchmarks.build.cli import app
 from benchmarks.build.merge import merge
 from benchmarks.build.order import arch_order, benchmark_tasks, pilot_tasks
 from benchmarks.build.pilot import pilot_table, write_table
 from benchmarks.build.recipe import PRESETS, Recipe
+from benchmarks.build.report import plot_epoch_tau
 from benchmarks.build.shards import ShardError, done_pairs, open_shard_dir
 from benchmarks.build.status import progress
 from benchmarks.tabular.format import read_benchmark
@@ -144,3 +147,9 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
     expected = (shard["curves"]["val_acc"][-1])
     assert loaded.final("val_acc")[1] == pytest.approx(expected, abs=1e-4)
     fm.live_source(loaded.metadata).batch("train", 4, 0)
+    assert plot_epoch_tau(bench, tmp_path / "tau.png").stat().st_size > 0
+
+    result = CliRunner().invoke(app, ["status", "--recipe", "tiny", "--archs", "2",
+                                      "--second-seed-every", "1", "--shards", str(shards)])
+    assert result.exit_code == 0, result.output
+    assert "3/4 target trainings done: 2 architectures with seed 0, 1 with seed 1" in result.output

@@ -113,14 +113,18 @@ def merge(
     shards: Path | None = ShardsOpt,
     out: Path = typer.Option(None, help="benchmark directory [data/fmnist-nb201]"),
     name: str = "fmnist-nb201",
+    plot: Path = typer.Option(None, help="PNG of per-epoch vs final Kendall tau "
+                              "[results/<name>-epoch-tau.png]"),
 ) -> None:
-    """Assemble the shards into the tabular benchmark format."""
+    """Assemble the shards into the tabular benchmark format (and plot its epoch taus)."""
     from benchmarks.build.generate import REPO_ROOT, default_shard_dir
     from benchmarks.build.merge import merge as do_merge
+    from benchmarks.build.report import plot_epoch_tau
 
     _setup_logging(False)
     bench = do_merge(shards or default_shard_dir(_recipe(recipe)),
                      out or REPO_ROOT / "data" / name, name)
+    plot_epoch_tau(bench, plot or REPO_ROOT / "results" / f"{name}-epoch-tau.png")
     s = bench.metadata["summary"]
     typer.echo(f"{s['archs']} architectures ({s['archs_with_two_seeds']} with two seeds); "
                f"seed-to-seed {json.dumps(s['seed_to_seed'])}")
