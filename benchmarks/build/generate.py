@@ -55,13 +55,13 @@ def run_pair(index: int, seed: int, recipe: Recipe, shard_dir: Path, device: str
     return record
 
 
-def _worker_init(threads: int, device: str, workers: int) -> None:
+def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
 
 
 def _worker_run(index: int, seed: int, recipe: Recipe, shard_dir: str, device: str) -> tuple:
-    if device.startswith("cuda") and device == "cuda":
+    if device == "cuda":  # spread the pool's workers over the visible GPUs
         ident = mp.current_process()._identity
         slot = (ident[0] - 1) if ident else 0
         device = f"cuda:{slot % max(torch.cuda.device_count(), 1)}"
@@ -94,7 +94,7 @@ def run_tasks(
         return []
     finished: list[tuple[int, int]] = []
     if workers <= 1:
-        _worker_init(threads, device, 1)
+        _worker_init(threads)
         for index, seed in todo:
             rec = run_pair(index, seed, recipe, shard_dir, device)
             finished.append((index, seed))
@@ -103,7 +103,7 @@ def run_tasks(
         return finished
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(threads, device, workers)) as pool:
+                             initargs=(threads,)) as pool:
         futures = [pool.submit(_worker_run, i, s, recipe, str(shard_dir), device)
                    for i, s in todo]
         for fut in as_completed(futures):
