@@ -68,8 +68,8 @@ def _init_worker(modules: Iterable[str], threads: int) -> None:
 class ProcessExecutor(Executor):
     """Runs tasks in ``workers`` processes (``concurrent.futures``), at most ``workers`` at a time.
 
-    Workers start with ``spawn`` by default (safe with torch threads) and import the modules of
-    every registered predictor, so plug-ins registered in the parent are known there too.
+    Workers start with ``spawn`` by default (safe with torch threads) and import the module of every
+    predictor the tasks use, so plug-ins registered in the parent are known there too.
     """
 
     def __init__(self, workers: int = 2, start_method: str = "spawn"):
@@ -79,9 +79,9 @@ class ProcessExecutor(Executor):
         self.start_method = start_method
 
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[tuple[EvalTask, Outcome]]:
-        from predictors.registry import available
+        from predictors.registry import get
 
-        modules = sorted({cls.__module__ for cls in available().values()})
+        modules = sorted({get(t.predictor).__module__ for t in tasks})
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         ctx = multiprocessing.get_context(self.start_method)
         pending = list(tasks)[::-1]

@@ -292,7 +292,8 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     device = device or default_device()
     uses_train = needs.labels or needs.curves_for_train
     train_size = task.train_size if uses_train else 0
-    split_rng = np.random.default_rng(seed_from(task.split_key()))
+    split_seed = seed_from(task.split_key())
+    split_rng = np.random.default_rng(split_seed)
     split = make_split(bench, train_size, task.test_size,
                        needs.unlabeled_factor * train_size, split_rng, metric)
     seed = seed_from(task.key())
@@ -323,6 +324,8 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
         "n_train": int(len(fit_ctx.archs)),
         "n_test": n_test,
         "n_unlabeled": int(len(fit_ctx.unlabeled)),
+        "split_seed": split_seed,
+        "predictor_seed": seed,
         "epochs": bench.epochs,
         "device": device,
         "device_name": device_name(device),

@@ -1,0 +1,170 @@
+"""Harness, experiment grids, executors and sweeps on the synthetic benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import make_synthetic_benchmark
+
+from benchmarks.executor import ProcessExecutor, SerialExecutor
+from benchmarks.experiments import (
+    NB201_FIDELITIES,
+    budgets,
+    build_reproduce_tasks,
+    build_tasks,
+    run_sweep,
+    scaled_fidelities,
+)
+from benchmarks.harness import (
+    EvalTask,
+    TaskError,
+    evaluate,
+    make_split,
+    seed_from,
+    unique_count,
+)
+from benchmarks.live import LiveSourceError
+from benchmarks.store import ResultStore
+
+METRIC_FIELDS = ("kendall", "spearman", "pearson", "sparse_kendall", "ndcg", "precision@10")
+
+
+def task(bench_dir, predictor="example-ridge", **kw):
+    kw.setdefault("train_size", 40)
+    kw.setdefault("test_size", 60)
+    return EvalTask(benchmark=str(bench_dir), predictor=predictor, **kw)
+
+
+def test_task_key_is_stable_and_distinguishes_fields(synthetic_bench_dir):
+    a = task(synthetic_bench_dir, params={"alpha": 1.0, "b": 2})
+    b = task(synthetic_bench_dir, params={"b": 2, "alpha": 1.0})
+    assert a.key() == b.key()
+    assert a.key() != task(synthetic_bench_dir, trial=1).key()
+    assert EvalTask.from_dict(a.to_dict()) == a
+    assert a.split_key() == task(synthetic_bench_dir, predictor="other").split_key()
+
+
+def test_split_disjoint_by_canonical_form(synthetic_bench):
+    rng = np.random.default_rng(0)
+    n_unique = unique_count(synthetic_bench)
+    split = make_split(synthetic_bench, n_unique - 100, 100, 0, rng)
+    keys = synthetic_bench.canonical_keys
+    test = {keys[i] for i in split.test}
+    train = [keys[i] for i in split.train]
+    assert len(test) == 100 and len(set(train)) == len(train) == n_unique - 100
+    assert not test & set(train)
+    with pytest.raises(TaskError, match=r"exceeds the \d+ unique.*lower --train-size"):
+        make_split(synthetic_bench, n_unique - 99, 100, 0, rng)
+
+
+def test_evaluate_record_and_time_accounting(synthetic_bench_dir, synthetic_bench):
+    t = task(synthetic_bench_dir)
+    rec = evaluate(t, device="cpu")
+    assert rec["status"] == "ok" and rec["key"] == t.key()
+    assert rec["n_train"] == 40 and rec["n_test"] == 60 and rec["family"] == "model_based"
+    assert rec["kendall"] > 0.4  # the synthetic accuracy is learnable from the encoding
+    split = make_split(synthetic_bench, 40, 60, 0, np.random.default_rng(seed_from(t.split_key())))
+    assert rec["init_sim_train_s"] == pytest.approx(synthetic_bench.train_cost(split.train).sum())
+    assert rec["init_time_s"] == pytest.approx(rec["init_sim_train_s"] + rec["init_fit_s"])
+    assert rec["query_sim_partial_s"] == 0.0  # no curves read: no simulated partial training
+    assert rec["query_time_s"] == pytest.approx(rec["query_measured_s"])
+    assert rec["error_metrics_meaningful"] and rec["cost_estimated"] is False
+    again = evaluate(t, device="cpu")
+    assert all(rec[m] == again[m] for m in METRIC_FIELDS)
+
+
+def test_curve_predictor_time_and_fidelity(synthetic_bench_dir, synthetic_bench):
+    t = task(synthetic_bench_dir, "example-last-epoch", train_size=0, fidelity=4)
+    rec = evaluate(t, device="cpu")
+    split = make_split(synthetic_bench, 0, 60, 0, np.random.default_rng(seed_from(t.split_key())))
+    per_arch = synthetic_bench.partial_cost(split.test, 4).mean()
+    assert rec["query_sim_partial_s"] == pytest.approx(per_arch)
+    assert rec["query_time_s"] == pytest.approx(per_arch + rec["query_measured_s"])
+    assert rec["init_sim_train_s"] == 0.0 and rec["n_train"] == 0
+    with pytest.raises(TaskError, match="fidelity 13 outside 1..12"):
+        evaluate(task(synthetic_bench_dir, "example-last-epoch", fidelity=13))
+    with pytest.raises(TaskError, match="give a fidelity"):
+        evaluate(task(synthetic_bench_dir, "example-last-epoch"))
+
+
+def test_same_trial_same_test_set_for_every_predictor(synthetic_bench_dir):
+    a = evaluate(task(synthetic_bench_dir, "example-last-epoch", train_size=40, fidelity=12))
+    b = evaluate(task(synthetic_bench_dir, "example-last-epoch", train_size=40, fidelity=11))
+    assert a["split_seed"] == b["split_seed"]
+    c = evaluate(task(synthetic_bench_dir, "example-last-epoch", train_size=40, fidelity=12,
+                      trial=1))
+    assert c["split_seed"] != a["split_seed"]
+
+
+def test_curve_predictor_on_benchmark_without_curves(tmp_path):
+    bench = make_synthetic_benchmark(n=120)
+    bench.values = bench.values[:, :, -1:, :].copy()
+    path = bench.save(tmp_path / "final-only")
+    with pytest.raises(TaskError, match="final values only"):
+        evaluate(task(path, "example-last-epoch", fidelity=3))
+
+
+def test_live_predictor_needs_live_source(tmp_path):
+    bench = make_synthetic_benchmark(n=120)
+    del bench.metadata["live"]
+    path = bench.save(tmp_path / "no-live")
+    with pytest.raises(LiveSourceError, match="no live data source"):
+        evaluate(task(path, "example-live-norm", test_size=10))
+
+
+def test_live_predictor_runs(synthetic_bench_dir):
+    rec = evaluate(task(synthetic_bench_dir, "example-live-norm", test_size=3, train_size=0))
+    assert rec["live_source"] == "synthetic random tensors" and rec["n_test"] == 3
+
+
+def test_budget_grids(synthetic_bench):
+    assert scaled_fidelities(200) == list(NB201_FIDELITIES)
+    assert scaled_fidelities(12)[0] == 1 and scaled_fidelities(12)[-1] == 12
+    exp, grid = budgets(synthetic_bench, "example-ridge", test_size=100, full=True)
+    cap = unique_count(synthetic_bench) - 100
+    assert exp == "vary_train_size"
+    assert [b.train_size for b in grid] == [s for s in (5, 8, 14, 24, 42, 71) if s <= cap]
+    assert all(b.fidelity is None for b in grid)
+    exp, grid = budgets(synthetic_bench, "example-last-epoch", test_size=100, full=True)
+    assert exp == "vary_fidelity" and [b.fidelity for b in grid] == scaled_fidelities(12)
+    assert {b.train_size for b in grid} == {0}
+    exp, grid = budgets(synthetic_bench, "example-live-norm", test_size=100)
+    assert exp == "single" and grid[0].train_size == 0 and grid[0].fidelity is None
+
+
+def test_build_tasks_and_reproduce(synthetic_bench_dir):
+    tasks = build_tasks(str(synthetic_bench_dir), "example-ridge", trials=2, test_size=100)
+    assert len(tasks) == 2 * 1  # quick grid: 24 only (121 exceeds the benchmark)
+    assert {t.train_size for t in tasks} == {24} and {t.trial for t in tasks} == {0, 1}
+    tasks = build_reproduce_tasks(str(synthetic_bench_dir), trials=1, test_size=100,
+                                  predictors=["example-ridge", "example-last-epoch"])
+    assert {t.predictor for t in tasks} == {"example-ridge", "example-last-epoch"}
+    assert all(t.benchmark == str(synthetic_bench_dir) for t in tasks)
+
+
+def test_sweep_records_failures_skips_done_and_goes_on(synthetic_bench_dir, tmp_path):
+    good = [task(synthetic_bench_dir, trial=i) for i in range(3)]
+    bad = task(synthetic_bench_dir, params={"alpha": -1.0})  # sklearn refuses a negative alpha
+    with ResultStore(tmp_path / "r.db") as store:
+        summary = run_sweep([good[0], bad, *good[1:]], store, SerialExecutor(), progress=False)
+        assert (summary.ok, summary.failed, summary.skipped) == (3, 1, 0)
+        failed = store.get(bad.key())
+        assert failed["status"] == "failed" and "alpha" in failed["error"]
+        assert "Traceback" in failed["traceback"]
+        again = run_sweep(good + [bad], store, SerialExecutor(), progress=False)
+        assert (again.ok, again.failed, again.skipped) == (0, 0, 4)
+        retry = run_sweep(good + [bad], store, progress=False, retry_failed=True)
+        assert (retry.failed, retry.skipped) == (1, 3)
+        assert len(store) == 4
+
+
+def test_process_executor_matches_serial(synthetic_bench_dir):
+    tasks = [task(synthetic_bench_dir, trial=i) for i in range(3)]
+    tasks.append(task(synthetic_bench_dir, params={"alpha": -1.0}))
+    serial = {t.key(): r for t, r in SerialExecutor().map(tasks)}
+    parallel = {t.key(): r for t, r in ProcessExecutor(workers=2, start_method="fork").map(tasks)}
+    assert serial.keys() == parallel.keys()
+    for key, rec in serial.items():
+        assert parallel[key]["status"] == rec["status"]
+        if rec["status"] == "ok":
+            assert all(parallel[key][m] == rec[m] for m in METRIC_FIELDS)
