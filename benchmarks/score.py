@@ -1,0 +1,283 @@
+"""Score architectures with a label-free predictor: ``predbench score``.
+
+The way a user checks a zero-cost proxy (or params, flops) against published numbers: it scores
+the given architectures, or a whole benchmark, and writes an ``arch,score`` CSV plus a JSON record
+beside it (``<out>.json``) saying which predictor, parameters, data source and device were used.
+
+Predictors that run networks on data need batches. A benchmark that names a live data source
+(``metadata["live"]``) provides its own; one without (e.g. ``nb201-cifar10``, which ships no
+CIFAR-10 images) refuses them unless a substitute ``--batch-source`` is chosen: ``gaussian``
+(standard-normal noise) or ``fashion-mnist-resized`` (Fashion-MNIST resized to the network's input
+size and repeated over its channels).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import typer
+
+from benchmarks.tabular import TabularBenchmark, load_benchmark
+from predictors.base import FitContext, LiveSource, QueryContext
+from predictors.registry import get, make
+from predictors.spaces.base import Arch, ArchError
+
+log = logging.getLogger(__name__)
+
+
+class ScoreError(ValueError):
+    """A scoring request that cannot be served (the message names the fix)."""
+
+
+# --- substitute batch sources ---------------------------------------------------------------------
+def _network_shape(metadata: Mapping[str, Any]) -> tuple[list[int], int]:
+    network = metadata.get("network") or {}
+    if "input_shape" not in network:
+        raise ScoreError(
+            f"benchmark {metadata.get('name')!r} has no network configuration "
+            "(metadata \"network\" with \"input_shape\"), so no batches can be shaped for it"
+        )
+    return [int(v) for v in network["input_shape"]], int(network.get("num_classes", 10))
+
+
+def gaussian_source(metadata: Mapping[str, Any]) -> LiveSource:
+    """Standard-normal images of the benchmark's input shape, uniform random labels."""
+    shape, classes = _network_shape(metadata)
+
+    def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        offset = {"train": 0, "val": 1}.get(split, 2)
+        gen = torch.Generator().manual_seed(int(seed) * 3 + offset)
+        return torch.randn(size, *shape, generator=gen), torch.randint(classes, (size,),
+                                                                       generator=gen)
+
+    return LiveSource(batch=batch, name=f"gaussian noise {shape}, {classes} random classes")
+
+
+def resized_source(base: LiveSource, shape: Sequence[int], name: str) -> LiveSource:
+    """``base``'s batches bilinearly resized to ``shape[1:]``, channels repeated to ``shape[0]``."""
+    channels, height, width = (int(v) for v in shape)
+
+    def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = base.batch(split, size, seed)
+        x = torch.nn.functional.interpolate(x, size=(height, width), mode="bilinear",
+                                            align_corners=False)
+        if x.shape[1] != channels:
+            if x.shape[1] != 1:
+                raise ScoreError(f"cannot map {x.shape[1]} channels onto {channels}")
+            x = x.repeat(1, channels, 1, 1)
+        return x.contiguous(), y
+
+    return LiveSource(batch=batch, name=name)
+
+
+def fashion_mnist_resized_source(metadata: Mapping[str, Any]) -> LiveSource:
+    """Fashion-MNIST (default splits of the project's own benchmark) shaped for this network."""
+    from benchmarks.build.fashion_mnist import live_source
+
+    shape, _ = _network_shape(metadata)
+    base = live_source({"dataset": "fashion-mnist"})
+    return resized_source(base, shape, f"{base.name}, resized to {shape[1]}x{shape[2]} and "
+                          f"repeated to {shape[0]} channels")
+
+
+BATCH_SOURCES: dict[str, Callable[[Mapping[str, Any]], LiveSource]] = {
+    "gaussian": gaussian_source,
+    "fashion-mnist-resized": fashion_mnist_resized_source,
+}
+
+
+def batch_source_for(bench: TabularBenchmark, batch_source: str | None) -> LiveSource:
+    """The chosen substitute source, else the benchmark's own; a clear error when it has none."""
+    if batch_source is not None:
+        if batch_source not in BATCH_SOURCES:
+            raise ScoreError(
+                f"unknown batch source {batch_source!r}; choose one of {sorted(BATCH_SOURCES)}"
+            )
+        return BATCH_SOURCES[batch_source](bench.metadata)
+    if bench.metadata.get("live"):
+        from benchmarks.live import live_source_for
+
+        return live_source_for(bench.metadata)
+    raise ScoreError(
+        f"benchmark {bench.name!r} ships no images of its dataset "
+        f"({bench.metadata.get('dataset')}), so data-dependent predictors cannot run on it; pass "
+        f"--batch-source with one of {sorted(BATCH_SOURCES)} to use substitute batches (the "
+        "source is recorded with the scores)"
+    )
+
+
+# --- scoring ------------------------------------------------------------------------------------
+def read_arch_file(path: Path, bench: TabularBenchmark) -> list[Arch]:
+    """One architecture string per line (blank lines and ``#`` comments skipped)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise ScoreError(f"cannot read architecture file {path}: {exc}") from exc
+    archs = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            archs.append(bench.space.from_string(text))
+        except ArchError as exc:
+            raise ScoreError(f"{path}, line {number}: {exc}") from exc
+    if not archs:
+        raise ScoreError(f"{path} lists no architectures (one {bench.space.name} string a line)")
+    return archs
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def score_architectures(
+    predictor_name: str,
+    benchmark: str | os.PathLike | TabularBenchmark,
+    archs: Sequence[Arch | str] | None = None,
+    batch_source: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Scores of ``archs`` (default: every architecture of the benchmark) as ``[arch, score]``.
+
+    Only predictors that need no labels and no learning curves qualify. ``df.attrs`` records the
+    predictor, its parameters, the batch source (``None`` when no data was used), the device and
+    the measured seconds of fit and query.
+    """
+    bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
+    space = bench.space
+    get(predictor_name)  # unknown names fail here with the registry's message
+    predictor = make(predictor_name, **dict(params or {}))
+    needs = predictor.data_needs()
+    if needs.labels or needs.curve_metrics or needs.unlabeled_factor:
+        raise ScoreError(
+            f"predictor {predictor_name!r} needs labeled architectures or learning curves, so it "
+            "cannot score without training data; `predbench score` takes label-free predictors "
+            "(zero-cost proxies, params, flops) — evaluate it with `predbench run` instead"
+        )
+    if archs is None:
+        chosen = list(bench.archs)
+    else:
+        try:
+            chosen = [space.from_string(a) if isinstance(a, str) else space.check(a)
+                      for a in archs]
+        except ArchError as exc:
+            raise ScoreError(str(exc)) from exc
+    if not chosen:
+        raise ScoreError("no architectures to score")
+
+    properties: dict[str, np.ndarray] = {}
+    if needs.properties:
+        try:
+            rows = [bench.index_of(a) for a in chosen]
+            properties = {p: bench.static_value(p, rows) for p in needs.properties}
+        except KeyError as exc:
+            raise ScoreError(
+                f"predictor {predictor_name!r} reads tabulated {list(needs.properties)}: {exc}"
+            ) from exc
+
+    live = batch_source_for(bench, batch_source) if needs.live else None
+    if batch_source is not None and live is None:
+        log.info("%s runs no networks on data; --batch-source %s is unused",
+                 predictor_name, batch_source)
+    device = device or _device()
+    network = dict(bench.metadata["network"]) if bench.metadata.get("network") else None
+    rng = np.random.default_rng(seed)
+    fit_ctx = FitContext(space=space, total_epochs=bench.epochs, rng=rng, device=device,
+                         live=live, network=network)
+    start = time.perf_counter()
+    predictor.fit(fit_ctx)
+    fit_s = time.perf_counter() - start
+    query_ctx = QueryContext(space=space, total_epochs=bench.epochs, rng=rng, device=device,
+                             live=live, properties=properties, network=network)
+    start = time.perf_counter()
+    prediction = predictor.query(chosen, query_ctx)
+    query_s = time.perf_counter() - start
+
+    frame = pd.DataFrame({"arch": [space.to_string(a) for a in chosen],
+                          "score": prediction.mean})
+    frame.attrs.update({
+        "predictor": predictor_name,
+        "params": predictor.get_params(),
+        "benchmark": bench.name,
+        "batch_source": live.name if live is not None else None,
+        "device": device,
+        "n": len(chosen),
+        "fit_seconds": fit_s,
+        "query_seconds": query_s,
+    })
+    return frame
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_scores(frame: pd.DataFrame, out: Path) -> Path:
+    """Write ``arch,score`` CSV to ``out`` and the run's record to ``out`` + ``.json``."""
+    out = Path(out)
+    _write_atomic(out, frame[["arch", "score"]].to_csv(index=False, float_format="%.10g"))
+    record = out.with_name(out.name + ".json")
+    _write_atomic(record, json.dumps(frame.attrs, indent=2, default=str) + "\n")
+    return record
+
+
+def _parse_params(items: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ScoreError(f"--param {item!r} must read key=value (value as JSON, e.g. n=3)")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def score_command(
+    predictor: str = typer.Option(..., "--predictor", "-p", help="a label-free predictor"),
+    benchmark: str = typer.Option(..., "--benchmark", "-b", help="benchmark name or directory"),
+    archs: Path | None = typer.Option(
+        None, "--archs", help="file with one architecture string per line (default: all)"),
+    out: Path = typer.Option(..., "--out", "-o", help="CSV to write (arch,score)"),
+    batch_source: str | None = typer.Option(
+        None, "--batch-source",
+        help=f"substitute images for benchmarks without their own: {sorted(BATCH_SOURCES)}"),
+    param: list[str] = typer.Option([], "--param", help="predictor hyperparameter key=value"),
+    seed: int = typer.Option(0, "--seed", help="seed of the predictor's random generator"),
+    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any)"),
+) -> None:
+    """Score architectures with a label-free predictor and write an arch,score CSV."""
+    try:
+        bench = load_benchmark(benchmark)
+        chosen = read_arch_file(archs, bench) if archs is not None else None
+        frame = score_architectures(predictor, bench, chosen, batch_source=batch_source,
+                                    params=_parse_params(param), seed=seed, device=device)
+    except (ScoreError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    record = write_scores(frame, out)
+    typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}); "
+               f"batch source: {frame.attrs['batch_source']}; "
+               f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s")

@@ -1,0 +1,338 @@
+"""Convert the ``analog-nasbench`` package's data into the tabular benchmark ``nb201-cifar10``.
+
+The PyPI package ``analog-nasbench`` (AnalogNAS-Bench) holds, for every one of the 15,625
+NAS-Bench-201 cells, a CIFAR-10 accuracy (``baseline_accuracy``), accuracies after post-training
+quantization, quantization-aware training, noise injection and analog deployment, and accuracies
+after conductance drift of 60 s, 1 h, 1 day and 30 days (value and uncertainty). Its data file is a
+pickle of two classes of its own module, and that module does not import on current setuptools, so
+this converter finds the file with ``importlib.util.find_spec`` (the package is never imported) and
+reads it through ``restricted_load``, which maps exactly those two classes to plain data holders.
+
+Keys are six op indices in NAS-Bench-Suite-Zero's order (``NB201Space.from_op_indices``).
+
+Run once (needs ``pip install -e .[converters]``)::
+
+    python -m benchmarks.tabular.analog_nasbench --out data/nb201-cifar10
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.tabular.cost_model import (
+    AdditiveCostTable,
+    CostModel,
+    fit_cost_model,
+    measure_step_times,
+    reference_device,
+)
+from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark, read_benchmark
+from benchmarks.tabular.safe_pickle import DataHolder, restricted_load
+from predictors.spaces.base import Arch
+from predictors.spaces.nb201 import NB201Space
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "analognasbench"
+DISTRIBUTION = "analog-nasbench"
+DATA_FILE = "data.anb"
+NAME = "nb201-cifar10"
+#: The CIFAR network of NAS-Bench-201: ``to_network`` arguments plus the input shape.
+NETWORK: dict[str, Any] = {
+    "channels": 16,
+    "cells_per_stage": 5,
+    "in_channels": 3,
+    "num_classes": 10,
+    "input_shape": [3, 32, 32],
+}
+#: NAS-Bench-201's CIFAR-10 recipe: 200 epochs over the 50,000 training images.
+EPOCHS = 200
+IMAGES_PER_EPOCH = 50_000
+
+ACCURACIES: dict[str, tuple[str, str]] = {
+    "accuracy": ("baseline_accuracy", "CIFAR-10 accuracy of the trained network (digital)"),
+    "ptq_accuracy": ("ptq_accuracy", "accuracy after post-training quantization"),
+    "qat_accuracy": ("qat_accuracy", "accuracy after quantization-aware training"),
+    "noisy_accuracy": ("noisy_accuracy", "accuracy under weight-noise injection"),
+    "analog_accuracy": ("analog_accuracy", "accuracy deployed on simulated analog hardware"),
+}
+DRIFT_TIMES = {60: "60 s", 3600: "1 h", 86400: "1 day", 2592000: "30 days"}
+DRIFTS: dict[str, tuple[str, str]] = {
+    f"{kind}_drift_{t}": (
+        f"{kind}_drift_{t}",
+        f"accuracy of the package's {kind} network on analog hardware after {label} of "
+        "conductance drift",
+    )
+    for kind in ("baseline", "analog")
+    for t, label in DRIFT_TIMES.items()
+}
+CITATION = (
+    "Benmeziane, H., Lammie, C., et al. AnalogNAS-Bench: A NAS Benchmark for Analog In-Memory "
+    "Computing (PyPI package analog-nasbench); Dong, X. and Yang, Y. NAS-Bench-201: Extending the "
+    "Scope of Reproducible Neural Architecture Search. ICLR 2020."
+)
+
+
+class ConverterError(RuntimeError):
+    """The source package or its data file is missing or not in the expected form."""
+
+
+class AnalogArchitecture(DataHolder):
+    """Stands in for ``analognasbench.data.Architecture`` (attributes only)."""
+
+
+class AnalogDrift(DataHolder):
+    """Stands in for ``analognasbench.data.DriftMeasurement`` (``value``, ``uncertainty``)."""
+
+
+ALLOWED = {
+    ("analognasbench.data", "Architecture"): AnalogArchitecture,
+    ("analognasbench.data", "DriftMeasurement"): AnalogDrift,
+}
+
+
+def locate_data_file() -> Path:
+    """Path of the package's ``data.anb``, found without importing the package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConverterError(
+            f"package {DISTRIBUTION!r} is not installed; install it with "
+            "`pip install -e .[converters]`"
+        )
+    for location in spec.submodule_search_locations:
+        path = Path(location) / DATA_FILE
+        if path.is_file():
+            return path
+    raise ConverterError(f"{DISTRIBUTION} is installed but holds no {DATA_FILE}; reinstall it")
+
+
+def load_records(path: Path) -> dict[tuple[int, ...], AnalogArchitecture]:
+    """The package's ``{op-index tuple: record}`` dict, unpickled through the allow-list."""
+    data = restricted_load(path, ALLOWED)
+    if not isinstance(data, dict) or not data:
+        raise ConverterError(f"{path} does not hold a non-empty dict of architectures")
+    bad = [k for k, v in data.items() if not isinstance(v, AnalogArchitecture)]
+    if bad:
+        raise ConverterError(f"{path}: entries {bad[:3]} are not Architecture records")
+    return data
+
+
+def _metric_table(records: Mapping[tuple[int, ...], AnalogArchitecture]) -> tuple[
+        list[str], dict[str, dict[str, Any]], np.ndarray]:
+    names: list[str] = []
+    meta: dict[str, dict[str, Any]] = {}
+    columns: list[list[float]] = []
+    recs = list(records.values())
+    for name, (field, text) in ACCURACIES.items():
+        names.append(name)
+        meta[name] = {"direction": "max", "unit": "%", "description": text, "source": field}
+        columns.append([float(getattr(r, field)) for r in recs])
+    for name, (field, text) in DRIFTS.items():
+        names.append(name)
+        meta[name] = {"direction": "max", "unit": "%", "description": text,
+                      "source": f"{field}.value"}
+        columns.append([float(getattr(r, field).value) for r in recs])
+        unc = f"{name}_uncertainty"
+        names.append(unc)
+        meta[unc] = {"direction": "min", "unit": "%", "objective": False,
+                     "description": f"uncertainty (±) of {name}", "source": f"{field}.uncertainty"}
+        columns.append([float(getattr(r, field).uncertainty) for r in recs])
+    return names, meta, np.asarray(columns, dtype=np.float64).T
+
+
+def timing_sample(space: NB201Space, n: int, seed: int = 0) -> list[Arch]:
+    """``n`` distinct cells to time: the cheapest and costliest cells plus random ones."""
+    rng = np.random.default_rng(seed)
+    chosen = [Arch(space.name, ("none",) * 6), Arch(space.name, ("nor_conv_3x3",) * 6)]
+    while len(chosen) < n:
+        arch = space.sample(rng)
+        if arch not in chosen:
+            chosen.append(arch)
+    return chosen[:n]
+
+
+def measure_cost_model(
+    space: NB201Space, table: AdditiveCostTable, n: int, rounds: int = 5, threads: int = 1,
+    network: Mapping[str, Any] = NETWORK,
+) -> tuple[CostModel, list[dict[str, Any]]]:
+    """Time forward+backward per image for ``n`` sampled CIFAR networks; fit time vs FLOPs."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        archs = timing_sample(space, n)
+        counts = table.predict(archs)
+        kwargs = {k: v for k, v in network.items() if k != "input_shape"}
+        torch.manual_seed(0)
+        nets = [space.to_network(arch, **kwargs) for arch in archs]
+        seconds = measure_step_times(nets, network["input_shape"], rounds=rounds,
+                                     num_classes=network["num_classes"])
+        device = reference_device()
+    finally:
+        torch.set_num_threads(previous)
+    rows = [{"arch": space.to_string(a), "params": int(c[0]), "flops": int(c[1]),
+             "seconds_per_image": float(s)} for a, c, s in zip(archs, counts, seconds, strict=True)]
+    model = fit_cost_model(counts[:, 1], seconds, device)
+    return model, rows
+
+
+def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | None = None,
+            network: Mapping[str, Any] = NETWORK, rounds: int = 5) -> TabularBenchmark:
+    """Build ``nb201-cifar10`` from the installed package (or ``source``), save it to ``out``.
+
+    ``network`` and ``rounds`` exist for tests (a tiny network, quick timing); the committed
+    benchmark uses NAS-Bench-201's CIFAR network.
+    """
+    path = source or locate_data_file()
+    records = load_records(path)
+    space = NB201Space()
+    archs = [space.from_op_indices(key) for key in records]
+    if len(set(archs)) != len(archs):
+        raise ConverterError(f"{path}: op-index keys map to duplicate cells")
+    names, metric_meta, table_values = _metric_table(records)
+
+    costs = AdditiveCostTable(space, network)
+    static_counts = costs.predict(archs)
+    rng = np.random.default_rng(1)
+    checked = costs.verify([archs[i] for i in rng.choice(len(archs), n_verify, replace=False)])
+    model, timings = measure_cost_model(space, costs, n_timed, rounds, network=network)
+    epoch_time = model.epoch_time(static_counts[:, 1], IMAGES_PER_EPOCH)
+    log.info("cost model: R^2 = %.4f over %d networks on %s", model.r2, model.n, model.device)
+
+    canonical = {space.canonical(a) for a in archs}
+    metadata = {
+        "name": NAME,
+        "space": space.name,
+        "dataset": "cifar10",
+        "description": (
+            "NAS-Bench-201 cells on CIFAR-10 from AnalogNAS-Bench: final values only (no "
+            "learning curves), one training run per cell; accuracies of the digital network and "
+            "after quantization, noise and analog deployment, and after conductance drift."
+        ),
+        "metrics": metric_meta,
+        "objective": "accuracy",
+        "objectives": [n for n, m in metric_meta.items() if m.get("objective", True)],
+        "epochs": EPOCHS,
+        "final_only": True,
+        "seeds": 1,
+        "static": ["params", "flops", EPOCH_COST],
+        "static_meta": {
+            "params": {"unit": "count", "description": "trainable parameters of the network"},
+            "flops": {"unit": "FLOPs", "description": (
+                f"forward FLOPs for one {'x'.join(map(str, network['input_shape']))} image "
+                "counted by torch.utils.flop_counter "
+                "(convolutions and the classifier, 2 per multiply-add; pooling and BN not "
+                f"counted); additive per-edge model verified exactly on {checked} cells")},
+            EPOCH_COST: {"unit": "s", "estimated": True,
+                         "description": "estimated seconds per training epoch (see cost)"},
+        },
+        "network": dict(network),
+        "num_archs": len(archs),
+        "unique_canonical": len(canonical),
+        "cost": {
+            "estimated": True,
+            "model": (
+                f"epoch_time = {IMAGES_PER_EPOCH} images * (a + b * flops) s: forward+backward "
+                "seconds per image measured (batch 32, 1 thread, fastest of 5 round-robin "
+                f"passes after a warm-up round) for "
+                f"{model.n} sampled CIFAR networks on the reference device and fitted "
+                "linearly against forward FLOPs; NAS-Bench-201's CIFAR-10 recipe trains 200 "
+                f"epochs over {IMAGES_PER_EPOCH} images"
+            ),
+            "intercept_s_per_image": model.intercept,
+            "slope_s_per_flop": model.slope,
+            "r2": model.r2,
+            "n_measured": model.n,
+            "images_per_epoch": IMAGES_PER_EPOCH,
+            "reference_device": model.device,
+            "measurements": "cost_measurements.csv",
+        },
+        "source": {
+            "package": DISTRIBUTION,
+            "version": _package_version(),
+            "file": f"{PACKAGE}/{DATA_FILE}",
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "converter": "benchmarks.tabular.analog_nasbench",
+        },
+        "citation": CITATION,
+    }
+    values = table_values.astype(np.float32)[:, None, None, :]
+    static = np.column_stack([static_counts[:, 0], static_counts[:, 1], epoch_time])
+    bench = TabularBenchmark(metadata, archs, values, static.astype(np.float32))
+    bench.save(out)
+    _write_timings(out / "cost_measurements.csv", timings)
+    return bench
+
+
+def _package_version() -> str | None:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _write_timings(path: Path, rows: list[dict[str, Any]]) -> None:
+    lines = ["arch,params,flops,seconds_per_image"]
+    lines += [f"{r['arch']},{r['params']},{r['flops']},{r['seconds_per_image']:.6g}" for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def suite_zero_accuracies(path: Path, dataset: str = "cifar10") -> dict[str, float]:
+    """``{op-index key: val_accuracy}`` from a NAS-Bench-Suite-Zero ``zc_nasbench201`` file."""
+    data = json.loads(Path(path).read_text())
+    if dataset not in data:
+        raise ConverterError(f"{path} has no {dataset!r} section; it has {sorted(data)}")
+    return {key: float(entry["val_accuracy"]) for key, entry in data[dataset].items()}
+
+
+def compare_with_suite_zero(bench: TabularBenchmark, path: Path,
+                            metric: str = "accuracy") -> dict[str, float]:
+    """Kendall tau / Spearman of ``metric`` against Suite-Zero's CIFAR-10 val_accuracy."""
+    from scipy.stats import kendalltau, spearmanr
+
+    space = bench.space
+    reference = suite_zero_accuracies(path)
+    ours = bench.final(metric)
+    idx = [bench.index_of(space.from_op_indices(ast.literal_eval(k))) for k in reference]
+    x, y = ours[idx], np.array(list(reference.values()))
+    return {"n": len(idx), "kendall_tau": float(kendalltau(x, y).statistic),
+            "spearman": float(spearmanr(x, y).statistic)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("data") / NAME)
+    parser.add_argument("--timed", type=int, default=40, help="networks to time for the cost model")
+    parser.add_argument("--verify", type=int, default=30,
+                        help="cells whose params/FLOPs are counted to verify the additive model")
+    parser.add_argument("--check", type=Path, default=None,
+                        help="a Suite-Zero zc_nasbench201 JSON to compare accuracies with")
+    parser.add_argument("--check-only", action="store_true",
+                        help="compare the already converted --out with --check; convert nothing")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.check_only:
+        if args.check is None:
+            parser.error("--check-only needs --check FILE")
+        bench = read_benchmark(args.out)
+    else:
+        bench = convert(args.out, args.timed, args.verify)
+        log.info("wrote %s: %d cells, %d unique networks", args.out, len(bench),
+                 bench.metadata["unique_canonical"])
+    if args.check is not None:
+        log.info("against %s: %s", args.check, compare_with_suite_zero(bench, args.check))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Static costs of NAS-Bench-201 networks and an estimated training-cost model.
+
+- ``count_static``: parameters and forward FLOPs of one real network (``torch.utils.flop_counter``).
+- ``AdditiveCostTable``: NB201 cells put every edge on the same tensor shape, so a network's
+  parameters and FLOPs are a base (stem, reductions, head; all edges ``none``) plus one term per
+  edge's op. The table counts five networks once and predicts the rest exactly; ``verify``
+  checks the prediction against real counts.
+- ``measure_step_times`` / ``fit_cost_model``: forward+backward seconds per image measured on this
+  machine for sampled networks, fitted linearly against FLOPs; ``CostModel.epoch_time`` scales the
+  fit to a training recipe's images per epoch. Every time it produces is an estimate.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from predictors.spaces.base import Arch, SearchSpace
+from predictors.spaces.nb201 import EDGES, OPS
+
+log = logging.getLogger(__name__)
+
+
+def _build(space: SearchSpace, arch: Arch, network: Mapping[str, Any]) -> torch.nn.Module:
+    kwargs = {k: v for k, v in network.items() if k != "input_shape"}
+    return space.to_network(arch, **kwargs)
+
+
+def count_static(space: SearchSpace, arch: Arch, network: Mapping[str, Any]) -> tuple[int, int]:
+    """(parameters, forward FLOPs for one input) of ``arch``'s network in eval mode."""
+    torch.manual_seed(0)
+    net = _build(space, arch, network).eval()
+    params = sum(p.numel() for p in net.parameters())
+    x = torch.zeros(1, *network["input_shape"])
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(x)
+    return int(params), int(counter.get_total_flops())
+
+
+class AdditiveCostTable:
+    """Exact per-op decomposition of NB201 parameter and FLOP counts.
+
+    Every edge of a cell maps ``C`` channels to ``C`` at the cell's resolution, so an op costs the
+    same on any edge: cost = base (all edges ``none``) + sum over edges of the op's increment,
+    counted once with the op on the first edge. ``verify`` checks this against real counts.
+    """
+
+    def __init__(self, space: SearchSpace, network: Mapping[str, Any]):
+        self.space, self.network = space, dict(network)
+        empty = ("none",) * len(EDGES)
+        self.base = np.array(count_static(space, Arch(space.name, empty), network), dtype=np.int64)
+        self.delta = np.zeros((len(OPS), 2), dtype=np.int64)
+        for o, op in enumerate(OPS):
+            if op != "none":
+                spec = (op, *empty[1:])
+                counts = count_static(space, Arch(space.name, spec), network)
+                self.delta[o] = np.array(counts) - self.base
+
+    def predict(self, archs: Sequence[Arch]) -> np.ndarray:
+        """``[n, 2]`` int64 (params, flops) for ``archs``."""
+        idx = np.array([[OPS.index(op) for op in a.spec] for a in archs], dtype=np.int64)
+        return self.base + self.delta[idx].sum(axis=1)
+
+    def verify(self, archs: Sequence[Arch]) -> int:
+        """Count ``archs`` for real and raise if any differs from the additive prediction."""
+        predicted = self.predict(archs)
+        for arch, pred in zip(archs, predicted, strict=True):
+            real = np.array(count_static(self.space, arch, self.network))
+            if not np.array_equal(real, pred):
+                raise AssertionError(
+                    f"additive cost model is wrong for {self.space.to_string(arch)}: "
+                    f"counted {real.tolist()}, predicted {pred.tolist()}"
+                )
+        return len(archs)
+
+
+def reference_device() -> str:
+    """The CPU (model name and torch threads) that timings were measured on."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name} (CPU, {torch.get_num_threads()} torch thread(s))"
+
+
+def measure_step_times(nets: Sequence[torch.nn.Module], input_shape: Sequence[int],
+                       batch: int = 32, rounds: int = 5, num_classes: int = 10) -> np.ndarray:
+    """Seconds per image of one forward+backward pass for each network.
+
+    Networks are timed round-robin, one pass each per round after a warm-up round, and each keeps
+    its fastest pass: on a shared machine other processes only ever add time, and spreading a
+    network's passes over the whole measurement keeps a burst of load from hitting all of them.
+    """
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, *input_shape, generator=gen)
+    y = torch.randint(0, num_classes, (batch,), generator=gen)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    best = np.full(len(nets), np.inf)
+    for r in range(rounds + 1):
+        for i, net in enumerate(nets):
+            net.train()
+            net.zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            loss_fn(net(x), y).backward()
+            if r:
+                best[i] = min(best[i], time.perf_counter() - start)
+        log.debug("timing round %d/%d done", r, rounds)
+    return best / batch
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """``seconds per image = intercept + slope * forward FLOPs`` on ``device``."""
+
+    intercept: float
+    slope: float
+    r2: float
+    n: int
+    device: str
+
+    def seconds_per_image(self, flops: np.ndarray) -> np.ndarray:
+        return self.intercept + self.slope * np.asarray(flops, dtype=float)
+
+    def epoch_time(self, flops: np.ndarray, images_per_epoch: int) -> np.ndarray:
+        return self.seconds_per_image(flops) * images_per_epoch
+
+
+def fit_cost_model(flops: np.ndarray, seconds_per_image: np.ndarray, device: str) -> CostModel:
+    """Least-squares line of measured seconds per image against forward FLOPs, with its R^2."""
+    x = np.asarray(flops, dtype=float)
+    y = np.asarray(seconds_per_image, dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    r2 = 1.0 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
+    return CostModel(float(intercept), float(slope), r2, len(x), device)

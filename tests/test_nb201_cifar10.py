@@ -1,0 +1,272 @@
+"""nb201-cifar10: converter, committed data, key order, cost model and `predbench score`."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import types
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.stats import kendalltau
+
+from benchmarks.score import (
+    ScoreError,
+    read_arch_file,
+    resized_source,
+    score_architectures,
+    write_scores,
+)
+from benchmarks.tabular import load_benchmark, read_benchmark
+from benchmarks.tabular.analog_nasbench import (
+    compare_with_suite_zero,
+    convert,
+    load_records,
+    suite_zero_accuracies,
+)
+from benchmarks.tabular.cost_model import AdditiveCostTable, fit_cost_model
+from benchmarks.tabular.format import BenchmarkFormatError, TabularBenchmark
+from benchmarks.tabular.safe_pickle import UnsafePickleError
+from predictors.base import DataNeeds, LiveSource, Prediction, Predictor
+from predictors.registry import _REGISTRY, register
+from predictors.spaces.base import Arch
+from predictors.spaces.nb201 import EDGES, INDEX_EDGES, NB201Space
+
+FIXTURE = Path(__file__).parent / "fixtures" / "zc_nb201_cifar10_sample.json"
+SPACE = NB201Space()
+TINY = {"channels": 4, "cells_per_stage": 1, "in_channels": 3, "num_classes": 10,
+        "input_shape": [3, 8, 8]}
+
+
+@pytest.fixture(scope="module")
+def bench() -> TabularBenchmark:
+    return load_benchmark("nb201-cifar10")
+
+
+def assert_same(a: TabularBenchmark, b: TabularBenchmark) -> None:
+    assert a.archs == b.archs
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.static, b.static)
+    strip = {"format_version"}
+    assert {k: v for k, v in a.metadata.items() if k not in strip} == {
+        k: v for k, v in b.metadata.items() if k not in strip}
+
+
+# --- committed data ---------------------------------------------------------------------------
+def test_committed_benchmark_shape_and_metadata(bench):
+    assert len(bench) == 15_625 and len(set(bench.archs)) == 15_625
+    assert bench.values.shape == (15_625, 1, 1, len(bench.metric_names))
+    assert bench.objective == "accuracy" and bench.epochs == 200
+    assert bench.metadata["cost"]["estimated"] is True and bench.cost_estimated
+    assert bench.metadata["network"] == {**TINY, "channels": 16, "cells_per_stage": 5,
+                                         "input_shape": [3, 32, 32]}
+    assert bench.metadata["unique_canonical"] == len(set(bench.canonical_keys))
+    assert 5_000 < bench.metadata["unique_canonical"] < 15_625
+    for metric in bench.metadata["objectives"]:  # every selectable metric is a real column
+        assert np.isfinite(bench.final(metric)).all()
+    assert 93 < bench.final("accuracy").max() <= 100
+    assert (bench.train_cost(range(len(bench))) > 0).all()
+
+
+def test_committed_benchmark_round_trips(bench, tmp_path):
+    assert_same(bench, read_benchmark(bench.save(tmp_path / "copy")))
+
+
+def test_key_order_matches_suite_zero_fixture(bench):
+    reference = suite_zero_accuracies(FIXTURE)
+    ours = np.array([bench.final()[bench.index_of(SPACE.from_op_indices(k))] for k in reference])
+    theirs = np.array(list(reference.values()))
+    # AnalogNAS trains on all 50k images, NAS-Bench-201's val accuracy on 25k: a steady offset
+    assert np.all((ours - theirs > 2.0) & (ours - theirs < 6.0)), ours - theirs
+    assert kendalltau(ours, theirs).statistic > 0.8
+    assert compare_with_suite_zero(bench, FIXTURE)["kendall_tau"] > 0.8
+
+    # the check can fail: reading the keys in NAS-Bench-201's string edge order breaks it
+    def wrong_order(key: str) -> int:
+        ops = dict(zip(EDGES, SPACE.from_op_indices(key).spec, strict=True))
+        spec = tuple(ops[e] for e in INDEX_EDGES)
+        return bench.index_of(Arch("nb201", spec))
+
+    wrong = np.array([bench.final()[wrong_order(k)] for k in reference])
+    assert not np.all((wrong - theirs > 2.0) & (wrong - theirs < 6.0))
+
+
+def test_params_match_suite_zero(bench):
+    data = json.loads(FIXTURE.read_text())["cifar10"]
+    for key, entry in data.items():
+        row = bench.index_of(SPACE.from_op_indices(key))
+        assert bench.static_value("params", [row])[0] == round(entry["params"]["score"] * 1e6)
+
+
+def test_no_curves_refuses_learning_curve_experiments(bench):
+    assert not bench.has_curves
+    with pytest.raises(BenchmarkFormatError, match="no learning curves"):
+        bench.curve([0, 1], "accuracy", upto=5)
+
+
+# --- converter on a small pickle written here ---------------------------------------------------
+@pytest.fixture
+def fake_package_pickle(tmp_path, monkeypatch):
+    """A pickle of classes named like the package's, built from 30 cells."""
+    module = types.ModuleType("analognasbench.data")
+
+    class Architecture:
+        pass
+
+    class DriftMeasurement:
+        pass
+
+    for cls in (Architecture, DriftMeasurement):
+        cls.__module__ = module.__name__
+        cls.__qualname__ = cls.__name__
+        setattr(module, cls.__name__, cls)
+    parent = types.ModuleType("analognasbench")
+    parent.data = module
+    monkeypatch.setitem(sys.modules, parent.__name__, parent)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    rng = np.random.default_rng(0)
+    data = {}
+    for _ in range(30):
+        key = tuple(int(v) for v in rng.integers(0, 5, size=6))
+        rec = Architecture()
+        rec.architecture = key
+        for name in ("baseline", "ptq", "qat", "noisy", "analog"):
+            setattr(rec, f"{name}_accuracy", float(rng.uniform(10, 94)))
+        for kind in ("baseline", "analog"):
+            for t in (60, 3600, 86400, 2592000):
+                drift = DriftMeasurement()
+                drift.value = float(rng.uniform(10, 90))
+                drift.uncertainty = float(rng.uniform(0, 5))
+                setattr(rec, f"{kind}_drift_{t}", drift)
+        data[key] = rec
+    path = tmp_path / "data.anb"
+    path.write_bytes(pickle.dumps(data, protocol=4))
+    return path, data
+
+
+def test_converter_round_trips(fake_package_pickle, tmp_path):
+    path, data = fake_package_pickle
+    out = convert(tmp_path / "nb", n_timed=3, n_verify=1, source=path, network=TINY, rounds=1)
+    back = read_benchmark(tmp_path / "nb")
+    assert_same(out, back)
+    assert (tmp_path / "nb" / "cost_measurements.csv").is_file()
+    key = next(iter(data))
+    row = back.index_of(SPACE.from_op_indices(key))
+    assert back.final("accuracy")[row] == pytest.approx(data[key].baseline_accuracy, abs=1e-4)
+    assert back.final("analog_drift_3600_uncertainty")[row] == pytest.approx(
+        data[key].analog_drift_3600.uncertainty, abs=1e-4)
+    assert back.metadata["cost"]["estimated"] and back.metadata["network"] == TINY
+
+
+def test_converter_refuses_other_globals(tmp_path):
+    path = tmp_path / "data.anb"
+    path.write_bytes(pickle.dumps({(0,) * 6: pd.Timestamp(0)}, protocol=4))
+    with pytest.raises(UnsafePickleError, match=str(path)):
+        load_records(path)
+
+
+# --- cost model ---------------------------------------------------------------------------------
+def test_additive_static_costs_are_exact():
+    table = AdditiveCostTable(SPACE, TINY)
+    rng = np.random.default_rng(3)
+    assert table.verify([SPACE.sample(rng) for _ in range(3)]) == 3
+
+
+def test_cost_model_fit():
+    flops = np.array([1e6, 2e6, 3e6, 4e6])
+    model = fit_cost_model(flops, 1e-3 + 2e-9 * flops, "cpu")
+    assert model.r2 == pytest.approx(1.0)
+    assert model.epoch_time(np.array([5e6]), 10)[0] == pytest.approx(10 * (1e-3 + 1e-2))
+
+
+# --- predbench score ----------------------------------------------------------------------------
+class ParamsScore(Predictor):
+    """Label-free: scores by the tabulated parameter count."""
+
+    needs: ClassVar[DataNeeds] = DataNeeds(labels=False, properties=("params",))
+
+    def _fit(self, ctx):
+        pass
+
+    def _query(self, archs, ctx):
+        return Prediction(ctx.properties["params"])
+
+
+class BatchMean(Predictor):
+    """Label-free and data-dependent: mean network output on one batch."""
+
+    needs: ClassVar[DataNeeds] = DataNeeds(labels=False, live=True)
+
+    def _fit(self, ctx):
+        pass
+
+    def _query(self, archs, ctx):
+        x, _ = ctx.live.batch("train", 2, 0)
+        tiny = {k: v for k, v in ctx.network.items() if k != "input_shape"}
+        tiny.update(channels=2, cells_per_stage=1)
+        with torch.no_grad():
+            return Prediction([float(ctx.space.to_network(a, **tiny)(x).mean()) for a in archs])
+
+
+class NeedsLabels(Predictor):
+    def _fit(self, ctx):
+        pass
+
+    def _query(self, archs, ctx):
+        return Prediction(np.zeros(len(archs)))
+
+
+@pytest.fixture
+def predictors(monkeypatch):
+    for name, cls in (("t_params", ParamsScore), ("t_batch", BatchMean),
+                      ("t_labels", NeedsLabels)):
+        monkeypatch.setitem(_REGISTRY, name, cls)
+        register(name, "baseline")(cls)
+
+
+def test_score_label_free_predictor(bench, predictors, tmp_path):
+    archs = [bench.archs[i] for i in (0, 100, 15_000)]
+    frame = score_architectures("t_params", bench, [str(a) for a in archs])
+    assert list(frame.columns) == ["arch", "score"]
+    np.testing.assert_array_equal(frame.score, bench.static_value("params", [0, 100, 15_000]))
+    assert frame.attrs["batch_source"] is None
+    record = write_scores(frame, tmp_path / "s.csv")
+    assert pd.read_csv(tmp_path / "s.csv").equals(frame)
+    assert json.loads(record.read_text())["predictor"] == "t_params"
+
+
+def test_data_dependent_predictor_needs_a_batch_source(bench, predictors):
+    archs = bench.archs[:2]
+    with pytest.raises(ScoreError, match="--batch-source"):
+        score_architectures("t_batch", bench, archs)
+    frame = score_architectures("t_batch", bench, archs, batch_source="gaussian")
+    assert frame.attrs["batch_source"].startswith("gaussian") and frame.score.notna().all()
+    with pytest.raises(ScoreError, match="unknown batch source"):
+        score_architectures("t_batch", bench, archs, batch_source="cifar10")
+
+
+def test_score_refuses_predictors_that_need_labels(bench, predictors):
+    with pytest.raises(ScoreError, match="label"):
+        score_architectures("t_labels", bench, bench.archs[:2])
+
+
+def test_resized_source_shapes_batches():
+    base = LiveSource(lambda split, size, seed: (torch.rand(size, 1, 28, 28),
+                                                 torch.zeros(size, dtype=torch.long)), "base")
+    x, y = resized_source(base, [3, 32, 32], "resized").batch("train", 5, 0)
+    assert x.shape == (5, 3, 32, 32) and y.shape == (5,)
+    assert torch.equal(x[:, 0], x[:, 2])
+
+
+def test_arch_file_errors_name_the_line(bench, tmp_path):
+    path = tmp_path / "archs.txt"
+    path.write_text(f"# header\n{bench.archs[0]}\n\n|bogus~0|\n")
+    with pytest.raises(ScoreError, match="line 4"):
+        read_arch_file(path, bench)
+    path.write_text(f"{bench.archs[0]}\n{bench.archs[5]}\n")
+    assert read_arch_file(path, bench) == [bench.archs[0], bench.archs[5]]
