@@ -1,0 +1,124 @@
+"""``predbench search``: run searches into the store, then write regret plots and tables.
+
+``search_command`` is a plain typed function with typer option metadata, so the project CLI
+mounts it with ``app.command("search")(search_command)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from benchmarks.search.optimizers import METHODS, get_method
+from benchmarks.search.oracle import SearchSetupError
+from benchmarks.search.report import write_report
+from benchmarks.search.runner import SearchSpec, execute, landscape
+from benchmarks.search.store import SearchStore
+from benchmarks.tabular import load_benchmark
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STORE = Path("results/search/search.sqlite")
+DEFAULT_OUT = Path("results/search")
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``["k=10", "acquisition=ei"]`` -> ``{"k": 10, "acquisition": "ei"}`` (JSON values)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SearchSetupError(f"parameter {item!r} must read NAME=VALUE, e.g. k=10")
+        try:
+            out[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name.strip()] = value
+    return out
+
+
+def build_specs(benchmark: str, methods: list[str], predictors: list[str], queries: int,
+                time_budget: float | None, params: dict[str, Any],
+                predictor_params: dict[str, Any], prefilter: str | None,
+                prefilter_keep: float, acquisitions: list[str]) -> list[SearchSpec]:
+    """The cross product: predictor-free methods once, guided ones per predictor (and
+    acquisition, for BO)."""
+    specs = []
+    for name in methods:
+        method = get_method(name)
+        own = {k: v for k, v in params.items() if k in method.defaults}
+        if not method.uses_predictor:
+            specs.append(SearchSpec(benchmark, name, None, queries, time_budget, own))
+            continue
+        if not predictors:
+            raise SearchSetupError(f"method {name!r} needs --predictor (e.g. --predictor xgb)")
+        acqs = acquisitions if name == "bo" and acquisitions else [None]
+        for pred in predictors:
+            for acq in acqs:
+                mp = dict(own) if acq is None else {**own, "acquisition": acq}
+                specs.append(SearchSpec(benchmark, name, pred, queries, time_budget, mp,
+                                        predictor_params, prefilter, prefilter_keep))
+    unused = set(params) - {k for m in methods for k in get_method(m).defaults}
+    if unused:
+        raise SearchSetupError(f"no chosen method takes parameter(s) {sorted(unused)}")
+    return specs
+
+
+def search_command(
+    benchmark: Annotated[str, typer.Option(help="benchmark name or directory")],
+    method: Annotated[str, typer.Option(
+        help=f"comma-separated methods: {', '.join(METHODS)}")] = "random,rea",
+    predictor: Annotated[str | None, typer.Option(
+        help="comma-separated registered predictors for evolution and bo")] = None,
+    runs: Annotated[int, typer.Option(help="independent runs per configuration")] = 20,
+    queries: Annotated[int, typer.Option(help="query budget per run")] = 100,
+    time_budget: Annotated[float | None, typer.Option(
+        help="simulated training-seconds budget per run (stops before exceeding it)")] = None,
+    store: Annotated[Path, typer.Option(help="SQLite store (resumable)")] = DEFAULT_STORE,
+    out: Annotated[Path, typer.Option(help="directory for plots and tables")] = DEFAULT_OUT,
+    param: Annotated[list[str] | None, typer.Option(
+        help="method parameter NAME=VALUE, repeatable (e.g. k=10, population=20)")] = None,
+    predictor_params: Annotated[str, typer.Option(
+        help="JSON object of predictor hyperparameters")] = "{}",
+    acquisition: Annotated[str | None, typer.Option(
+        help="comma-separated BO acquisitions: its, ucb, ei, mean")] = None,
+    prefilter: Annotated[str | None, typer.Option(
+        help="zero-cost predictor that pre-filters candidate pools for free")] = None,
+    prefilter_keep: Annotated[float, typer.Option(
+        help="fraction of the pool the pre-filter keeps")] = 0.5,
+    jobs: Annotated[int, typer.Option(help="parallel worker processes")] = 1,
+    threads: Annotated[int, typer.Option(help="native threads per run (xgboost, torch)")] = 1,
+    device: Annotated[str, typer.Option(help="device for predictors")] = "cpu",
+) -> list[Path]:
+    """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table."""
+    try:
+        pparams = json.loads(predictor_params)
+    except json.JSONDecodeError as exc:
+        raise SearchSetupError(f"--predictor-params is not a JSON object: {exc}") from exc
+    if not isinstance(pparams, dict):
+        raise SearchSetupError("--predictor-params must be a JSON object, e.g. '{\"n\": 5}'")
+    bench = load_benchmark(benchmark)
+    specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
+                        parse_params(param), pparams, prefilter, prefilter_keep,
+                        _split(acquisition))
+    if not specs:
+        raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
+    keys = []
+    with SearchStore(store) as db:
+        for spec in specs:
+            log.info("search %s on %s: %d runs x %d queries", spec.label, bench.name, runs,
+                     queries)
+            keys.append(execute(spec, runs, db, bench=bench, jobs=jobs, device=device,
+                                threads=threads))
+        paths = write_report(db, keys, landscape(bench, None), queries, out)
+    for path in paths:
+        if path.suffix == ".md":
+            typer.echo(path.read_text())
+    return paths

@@ -1,0 +1,125 @@
+"""Search methods. Each runs until a budget raises ``BudgetExhausted`` in the oracle.
+
+Every method is ``fn(ctx: RunContext, **params)``; ``METHODS`` maps the names used on the
+command line to the function, whether it needs a predictor, and its default parameters.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmarks.search.acquisition import NEEDS_STD, get_acquisition, top_k
+from benchmarks.search.context import RunContext
+
+
+def random_search(ctx: RunContext) -> None:
+    """Query uniformly drawn unqueried architectures."""
+    while True:
+        ctx.query_all(ctx.random_unseen(1))
+
+
+def regularized_evolution(ctx: RunContext, population: int = 20, sample_size: int = 5) -> None:
+    """Aging evolution (Real et al. 2019): tournament parent, one mutation, oldest dies."""
+    oracle = ctx.oracle
+    alive: deque[int] = deque()
+    for row in ctx.random_unseen(population):
+        ctx.query_all([row])
+        alive.append(row)
+    while True:
+        pick = ctx.rng.choice(len(alive), size=min(sample_size, len(alive)), replace=False)
+        parent = max((alive[int(i)] for i in pick), key=lambda r: oracle.seen[r])
+        child = ctx.mutants([parent], 1)[0]
+        ctx.query_all([child])
+        alive.append(child)
+        if len(alive) > population:
+            alive.popleft()
+
+
+def local_search(ctx: RunContext) -> None:
+    """First-improvement hill climbing over member neighbours, random restart at local optima."""
+    oracle, land, rng = ctx.oracle, ctx.land, ctx.rng
+    while True:
+        start = ctx.random_unseen(1)
+        ctx.query_all(start)
+        current = start[0]
+        improved = True
+        while improved:
+            improved = False
+            options = land.neighbours(current).copy()
+            rng.shuffle(options)
+            for row in options:
+                ctx.query_all([row])  # free when already queried
+                if oracle.seen[int(row)] > oracle.seen[current]:
+                    current, improved = int(row), True
+                    break
+
+
+def guided_evolution(ctx: RunContext, init: int = 10, parents: int = 10, pool: int = 100,
+                     k: int = 10, edits: int = 1) -> None:
+    """NPENAS-style: mutate the best into a pool, fit on all queried, query the top-k predicted."""
+    ctx.query_all(ctx.random_unseen(init))
+    while True:
+        candidates = ctx.prefiltered(ctx.mutants(ctx.oracle.top(parents), pool, edits))
+        ctx.fit_surrogate()
+        mean, _ = ctx.surrogate.predict(candidates, ctx.rng)
+        ctx.query_all([candidates[i] for i in top_k(mean, k)])
+
+
+def bayesian_optimization(ctx: RunContext, init: int = 10, parents: int = 10,
+                          mutations: int = 80, random: int = 20, k: int = 10,
+                          acquisition: str = "its", beta: float = 0.5, xi: float = 0.0,
+                          edits: int = 1) -> None:
+    """BANANAS-style: mutants of the best plus random samples, ranked by an acquisition."""
+    acq = get_acquisition(acquisition)
+    ctx.query_all(ctx.random_unseen(init))
+    while True:
+        candidates = ctx.mutants(ctx.oracle.top(parents), mutations, edits)
+        candidates += ctx.random_unseen(random, exclude=set(candidates))
+        candidates = ctx.prefiltered(candidates)
+        ctx.fit_surrogate()
+        mean, std = ctx.surrogate.predict(candidates, ctx.rng)
+        if std is None:
+            if acquisition in NEEDS_STD:
+                raise RuntimeError(
+                    f"acquisition {acquisition!r} needs a std; the surrogate gave none "
+                    "(set ensemble to 'auto' or a size > 1)"
+                )
+            std = np.zeros_like(mean)
+        scores = acq(mean, std, ctx.oracle.best, ctx.rng, beta=beta, xi=xi)
+        ctx.query_all([candidates[i] for i in top_k(scores, k)])
+
+
+@dataclass(frozen=True)
+class Method:
+    fn: Callable[..., None]
+    uses_predictor: bool
+    defaults: dict[str, Any] = field(default_factory=dict)
+    #: Surrogate ensemble setting: 0 single model, "auto" bootstrap only when no std.
+    ensemble: int | str = 0
+    doc: str = ""
+
+
+METHODS: dict[str, Method] = {
+    "random": Method(random_search, False, doc="uniform random search"),
+    "rea": Method(regularized_evolution, False, {"population": 20, "sample_size": 5},
+                  doc="regularized (aging) evolution"),
+    "local": Method(local_search, False, doc="first-improvement local search with restarts"),
+    "evolution": Method(guided_evolution, True,
+                        {"init": 10, "parents": 10, "pool": 100, "k": 10, "edits": 1},
+                        doc="predictor-guided evolution (NPENAS)"),
+    "bo": Method(bayesian_optimization, True,
+                 {"init": 10, "parents": 10, "mutations": 80, "random": 20, "k": 10,
+                  "acquisition": "its", "beta": 0.5, "xi": 0.0, "edits": 1},
+                 ensemble="auto", doc="Bayesian optimization (BANANAS)"),
+}
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ValueError(f"unknown search method {name!r}; use one of {', '.join(METHODS)}")
+    return METHODS[name]

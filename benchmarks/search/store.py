@@ -1,0 +1,177 @@
+"""SQLite store of search runs (own ``search_*`` tables; can share a file with other results).
+
+A run is written in one transaction once it finishes: its row in ``search_runs`` marks it
+complete, so a search killed midway leaves no partial run behind and resuming recomputes only the
+missing runs (each run is deterministic in its seed).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.search.oracle import Step
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_configs (
+    config_key TEXT PRIMARY KEY,
+    benchmark TEXT NOT NULL,
+    method TEXT NOT NULL,
+    predictor TEXT,
+    label TEXT NOT NULL,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search_runs (
+    config_key TEXT NOT NULL REFERENCES search_configs(config_key),
+    run_index INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    n_queries INTEGER NOT NULL,
+    best REAL NOT NULL,
+    regret REAL NOT NULL,
+    sim_time REAL NOT NULL,
+    predictor_s REAL NOT NULL,
+    wall_s REAL NOT NULL,
+    finished REAL NOT NULL,
+    PRIMARY KEY (config_key, run_index)
+);
+CREATE TABLE IF NOT EXISTS search_steps (
+    config_key TEXT NOT NULL,
+    run_index INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    arch_index INTEGER NOT NULL,
+    arch TEXT NOT NULL,
+    accuracy REAL NOT NULL,
+    best REAL NOT NULL,
+    sim_time REAL NOT NULL,
+    regret REAL NOT NULL,
+    predictor_s REAL NOT NULL,
+    PRIMARY KEY (config_key, run_index, step)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass
+class Trajectory:
+    """One finished run as arrays over its queries (step 0 = first query)."""
+
+    run_index: int
+    seed: int
+    arch_index: np.ndarray
+    accuracy: np.ndarray
+    best: np.ndarray
+    sim_time: np.ndarray
+    regret: np.ndarray
+    predictor_s: np.ndarray
+
+
+class SearchStore:
+    """Open (creating if needed) the search tables in an SQLite file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, timeout=60)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(SCHEMA)
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SearchStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------
+    def add_config(self, key: str, config: dict[str, Any], label: str) -> None:
+        text = json.dumps(config, sort_keys=True)
+        with self.conn:
+            row = self.conn.execute(
+                "SELECT config FROM search_configs WHERE config_key=?", (key,)
+            ).fetchone()
+            if row is None:
+                self.conn.execute(
+                    "INSERT INTO search_configs VALUES (?,?,?,?,?,?)",
+                    (key, config["benchmark"], config["method"], config.get("predictor"), label,
+                     text),
+                )
+            elif row[0] != text:
+                raise ValueError(f"store {self.path} holds a different config under key {key}")
+
+    def write_run(self, key: str, run_index: int, seed: int, steps: Sequence[Step],
+                  arch_strings: Sequence[str], wall_s: float) -> None:
+        """Record a finished run atomically (steps and its completion row together)."""
+        if not steps:
+            raise ValueError("a run without queries cannot be recorded")
+        last = steps[-1]
+        with self.conn:
+            self.conn.execute(
+                "DELETE FROM search_steps WHERE config_key=? AND run_index=?", (key, run_index)
+            )
+            self.conn.executemany(
+                "INSERT INTO search_steps VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (key, run_index, i, s.index, a, s.accuracy, s.best, s.sim_time, s.regret,
+                     s.predictor_s)
+                    for i, (s, a) in enumerate(zip(steps, arch_strings, strict=True))
+                ],
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO search_runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (key, run_index, seed, len(steps), last.best, last.regret, last.sim_time,
+                 last.predictor_s, wall_s, time.time()),
+            )
+
+    # --- reading -------------------------------------------------------------------------------
+    def finished_runs(self, key: str) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT run_index FROM search_runs WHERE config_key=?", (key,)
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def label(self, key: str) -> str:
+        row = self.conn.execute(
+            "SELECT label FROM search_configs WHERE config_key=?", (key,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no search config {key} in {self.path}")
+        return str(row[0])
+
+    def trajectories(self, key: str, runs: Iterable[int] | None = None) -> list[Trajectory]:
+        """Finished runs of a config, by run index."""
+        wanted = sorted(self.finished_runs(key) if runs is None else set(runs))
+        out = []
+        for run in wanted:
+            meta = self.conn.execute(
+                "SELECT seed FROM search_runs WHERE config_key=? AND run_index=?", (key, run)
+            ).fetchone()
+            if meta is None:
+                continue
+            rows = self.conn.execute(
+                "SELECT arch_index, accuracy, best, sim_time, regret, predictor_s "
+                "FROM search_steps WHERE config_key=? AND run_index=? ORDER BY step",
+                (key, run),
+            ).fetchall()
+            cols = np.array(rows, dtype=float).reshape(-1, 6)
+            out.append(
+                Trajectory(run, int(meta[0]), cols[:, 0].astype(int), cols[:, 1], cols[:, 2],
+                           cols[:, 3], cols[:, 4], cols[:, 5])
+            )
+        return out
+
+    def summary_rows(self, key: str) -> list[tuple]:
+        return self.conn.execute(
+            "SELECT run_index, seed, n_queries, best, regret, sim_time, predictor_s, wall_s "
+            "FROM search_runs WHERE config_key=? ORDER BY run_index",
+            (key,),
+        ).fetchall()

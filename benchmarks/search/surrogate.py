@@ -1,0 +1,230 @@
+"""Registered predictors as search surrogates: contexts, bootstrap ensembles, zero-cost pre-filters.
+
+A surrogate is fitted on everything a run has queried so far and scores candidate rows. The
+contexts hold only what the predictor declares in its ``DataNeeds`` (labels, tabulated
+properties, unlabeled architectures, live data); learning-curve predictors are refused because a
+search queries fully trained cells only. Measured wall time of every fit/query is returned so the
+run can record it beside the simulated training time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmarks.search.oracle import Landscape, SearchSetupError
+from predictors.base import FitContext, LiveSource, Predictor, QueryContext
+from predictors.registry import make
+
+log = logging.getLogger(__name__)
+
+
+def live_source_for(land: Landscape) -> LiveSource | None:
+    """The benchmark's own data batches, where its metadata describes them ("live")."""
+    meta = land.bench.metadata
+    if "live" not in meta:
+        return None
+    from benchmarks.build.fashion_mnist import live_source
+
+    return live_source(meta)
+
+
+@dataclass
+class ContextFactory:
+    """Builds fit/query contexts for one predictor on one benchmark."""
+
+    land: Landscape
+    predictor: Predictor
+    device: str = "cpu"
+    live: LiveSource | None = None
+
+    def __post_init__(self) -> None:
+        needs = self.predictor.data_needs()
+        name = self.predictor.name or type(self.predictor).__name__
+        if needs.curve_metrics:
+            raise SearchSetupError(
+                f"predictor {name!r} needs partial learning curves; a search queries fully "
+                "trained cells only: pick a model-based or zero-cost predictor"
+            )
+        if needs.live and self.live is None:
+            self.live = live_source_for(self.land)
+            if self.live is None:
+                raise SearchSetupError(
+                    f"predictor {name!r} runs networks on real data, but benchmark "
+                    f"{self.land.bench.name!r} describes no data source ('live' metadata); "
+                    "pick a predictor that does not need live data"
+                )
+        for prop in needs.properties:
+            if prop not in self.land.bench.static_names:
+                raise SearchSetupError(
+                    f"predictor {name!r} needs the property {prop!r}, which benchmark "
+                    f"{self.land.bench.name!r} does not tabulate ({self.land.bench.static_names})"
+                )
+        self.needs = needs
+
+    def _properties(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
+        bench = self.land.bench
+        return {p: bench.static_value(p, rows) for p in self.needs.properties}
+
+    def fit_context(
+        self, rows: Sequence[int], labels: np.ndarray | None, rng: np.random.Generator,
+        unlabeled: Sequence[int] = (),
+    ) -> FitContext:
+        land = self.land
+        return FitContext(
+            space=land.space,
+            archs=[land.arch(i) for i in rows],
+            labels=None if labels is None or not self.needs.labels else np.asarray(labels, float),
+            unlabeled=[land.arch(i) for i in unlabeled],
+            total_epochs=land.bench.epochs,
+            rng=rng,
+            device=self.device,
+            live=self.live if self.needs.live else None,
+            properties=self._properties(rows),
+            network=land.bench.metadata.get("network"),
+        )
+
+    def query_context(self, rows: Sequence[int], rng: np.random.Generator) -> QueryContext:
+        land = self.land
+        return QueryContext(
+            space=land.space,
+            total_epochs=land.bench.epochs,
+            rng=rng,
+            device=self.device,
+            live=self.live if self.needs.live else None,
+            properties=self._properties(rows),
+            network=land.bench.metadata.get("network"),
+        )
+
+
+@dataclass
+class Surrogate:
+    """A named predictor fitted on a run's queries; ``ensemble`` bootstrap copies when asked.
+
+    ``ensemble``: 0 = the single predictor; n > 1 = n copies on bootstrap resamples (mean and
+    spread give ``std``); ``"auto"`` (for acquisitions needing ``std``) = the single predictor
+    when it reports a std, else a 5-member bootstrap ensemble.
+    """
+
+    land: Landscape
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    ensemble: int | str = 0
+    device: str = "cpu"
+    live: LiveSource | None = None
+    auto_size: int = 5
+
+    def __post_init__(self) -> None:
+        probe = make(self.name, **self.params)
+        if not probe.data_needs().labels:
+            raise SearchSetupError(
+                f"predictor {self.name!r} needs no labels (a zero-cost proxy): it cannot learn "
+                f"from queried cells; use it as a pre-filter (prefilter={self.name!r})"
+            )
+        self.contexts = ContextFactory(self.land, probe, self.device, self.live)
+        self._members: list[Predictor] = []
+        self._size = self.ensemble if isinstance(self.ensemble, int) else 0
+        self._auto: bool | None = None
+        self.wall_s = 0.0
+
+    def _fit_one(self, rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                 unseen: np.ndarray) -> Predictor:
+        model = make(self.name, **self.params)
+        factor = self.contexts.needs.unlabeled_factor
+        unlabeled: np.ndarray = np.zeros(0, dtype=int)
+        if factor and len(unseen):
+            unlabeled = rng.choice(unseen, size=min(len(unseen), factor * len(rows)), replace=False)
+        model.fit(self.contexts.fit_context(rows.tolist(), labels, rng, unlabeled.tolist()))
+        return model
+
+    def fit(self, rows: Sequence[int], labels: np.ndarray, rng: np.random.Generator,
+            unseen: Sequence[int] = ()) -> None:
+        rows = np.asarray(rows, dtype=int)
+        labels = np.asarray(labels, dtype=float)
+        unseen_arr = np.asarray(unseen, dtype=int)
+        start = time.perf_counter()
+        single: Predictor | None = None
+        if self.ensemble == "auto" and self._auto is None:  # first fit: does it report a std?
+            single = self._fit_one(rows, labels, rng, unseen_arr)
+            ctx = self.contexts.query_context(rows[:1].tolist(), rng)
+            self._auto = single.query([self.land.arch(int(rows[0]))], ctx).std is not None
+            if not self._auto:
+                log.info("predictor %s reports no std: using a %d-member bootstrap ensemble",
+                         self.name, self.auto_size)
+                self._size = self.auto_size
+        if self._size > 1:
+            self._members = []
+            for _ in range(self._size):
+                pick = rng.integers(len(rows), size=len(rows))
+                self._members.append(self._fit_one(rows[pick], labels[pick], rng, unseen_arr))
+        else:
+            if single is None:
+                single = self._fit_one(rows, labels, rng, unseen_arr)
+            self._members = [single]
+        self.wall_s += time.perf_counter() - start
+
+    def predict(
+        self, rows: Sequence[int], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean and std (``None`` where unavailable) of the scores of ``rows``."""
+        rows = list(rows)
+        start = time.perf_counter()
+        archs = [self.land.arch(i) for i in rows]
+        preds = [m.query(archs, self.contexts.query_context(rows, rng)) for m in self._members]
+        self.wall_s += time.perf_counter() - start
+        if len(preds) > 1:
+            means = np.stack([p.mean for p in preds])
+            return means.mean(axis=0), means.std(axis=0, ddof=1)
+        return preds[0].mean, preds[0].std
+
+
+@dataclass
+class Prefilter:
+    """A zero-cost proxy (no labels needed) that keeps the best-scored part of a candidate pool."""
+
+    land: Landscape
+    name: str
+    keep: float = 0.5
+    params: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    live: LiveSource | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.keep <= 1:
+            raise SearchSetupError(f"prefilter_keep must lie in (0, 1], got {self.keep}")
+        self.model = make(self.name, **self.params)
+        if self.model.data_needs().labels:
+            raise SearchSetupError(
+                f"pre-filter {self.name!r} needs labels; a pre-filter must be free: pick a "
+                "zero-cost proxy (a predictor whose needs.labels is False)"
+            )
+        self.contexts = ContextFactory(self.land, self.model, self.device, self.live)
+        self._fitted = False
+        self._cache: dict[int, float] = {}
+        self.wall_s = 0.0
+
+    def apply(self, rows: Sequence[int], rng: np.random.Generator) -> list[int]:
+        """The best ``keep`` fraction of ``rows`` by proxy score (order of ``rows`` kept)."""
+        rows = list(rows)
+        if len(rows) <= 1:
+            return rows
+        start = time.perf_counter()
+        if not self._fitted:
+            self.model.fit(self.contexts.fit_context([], None, rng))
+            self._fitted = True
+        todo = [i for i in dict.fromkeys(rows) if i not in self._cache]
+        if todo:
+            archs = [self.land.arch(i) for i in todo]
+            scores = self.model.query(archs, self.contexts.query_context(todo, rng)).mean
+            self._cache.update(zip(todo, scores.tolist(), strict=True))
+        self.wall_s += time.perf_counter() - start
+        n_keep = max(1, int(np.ceil(self.keep * len(rows))))
+        scores = np.array([self._cache[i] for i in rows])
+        scores = np.nan_to_num(scores, nan=-np.inf)
+        kept = set(np.argsort(-scores, kind="stable")[:n_keep].tolist())
+        return [r for j, r in enumerate(rows) if j in kept]
