@@ -22,7 +22,7 @@ from benchmarks.tabular import load_benchmark
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORE = Path("results/search/search.sqlite")
+DEFAULT_STORE = Path("results/search/search.db")
 DEFAULT_OUT = Path("results/search")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,8 @@ def regret_by_time(trajs: Sequence[Trajectory], grid: np.ndarray) -> np.ndarray:
 def mean_band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]:
     """Mean over runs and a Student-t confidence interval (NaN entries ignored)."""
     n = np.sum(~np.isnan(matrix), axis=0)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # columns before any run's first query
         mean = np.nanmean(matrix, axis=0)
         sem = np.nanstd(matrix, axis=0, ddof=1) / np.sqrt(n)
         half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sem

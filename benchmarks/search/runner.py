@@ -10,22 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from benchmarks.search.context import RunContext
 from benchmarks.search.optimizers import get_method
 from benchmarks.search.oracle import BudgetExhausted, Landscape, Oracle, SearchSetupError, Step
 from benchmarks.search.store import SearchStore
-from benchmarks.search.surrogate import Prefilter, Surrogate
+from benchmarks.search.surrogate import Prefilter, Surrogate, limit_threads
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 
 log = logging.getLogger(__name__)
@@ -128,26 +125,12 @@ def run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
     during the run: runs are parallel across processes, and oversubscribed pools slow tiny
     surrogate fits by orders of magnitude on a shared machine.
     """
-    with threadpool_limits(limits=threads), _torch_threads(threads):
-        return _run_once(bench, spec, run_index, device)
-
-
-@contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    with limit_threads(threads):
+        return _run_once(bench, spec, run_index, device, threads)
 
 
 def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
-              device: str) -> RunResult:
+              device: str, threads: int) -> RunResult:
     spec.validate()
     land = landscape(bench, spec.metric)
     seed = spec.seed(run_index)
@@ -156,10 +139,12 @@ def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
     surrogate = None
     if spec.predictor:
         surrogate = Surrogate(land, spec.predictor, dict(spec.predictor_params),
-                              spec.resolved_ensemble(), device)
+                              spec.resolved_ensemble(), device,
+                              threads=threads)
     prefilter = None
     if spec.prefilter:
-        prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep, device=device)
+        prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep, device=device,
+                              threads=threads)
     ctx = RunContext(oracle, rng, surrogate, prefilter)
     start = time.perf_counter()
     try:

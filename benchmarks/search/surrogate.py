@@ -10,18 +10,43 @@ run can record it beside the simulated training time.
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from benchmarks.search.oracle import Landscape, SearchSetupError
 from predictors.base import FitContext, LiveSource, Predictor, QueryContext
 from predictors.registry import make
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def limit_threads(threads: int | None) -> Iterator[None]:
+    """Limit native thread pools (OpenMP/BLAS via threadpoolctl, and torch) to ``threads``.
+
+    Applied around every fit/query: libraries imported lazily by a predictor (xgboost) are only
+    seen once loaded, and oversubscribed pools slow tiny fits by orders of magnitude.
+    """
+    if threads is None:
+        yield
+        return
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)
 
 
 def live_source_for(land: Landscape) -> LiveSource | None:
@@ -118,6 +143,7 @@ class Surrogate:
     device: str = "cpu"
     live: LiveSource | None = None
     auto_size: int = 5
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         probe = make(self.name, **self.params)
@@ -139,7 +165,9 @@ class Surrogate:
         unlabeled: np.ndarray = np.zeros(0, dtype=int)
         if factor and len(unseen):
             unlabeled = rng.choice(unseen, size=min(len(unseen), factor * len(rows)), replace=False)
-        model.fit(self.contexts.fit_context(rows.tolist(), labels, rng, unlabeled.tolist()))
+        ctx = self.contexts.fit_context(rows.tolist(), labels, rng, unlabeled.tolist())
+        with limit_threads(self.threads):
+            model.fit(ctx)
         return model
 
     def fit(self, rows: Sequence[int], labels: np.ndarray, rng: np.random.Generator,
@@ -152,7 +180,9 @@ class Surrogate:
         if self.ensemble == "auto" and self._auto is None:  # first fit: does it report a std?
             single = self._fit_one(rows, labels, rng, unseen_arr)
             ctx = self.contexts.query_context(rows[:1].tolist(), rng)
-            self._auto = single.query([self.land.arch(int(rows[0]))], ctx).std is not None
+            with limit_threads(self.threads):
+                probe = single.query([self.land.arch(int(rows[0]))], ctx)
+            self._auto = probe.std is not None
             if not self._auto:
                 log.info("predictor %s reports no std: using a %d-member bootstrap ensemble",
                          self.name, self.auto_size)
@@ -175,7 +205,8 @@ class Surrogate:
         rows = list(rows)
         start = time.perf_counter()
         archs = [self.land.arch(i) for i in rows]
-        preds = [m.query(archs, self.contexts.query_context(rows, rng)) for m in self._members]
+        with limit_threads(self.threads):
+            preds = [m.query(archs, self.contexts.query_context(rows, rng)) for m in self._members]
         self.wall_s += time.perf_counter() - start
         if len(preds) > 1:
             means = np.stack([p.mean for p in preds])
@@ -193,6 +224,7 @@ class Prefilter:
     params: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     live: LiveSource | None = None
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.keep <= 1:
@@ -214,14 +246,15 @@ class Prefilter:
         if len(rows) <= 1:
             return rows
         start = time.perf_counter()
-        if not self._fitted:
-            self.model.fit(self.contexts.fit_context([], None, rng))
-            self._fitted = True
-        todo = [i for i in dict.fromkeys(rows) if i not in self._cache]
-        if todo:
-            archs = [self.land.arch(i) for i in todo]
-            scores = self.model.query(archs, self.contexts.query_context(todo, rng)).mean
-            self._cache.update(zip(todo, scores.tolist(), strict=True))
+        with limit_threads(self.threads):
+            if not self._fitted:
+                self.model.fit(self.contexts.fit_context([], None, rng))
+                self._fitted = True
+            todo = [i for i in dict.fromkeys(rows) if i not in self._cache]
+            if todo:
+                archs = [self.land.arch(i) for i in todo]
+                scores = self.model.query(archs, self.contexts.query_context(todo, rng)).mean
+                self._cache.update(zip(todo, scores.tolist(), strict=True))
         self.wall_s += time.perf_counter() - start
         n_keep = max(1, int(np.ceil(self.keep * len(rows))))
         scores = np.array([self._cache[i] for i in rows])
