@@ -15,7 +15,7 @@ from benchmarks.build import generate
 from benchmarks.build.cli import app
 from benchmarks.build.merge import merge
 from benchmarks.build.order import arch_order, benchmark_tasks, pilot_tasks
-from benchmarks.build.pilot import pilot_table, write_table
+from benchmarks.build.pilot import choose_recipe, pilot_table, write_table
 from benchmarks.build.recipe import PRESETS, Recipe
 from benchmarks.build.report import plot_epoch_tau
 from benchmarks.build.shards import ShardError, done_pairs, open_shard_dir
@@ -153,3 +153,22 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
                                       "--second-seed-every", "1", "--shards", str(shards)])
     assert result.exit_code == 0, result.output
     assert "3/4 target trainings done: 2 architectures with seed 0, 1 with seed 1" in result.output
+
+
+def test_choose_recipe_rule(tmp_path):
+    def table(name, cells, tau, cost):
+        (tmp_path / f"{name}.json").write_text(json.dumps({
+            "cells_with_two_seeds": cells, "seed_to_seed": {"kendall_tau": tau},
+            "core_seconds_per_training": cost}))
+
+    table("cheap-weak", 24, 0.55, 60)
+    table("dear-strong", 24, 0.75, 200)
+    table("mid-strong", 30, 0.71, 120)
+    table("too-few", 10, 0.95, 10)
+    names = ["cheap-weak", "dear-strong", "mid-strong", "too-few", "absent"]
+    assert choose_recipe(names, out_dir=tmp_path)[0] == "mid-strong"
+    name, reason = choose_recipe(["cheap-weak", "too-few"], out_dir=tmp_path)
+    assert name == "cheap-weak" and "no pilot reached" in reason
+    table("bad", 24, 0.3, 50)
+    with pytest.raises(ValueError, match="reaches Kendall tau"):
+        choose_recipe(["bad", "too-few"], out_dir=tmp_path)

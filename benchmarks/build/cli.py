@@ -73,6 +73,23 @@ def calibrate(
         typer.echo(json.dumps(run(_recipe(name), cells)))
 
 
+@app.command()
+def select(
+    recipes: list[str] = typer.Argument(..., help="candidate recipes with pilot tables"),
+    cells: int = typer.Option(24, help="minimum cells with two seeds in a pilot"),
+) -> None:
+    """Print the recipe the pilot rule picks (tau >= 0.7 cheapest, else best >= 0.5)."""
+    from benchmarks.build.pilot import choose_recipe
+
+    try:
+        name, reason = choose_recipe(recipes, cells)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(name)
+    typer.echo(reason, err=True)
+
+
 @app.command("pilot-table")
 def pilot_table_cmd(recipe: str = RecipeOpt, cells: int = 24, shards: Path | None = ShardsOpt
                     ) -> None:

@@ -139,3 +139,36 @@ def calibrate(recipe: Recipe, num_archs: int = 2, out_dir: Path = PILOT_DIR) -> 
         fh.write(f"| {recipe.name} | {num_archs} | {result['threads']} | {epoch_cpu:.1f} | "
                  f"{train_frac:.2f} | {result['estimated_core_s_per_training']:.0f} |\n")
     return result
+
+
+TAU_BAR = 0.7
+TAU_FLOOR = 0.5
+
+
+def choose_recipe(names: list[str], min_cells: int = 24, bar: float = TAU_BAR,
+                  floor: float = TAU_FLOOR, out_dir: Path = PILOT_DIR) -> tuple[str, str]:
+    """The rule of the benchmark: the cheapest pilot with seed-to-seed Kendall tau >= ``bar``,
+    else the pilot with the highest tau if it is >= ``floor``; pilots need ``min_cells`` cells
+    with two seeds. Returns (recipe name, reason); raises ``ValueError`` when none qualifies."""
+    done = []
+    for name in names:
+        path = out_dir / f"{name}.json"
+        if not path.is_file():
+            continue
+        t = json.loads(path.read_text())
+        tau = t["seed_to_seed"].get("kendall_tau")
+        if t["cells_with_two_seeds"] >= min_cells and tau is not None:
+            done.append((name, tau, t["core_seconds_per_training"]))
+    passing = sorted((cost, name, tau) for name, tau, cost in done if tau >= bar)
+    if passing:
+        cost, name, tau = passing[0]
+        return name, f"cheapest pilot with tau {tau:.2f} >= {bar} ({cost:.0f} core-s/training)"
+    if done:
+        name, tau, cost = max(done, key=lambda d: d[1])
+        if tau >= floor:
+            return name, (f"no pilot reached tau {bar}; best tau {tau:.2f} >= floor {floor} "
+                          f"({cost:.0f} core-s/training)")
+    raise ValueError(
+        f"no finished pilot (>= {min_cells} cells x 2 seeds) among {names} reaches Kendall tau "
+        f"{floor}: {[(n, round(t, 2)) for n, t, _ in done]}; try a stronger recipe"
+    )
