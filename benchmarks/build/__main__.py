@@ -2,4 +2,5 @@
 
 from benchmarks.build.cli import app
 
-app(prog_name="predbench build")
+if __name__ == "__main__":
+    app(prog_name="predbench build")
