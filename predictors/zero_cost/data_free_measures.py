@@ -67,9 +67,11 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
     pooling layer (the network output if there is none), the score is
     ``log mean_n ||f(x)_n - f(x + alpha eps)_n||_F + sum_i log sigma_i`` where ``sigma_i`` is
     the root mean (over channels) of BatchNorm layer ``i``'s minibatch variance during
-    ``f(x)``. Choices: the paper's Frobenius norm (the authors' code sums absolute values) and
-    true minibatch variances (the code reads momentum-blended running variances); one
-    minibatch, no repeats; ``alpha = 0.01`` as in the paper."""
+    ``f(x)`` (layers on dead branches, whose input is identically zero, are skipped).
+    Choices: the paper's Frobenius norm (the authors' code sums absolute values) and true
+    minibatch variances (the code reads momentum-blended running variances); one minibatch,
+    no repeats; ``alpha = 0.01`` as in the paper; the score is not divided by ``alpha`` (a
+    constant offset of the logarithm)."""
     gen = torch.Generator().manual_seed(int(seed))
     clone = _gaussian_copy(net, gen)
     floating = inputs if inputs.is_floating_point() else inputs.float()
@@ -101,9 +103,9 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
     diff = float((f_x - f_mix).double().reshape(f_x.shape[0], -1).norm(dim=1).mean())
     if not diff > 0.0:
         raise ScoreUndefined("the network's features do not change with its input")
-    if any(not v > 0.0 for v in variances):
-        raise ScoreUndefined("a BatchNorm layer sees a constant input (zero variance)")
-    return math.log(diff) + sum(0.5 * math.log(v) for v in variances)
+    # A BatchNorm on a dead branch (its input is identically zero) adds nothing to the
+    # features; it is skipped rather than contributing log(0).
+    return math.log(diff) + sum(0.5 * math.log(v) for v in variances if v > 0.0)
 
 
 def _gaussian_copy(net: nn.Module, gen: torch.Generator) -> nn.Module:

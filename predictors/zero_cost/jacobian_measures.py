@@ -80,8 +80,12 @@ def nwot(net: nn.Module, inputs, targets, loss_fn, **opts) -> float:
 
     def accumulate(_m: nn.Module, args: tuple, _out: torch.Tensor) -> None:
         nonlocal kernel
-        code = (args[0].detach().reshape(n, -1) > 0).double()
-        kernel = kernel + code @ code.T + (1.0 - code) @ (1.0 - code).T
+        code = (args[0].detach().reshape(n, -1) > 0).float()
+        # agreements = units both on + units both off = D - |c_i| - |c_j| + 2 c_i.c_j; the
+        # float32 product of 0/1 codes is exact (counts stay far below 2**24).
+        on = code.sum(1).double()
+        both_on = (code @ code.T).double()
+        kernel = kernel + (code.shape[1] + 2.0 * both_on - on[:, None] - on[None, :])
 
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
     if not relus:
