@@ -52,7 +52,7 @@ def mean_band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]
         sem = np.nanstd(matrix, axis=0, ddof=1) / np.sqrt(n)
         half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sem
     half = np.where(n > 1, half, 0.0)
-    return mean, mean - half, mean + half
+    return mean, np.maximum(mean - half, 0.0), mean + half
 
 
 def queries_to_reach(traj: Trajectory, max_regret: float) -> int | None:
@@ -153,6 +153,7 @@ def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, budget
     ax_q.set(xlabel="queries (architectures trained)", ylabel="regret (best − best found)",
              title=f"{land.bench.name}: regret vs queries")
     ax_q.set_yscale("symlog", linthresh=_linthresh(land))
+    ax_q.set_ylim(bottom=0)
     ax_q.grid(alpha=0.3)
     ax_q.legend(fontsize=8)
     if land.has_cost:
@@ -160,13 +161,17 @@ def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, budget
         positive = times[times > 0]
         grid = np.geomspace(positive.min(), times.max(), 200)
         for key, trajs in all_trajs.items():
-            mean, lo, hi = mean_band(regret_by_time(trajs, grid))
-            (line,) = ax_t.plot(grid, mean, label=store.label(key))
-            ax_t.fill_between(grid, lo, hi, alpha=0.2, color=line.get_color())
+            matrix = regret_by_time(trajs, grid)
+            mean, lo, hi = mean_band(matrix)
+            # only where most runs have finished a query: a mean over two runs misleads
+            ok = np.sum(~np.isnan(matrix), axis=0) >= math.ceil(len(trajs) / 2)
+            (line,) = ax_t.plot(grid[ok], mean[ok], label=store.label(key))
+            ax_t.fill_between(grid[ok], lo[ok], hi[ok], alpha=0.2, color=line.get_color())
         suffix = " (estimated)" if land.bench.cost_estimated else ""
         ax_t.set(xscale="log", xlabel=f"simulated training time [s]{suffix}",
                  ylabel="regret", title="regret vs simulated time")
         ax_t.set_yscale("symlog", linthresh=_linthresh(land))
+        ax_t.set_ylim(bottom=0)
         ax_t.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
