@@ -245,3 +245,15 @@ def test_tabulated_reads_the_named_property_and_names_missing_ones():
     missing = make("zc_table", measure="jacov").fit(FitContext(space=s))
     with pytest.raises(DataError, match="zc_nwot, zc_synflow"):
         missing.query(archs, QueryContext(space=s, properties=props))
+
+
+# --- throughput script -----------------------------------------------------------------------
+def test_throughput_script_prints_every_requested_measure(capsys):
+    from benchmarks.perf.zero_cost_throughput import main
+
+    main(["--archs", "1", "--device", "cpu", "--data", "random", "--channels", "4",
+          "--cells", "1", "--batch-size", "8", "--measures", "snip", "l2_norm", "params"])
+    out = capsys.readouterr().out
+    assert "1x28x28" in out and "min for 1,000 architectures" in out
+    for name in ("snip", "l2_norm", "params"):
+        assert any(line.split()[0] == name for line in out.splitlines() if line.strip())
