@@ -66,7 +66,7 @@ def test_committed_benchmark_shape_and_metadata(bench):
     assert bench.metadata["network"] == {**TINY, "channels": 16, "cells_per_stage": 5,
                                          "input_shape": [3, 32, 32]}
     assert bench.metadata["unique_canonical"] == len(set(bench.canonical_keys))
-    assert 5_000 < bench.metadata["unique_canonical"] < 15_625
+    assert 1_000 < bench.metadata["unique_canonical"] < 15_625
     for metric in bench.metadata["objectives"]:  # every selectable metric is a real column
         assert np.isfinite(bench.final(metric)).all()
     assert 93 < bench.final("accuracy").max() <= 100
@@ -151,7 +151,7 @@ def fake_package_pickle(tmp_path, monkeypatch):
 
 def test_converter_round_trips(fake_package_pickle, tmp_path):
     path, data = fake_package_pickle
-    out = convert(tmp_path / "nb", n_timed=3, n_verify=1, source=path, network=TINY, rounds=1)
+    out = convert(tmp_path / "nb", n_timed=5, n_verify=1, source=path, network=TINY, rounds=1)
     back = read_benchmark(tmp_path / "nb")
     assert_same(out, back)
     assert (tmp_path / "nb" / "cost_measurements.csv").is_file()
@@ -178,10 +178,13 @@ def test_additive_static_costs_are_exact():
 
 
 def test_cost_model_fit():
-    flops = np.array([1e6, 2e6, 3e6, 4e6])
-    model = fit_cost_model(flops, 1e-3 + 2e-9 * flops, "cpu")
-    assert model.r2 == pytest.approx(1.0)
-    assert model.epoch_time(np.array([5e6]), 10)[0] == pytest.approx(10 * (1e-3 + 1e-2))
+    flops = np.array([1e6, 2e6, 3e6, 4e6, 5e6])
+    pools = np.array([0.0, 1.0, 0.0, 2.0, 1.0])
+    x = np.column_stack([flops, pools])
+    model = fit_cost_model(x, 1e-3 + 2e-9 * flops + 5e-3 * pools, "cpu", ("flops", "pools"))
+    assert model.r2 == pytest.approx(1.0) and model.coef[1] == pytest.approx(5e-3)
+    assert model.epoch_time(np.array([[5e6, 1.0]]), 10)[0] == pytest.approx(10 * 0.016)
+    assert fit_cost_model(flops, 1e-3 + 2e-9 * flops + 5e-3 * pools, "cpu").r2 < 0.9
 
 
 # --- predbench score ----------------------------------------------------------------------------
@@ -230,13 +233,17 @@ def predictors(monkeypatch):
 
 
 def test_score_label_free_predictor(bench, predictors, tmp_path):
-    archs = [bench.archs[i] for i in (0, 100, 15_000)]
-    frame = score_architectures("t_params", bench, [str(a) for a in archs])
+    rows = [0, 7_000, 12_345]
+    frame = score_architectures("t_params", bench, [str(bench.archs[i]) for i in rows])
     assert list(frame.columns) == ["arch", "score"]
-    np.testing.assert_array_equal(frame.score, bench.static_value("params", [0, 100, 15_000]))
+    expected = bench.static_value("params", rows)
+    assert len(set(expected)) == 3
+    np.testing.assert_array_equal(frame.score, expected)
     assert frame.attrs["batch_source"] is None
     record = write_scores(frame, tmp_path / "s.csv")
-    assert pd.read_csv(tmp_path / "s.csv").equals(frame)
+    back = pd.read_csv(tmp_path / "s.csv")
+    assert back.arch.tolist() == frame.arch.tolist()
+    np.testing.assert_allclose(back.score, frame.score)
     assert json.loads(record.read_text())["predictor"] == "t_params"
 
 
@@ -270,3 +277,25 @@ def test_arch_file_errors_name_the_line(bench, tmp_path):
         read_arch_file(path, bench)
     path.write_text(f"{bench.archs[0]}\n{bench.archs[5]}\n")
     assert read_arch_file(path, bench) == [bench.archs[0], bench.archs[5]]
+
+
+def test_score_command_mounts_in_typer(bench, predictors, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from benchmarks.score import score_command
+
+    app = typer.Typer()
+    app.command("score")(score_command)
+    app.command("noop")(lambda: None)  # two commands, so "score" is addressed by name
+    archs = tmp_path / "archs.txt"
+    archs.write_text(f"{bench.archs[7]}\n{bench.archs[9]}\n")
+    out = tmp_path / "scores.csv"
+    args = ["score", "--predictor", "t_params", "--benchmark", "nb201-cifar10",
+            "--archs", str(archs), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert frame.arch.tolist() == [str(bench.archs[7]), str(bench.archs[9])]
+    refused = CliRunner().invoke(app, [*args[:2], "t_batch", *args[3:]])
+    assert refused.exit_code == 2 and "--batch-source" in refused.output

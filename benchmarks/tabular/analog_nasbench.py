@@ -29,11 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from benchmarks.tabular.cost_model import (
+    COST_FEATURES,
     AdditiveCostTable,
     CostModel,
+    cost_features,
     fit_cost_model,
     measure_step_times,
     reference_device,
@@ -163,16 +166,15 @@ def timing_sample(space: NB201Space, n: int, seed: int = 0) -> list[Arch]:
     return chosen[:n]
 
 
-def measure_cost_model(
+def measure_timings(
     space: NB201Space, table: AdditiveCostTable, n: int, rounds: int = 5, threads: int = 1,
     network: Mapping[str, Any] = NETWORK,
-) -> tuple[CostModel, list[dict[str, Any]]]:
-    """Time forward+backward per image for ``n`` sampled CIFAR networks; fit time vs FLOPs."""
+) -> pd.DataFrame:
+    """Forward+backward seconds per image of ``n`` sampled networks on this machine."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         archs = timing_sample(space, n)
-        counts = table.predict(archs)
         kwargs = {k: v for k, v in network.items() if k != "input_shape"}
         torch.manual_seed(0)
         nets = [space.to_network(arch, **kwargs) for arch in archs]
@@ -181,18 +183,29 @@ def measure_cost_model(
         device = reference_device()
     finally:
         torch.set_num_threads(previous)
-    rows = [{"arch": space.to_string(a), "params": int(c[0]), "flops": int(c[1]),
-             "seconds_per_image": float(s)} for a, c, s in zip(archs, counts, seconds, strict=True)]
-    model = fit_cost_model(counts[:, 1], seconds, device)
-    return model, rows
+    counts = table.predict(archs)
+    return pd.DataFrame({"arch": [space.to_string(a) for a in archs], "params": counts[:, 0],
+                         "flops": counts[:, 1], "seconds_per_image": seconds, "device": device})
+
+
+def fit_timings(space: NB201Space, timings: pd.DataFrame) -> tuple[CostModel, CostModel]:
+    """(FLOPs-only fit, fit on all ``COST_FEATURES``) of measured seconds per image."""
+    archs = [space.from_string(a) for a in timings["arch"]]
+    device = str(timings["device"].iloc[0])
+    y = timings["seconds_per_image"].to_numpy(float)
+    x = cost_features(archs, timings["flops"].to_numpy(float))
+    return (fit_cost_model(x[:, :1], y, device, COST_FEATURES[:1]),
+            fit_cost_model(x, y, device, COST_FEATURES))
 
 
 def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | None = None,
-            network: Mapping[str, Any] = NETWORK, rounds: int = 5) -> TabularBenchmark:
+            network: Mapping[str, Any] = NETWORK, rounds: int = 5,
+            timings: pd.DataFrame | None = None) -> TabularBenchmark:
     """Build ``nb201-cifar10`` from the installed package (or ``source``), save it to ``out``.
 
-    ``network`` and ``rounds`` exist for tests (a tiny network, quick timing); the committed
-    benchmark uses NAS-Bench-201's CIFAR network.
+    ``timings`` reuses measurements (a ``cost_measurements.csv`` read into a frame) instead of
+    timing ``n_timed`` networks anew. ``network`` and ``rounds`` exist for tests (a tiny network,
+    quick timing); the committed benchmark uses NAS-Bench-201's CIFAR network.
     """
     path = source or locate_data_file()
     records = load_records(path)
@@ -206,9 +219,12 @@ def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | Non
     static_counts = costs.predict(archs)
     rng = np.random.default_rng(1)
     checked = costs.verify([archs[i] for i in rng.choice(len(archs), n_verify, replace=False)])
-    model, timings = measure_cost_model(space, costs, n_timed, rounds, network=network)
-    epoch_time = model.epoch_time(static_counts[:, 1], IMAGES_PER_EPOCH)
-    log.info("cost model: R^2 = %.4f over %d networks on %s", model.r2, model.n, model.device)
+    if timings is None:
+        timings = measure_timings(space, costs, n_timed, rounds, network=network)
+    flops_only, model = fit_timings(space, timings)
+    epoch_time = model.epoch_time(cost_features(archs, static_counts[:, 1]), IMAGES_PER_EPOCH)
+    log.info("cost model R^2 over %d networks on %s: %.4f (FLOPs only), %.4f (%s)", model.n,
+             model.device, flops_only.r2, model.r2, ", ".join(model.features))
 
     canonical = {space.canonical(a) for a in archs}
     metadata = {
@@ -243,19 +259,17 @@ def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | Non
         "cost": {
             "estimated": True,
             "model": (
-                f"epoch_time = {IMAGES_PER_EPOCH} images * (a + b * flops) s: forward+backward "
-                "seconds per image measured (batch 32, 1 thread, fastest of 5 round-robin "
-                f"passes after a warm-up round) for "
-                f"{model.n} sampled CIFAR networks on the reference device and fitted "
-                "linearly against forward FLOPs; NAS-Bench-201's CIFAR-10 recipe trains 200 "
-                f"epochs over {IMAGES_PER_EPOCH} images"
+                f"epoch_time = {IMAGES_PER_EPOCH} images * (intercept + coef . features) s, "
+                f"features {list(model.features)} (active_edges = edges that are not 'none'): "
+                "forward+backward seconds per image measured (batch 32, 1 thread, fastest of "
+                f"5 round-robin passes after a warm-up round) for {model.n} sampled CIFAR "
+                "networks on the reference device, fitted by non-negative least squares; "
+                f"NAS-Bench-201's CIFAR-10 recipe trains {EPOCHS} epochs over "
+                f"{IMAGES_PER_EPOCH} images"
             ),
-            "intercept_s_per_image": model.intercept,
-            "slope_s_per_flop": model.slope,
-            "r2": model.r2,
-            "n_measured": model.n,
+            **model.describe(),
+            "r2_flops_only": flops_only.r2,
             "images_per_epoch": IMAGES_PER_EPOCH,
-            "reference_device": model.device,
             "measurements": "cost_measurements.csv",
         },
         "source": {
@@ -271,7 +285,7 @@ def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | Non
     static = np.column_stack([static_counts[:, 0], static_counts[:, 1], epoch_time])
     bench = TabularBenchmark(metadata, archs, values, static.astype(np.float32))
     bench.save(out)
-    _write_timings(out / "cost_measurements.csv", timings)
+    timings.to_csv(out / "cost_measurements.csv", index=False, float_format="%.6g")
     return bench
 
 
@@ -280,12 +294,6 @@ def _package_version() -> str | None:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def _write_timings(path: Path, rows: list[dict[str, Any]]) -> None:
-    lines = ["arch,params,flops,seconds_per_image"]
-    lines += [f"{r['arch']},{r['params']},{r['flops']},{r['seconds_per_image']:.6g}" for r in rows]
-    path.write_text("\n".join(lines) + "\n")
 
 
 def suite_zero_accuracies(path: Path, dataset: str = "cifar10") -> dict[str, float]:
@@ -318,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="cells whose params/FLOPs are counted to verify the additive model")
     parser.add_argument("--check", type=Path, default=None,
                         help="a Suite-Zero zc_nasbench201 JSON to compare accuracies with")
+    parser.add_argument("--timings", type=Path, default=None,
+                        help="reuse a cost_measurements.csv instead of timing networks anew")
     parser.add_argument("--check-only", action="store_true",
                         help="compare the already converted --out with --check; convert nothing")
     args = parser.parse_args(argv)
@@ -327,7 +337,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--check-only needs --check FILE")
         bench = read_benchmark(args.out)
     else:
-        bench = convert(args.out, args.timed, args.verify)
+        timings = pd.read_csv(args.timings) if args.timings is not None else None
+        bench = convert(args.out, args.timed, args.verify, timings=timings)
         log.info("wrote %s: %d cells, %d unique networks", args.out, len(bench),
                  bench.metadata["unique_canonical"])
     if args.check is not None:

@@ -6,8 +6,9 @@
   edge's op. The table counts five networks once and predicts the rest exactly; ``verify``
   checks the prediction against real counts.
 - ``measure_step_times`` / ``fit_cost_model``: forward+backward seconds per image measured on this
-  machine for sampled networks, fitted linearly against FLOPs; ``CostModel.epoch_time`` scales the
-  fit to a training recipe's images per epoch. Every time it produces is an estimate.
+  machine for sampled networks, fitted linearly against FLOPs and edge counts
+  (``cost_features``); ``CostModel.epoch_time`` scales the fit to a training recipe's images per
+  epoch. Every time it produces is an estimate.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import nnls
 from torch.utils.flop_counter import FlopCounterMode
 
 from predictors.spaces.base import Arch, SearchSpace
@@ -121,28 +123,56 @@ def measure_step_times(nets: Sequence[torch.nn.Module], input_shape: Sequence[in
     return best / batch
 
 
+#: Features of the time model: counted FLOPs, plus edge counts for the memory-bound work that
+#: FLOP counting misses (3x3 average pooling; the tensor additions and copies of active edges).
+COST_FEATURES: tuple[str, ...] = ("flops", "avg_pool_edges", "active_edges")
+
+
+def cost_features(archs: Sequence[Arch], flops: np.ndarray) -> np.ndarray:
+    """``[n, 3]`` features of ``COST_FEATURES`` for NB201 cells."""
+    pools = [sum(op == "avg_pool_3x3" for op in a.spec) for a in archs]
+    active = [sum(op != "none" for op in a.spec) for a in archs]
+    return np.column_stack([np.asarray(flops, dtype=float), pools, active]).astype(float)
+
+
 @dataclass(frozen=True)
 class CostModel:
-    """``seconds per image = intercept + slope * forward FLOPs`` on ``device``."""
+    """``seconds per image = intercept + coef . features`` on ``device`` (non-negative fit)."""
 
+    features: tuple[str, ...]
     intercept: float
-    slope: float
+    coef: tuple[float, ...]
     r2: float
     n: int
     device: str
 
-    def seconds_per_image(self, flops: np.ndarray) -> np.ndarray:
-        return self.intercept + self.slope * np.asarray(flops, dtype=float)
+    def seconds_per_image(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float).reshape(-1, len(self.features))
+        return self.intercept + x @ np.asarray(self.coef)
 
-    def epoch_time(self, flops: np.ndarray, images_per_epoch: int) -> np.ndarray:
-        return self.seconds_per_image(flops) * images_per_epoch
+    def epoch_time(self, x: np.ndarray, images_per_epoch: int) -> np.ndarray:
+        return self.seconds_per_image(x) * images_per_epoch
+
+    def describe(self) -> dict[str, Any]:
+        return {"features": list(self.features), "intercept_s_per_image": self.intercept,
+                "coef_s_per_image": dict(zip(self.features, self.coef, strict=True)),
+                "r2": self.r2, "n_measured": self.n, "reference_device": self.device}
 
 
-def fit_cost_model(flops: np.ndarray, seconds_per_image: np.ndarray, device: str) -> CostModel:
-    """Least-squares line of measured seconds per image against forward FLOPs, with its R^2."""
-    x = np.asarray(flops, dtype=float)
+def fit_cost_model(x: np.ndarray, seconds_per_image: np.ndarray, device: str,
+                   features: Sequence[str] = ("flops",)) -> CostModel:
+    """Non-negative least-squares fit of seconds per image on the feature columns ``x``, with R^2.
+
+    Intercept and coefficients are constrained to be >= 0 (no feature makes training faster), so
+    every architecture's estimate is positive.
+    """
+    x = np.asarray(x, dtype=float).reshape(len(seconds_per_image), -1)
     y = np.asarray(seconds_per_image, dtype=float)
-    slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (intercept + slope * x)
+    if x.shape[1] != len(features):
+        raise ValueError(f"{x.shape[1]} feature columns for names {list(features)}")
+    design = np.column_stack([np.ones(len(y)), x])
+    beta, _ = nnls(design, y)
+    residual = y - design @ beta
     r2 = 1.0 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
-    return CostModel(float(intercept), float(slope), r2, len(x), device)
+    return CostModel(tuple(features), float(beta[0]), tuple(float(b) for b in beta[1:]), r2,
+                     len(y), device)
