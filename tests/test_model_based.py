@@ -51,6 +51,16 @@ def synthetic_nb201(n: int, seed: int):
     return space, archs, labels
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny models train far faster on one thread when the cores are shared."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def data():
     space, archs, labels = synthetic_nb201(300, seed=0)

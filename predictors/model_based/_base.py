@@ -8,6 +8,7 @@ the label scale. Subclasses implement ``_train`` and ``_predict`` on encoded dat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -50,6 +51,13 @@ def take(data: Any, idx: np.ndarray) -> Any:
         return {k: take(v, idx) for k, v in data.items()}
     if isinstance(data, np.ndarray):
         return data[idx]
+    if dataclasses.is_dataclass(data):  # e.g. a GraphBatch: index its per-architecture arrays
+        n = num_rows(data)
+        return dataclasses.replace(data, **{
+            f.name: getattr(data, f.name)[idx]
+            for f in dataclasses.fields(data)
+            if isinstance(getattr(data, f.name), np.ndarray) and len(getattr(data, f.name)) == n
+        })
     return [data[int(i)] for i in idx]
 
 

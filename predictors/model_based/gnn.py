@@ -1,0 +1,166 @@
+"""Graph neural predictors on the cell graph (torch-geometric dense GCN layers).
+
+- ``gcn`` (Wen et al. 2020, neural predictor): directed GCN layers passing messages along and
+  against the edges, masked mean pooling, a linear head trained by MSE.
+- ``bonas`` (Shi et al. 2020): the same GCN on graphs with a global node; the global node's
+  embedding is the basis of a Bayesian linear regression (mean and std).
+
+Multi-cell spaces run the shared GCN on each cell and concatenate the cell embeddings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from predictors.base import DataNeeds
+from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based._torch import train_regressor
+from predictors.model_based.bayesian import bayesian_ridge, ridge_predict
+from predictors.model_based.hpo import loguniform
+from predictors.registry import register
+
+
+class DirectedGCN(nn.Module):
+    """``num_layers`` GCN layers; each averages a forward-edge and a backward-edge convolution."""
+
+    def __init__(self, in_dim: int, hidden: int, num_layers: int, n_cells: int,
+                 pool: str) -> None:
+        from torch_geometric.nn import DenseGCNConv
+
+        super().__init__()
+        dims = [in_dim] + [hidden] * num_layers
+        self.fwd = nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(dims, dims[1:], strict=False))
+        self.bwd = nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(dims, dims[1:], strict=False))
+        self.pool = pool
+        self.head = nn.Linear(hidden * n_cells, 1)
+
+    def embed(self, feats: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[B, cells, N, F]`` graphs -> ``[B, cells * hidden]`` embeddings."""
+        b, c, n, f = feats.shape
+        x, a, m = feats.reshape(b * c, n, f), adj.reshape(b * c, n, n), mask.reshape(b * c, n)
+        at = a.transpose(1, 2)
+        for fwd, bwd in zip(self.fwd, self.bwd, strict=True):
+            x = torch.relu(0.5 * (fwd(x, a, m) + bwd(x, at, m)))
+        if self.pool == "global":  # the last node is the global node
+            emb = x[:, -1]
+        else:
+            w = m.unsqueeze(-1).to(x.dtype)
+            emb = (x * w).sum(1) / w.sum(1).clamp_min(1.0)
+        return emb.reshape(b, -1)
+
+    def forward(self, feats, adj, mask):
+        return self.head(self.embed(feats, adj, mask))
+
+
+def _tensors(batch: Any, device: str) -> list[torch.Tensor]:
+    return [
+        torch.as_tensor(batch.features, dtype=torch.float32, device=device),
+        torch.as_tensor(batch.adjacency, dtype=torch.float32, device=device),
+        torch.as_tensor(batch.mask, dtype=torch.bool, device=device),
+    ]
+
+
+class _GCNBase(EncodedPredictor):
+    tunable = ("hidden", "batch_size", "lr", "weight_decay")
+    pool: ClassVar[str] = "mean"
+
+    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {
+            "hidden": int(rng.choice([64, 128, 144, 192])),
+            "batch_size": int(rng.choice([32, 64, 128])),
+            "lr": loguniform(rng, 1e-4, 1e-2),
+            "weight_decay": loguniform(rng, 1e-5, 1e-3),
+        }
+
+    def _train_gcn(self, x, y, hp, rng, device) -> tuple[DirectedGCN, list[torch.Tensor]]:
+        inputs = _tensors(x, device)
+        with torch_seeded(derive_seed(rng), device) as gen:
+            net = DirectedGCN(inputs[0].shape[-1], int(hp["hidden"]), self.num_layers,
+                              inputs[0].shape[1], self.pool).to(device)
+            train_regressor(net, inputs, torch.as_tensor(y, dtype=torch.float32, device=device),
+                            epochs=self.epochs, batch_size=int(hp["batch_size"]),
+                            lr=float(hp["lr"]), weight_decay=float(hp["weight_decay"]),
+                            gen=gen, cosine=True)
+        return net, inputs
+
+
+@register("gcn", family="model_based")
+class GCNPredictor(_GCNBase):
+    """GCN neural predictor on the op-on-node cell graph."""
+
+    encoding = "gcn"
+    needs = DataNeeds(labels=True, encoding="gcn")
+    conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
+
+    def __init__(
+        self,
+        hidden: int = 144,
+        num_layers: int = 4,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 3e-4,
+        epochs: int = 150,
+        hpo: bool = False,
+        hpo_evals: int = 5,
+    ) -> None:
+        self.hidden = hidden
+        self.num_layers = num_layers
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.hpo = hpo
+        self.hpo_evals = hpo_evals
+
+    def _train(self, x, y, hp, rng, device, unlabeled=None):
+        return self._train_gcn(x, y, hp, rng, device)[0]
+
+    @torch.no_grad()
+    def _predict(self, model, x, device):
+        return model(*_tensors(x, device)).reshape(-1).cpu().numpy().astype(float), None
+
+
+@register("bonas", family="model_based")
+class BONASPredictor(_GCNBase):
+    """BONAS: GCN embedding of the global node + Bayesian linear regression."""
+
+    encoding = "bonas"
+    pool = "global"
+    needs = DataNeeds(labels=True, encoding="bonas")
+    conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
+
+    def __init__(
+        self,
+        hidden: int = 64,
+        num_layers: int = 4,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        epochs: int = 100,
+        hpo: bool = False,
+        hpo_evals: int = 5,
+    ) -> None:
+        self.hidden = hidden
+        self.num_layers = num_layers
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.hpo = hpo
+        self.hpo_evals = hpo_evals
+
+    def _train(self, x, y, hp, rng, device, unlabeled=None):
+        net, inputs = self._train_gcn(x, y, hp, rng, device)
+        with torch.no_grad():
+            phi = net.embed(*inputs).cpu().numpy().astype(float)
+        return net, bayesian_ridge(phi, y)
+
+    def _predict(self, model, x, device):
+        net, blr = model
+        with torch.no_grad():
+            phi = net.embed(*_tensors(x, device)).cpu().numpy().astype(float)
+        return ridge_predict(blr, phi)

@@ -1,0 +1,52 @@
+"""Support vector regression (scikit-learn) on the adjacency one-hot encoding."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from predictors.base import DataNeeds
+from predictors.model_based._base import EncodedPredictor
+from predictors.model_based.hpo import loguniform
+from predictors.registry import register
+
+
+@register("svr", family="model_based")
+class SVRPredictor(EncodedPredictor):
+    """Epsilon-SVR with an RBF kernel; the search tunes C, epsilon and the kernel width."""
+
+    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    tunable = ("C", "epsilon", "gamma")
+    conformance_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        epsilon: float = 0.1,
+        gamma: float | str = "scale",
+        kernel: str = "rbf",
+        hpo: bool = False,
+        hpo_evals: int = 20,
+    ) -> None:
+        self.C = C
+        self.epsilon = epsilon
+        self.gamma = gamma
+        self.kernel = kernel
+        self.hpo = hpo
+        self.hpo_evals = hpo_evals
+
+    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {
+            "C": loguniform(rng, 1e-3, 100.0),
+            "epsilon": loguniform(rng, 1e-3, 1.0),
+            "gamma": loguniform(rng, 1e-3, 1.0),
+        }
+
+    def _train(self, x, y, hp, rng, device, unlabeled=None):
+        from sklearn.svm import SVR
+
+        return SVR(kernel=self.kernel, **hp).fit(np.asarray(x), y)
+
+    def _predict(self, model, x, device):
+        return model.predict(np.asarray(x)), None
