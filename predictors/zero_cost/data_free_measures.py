@@ -6,15 +6,16 @@ Each works on a copy where it changes weights, so the caller's network is untouc
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
 from predictors.zero_cost.measures import ScoreUndefined, measure
-from predictors.zero_cost.torch_utils import hooks, weight_layers, weights, without_batchnorm
+from predictors.zero_cost.torch_utils import hooks, preserved, weights, without_batchnorm
 
 _GLOBAL_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
                  nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
@@ -61,8 +62,9 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
         **opts) -> float:
     """Zen-score (Lin et al. 2021), from Gaussian inputs (the data is not used).
 
-    A copy of the network gets every convolution/linear weight drawn from N(0, 1) (biases 0,
-    BatchNorm scale 1 and shift 0), as in the paper; ``x`` and ``eps`` are N(0, 1) of the
+    The network runs (through ``torch.func.functional_call``, its own parameters untouched)
+    with every convolution/linear weight drawn from N(0, 1), biases 0, BatchNorm scale 1 and
+    shift 0, as in the paper; ``x`` and ``eps`` are N(0, 1) of the
     minibatch's shape, drawn from ``seed``. With ``f`` the feature map entering the last global
     pooling layer (the network output if there is none), the score is
     ``log mean_n ||f(x)_n - f(x + alpha eps)_n||_F + sum_i log sigma_i`` where ``sigma_i`` is
@@ -73,12 +75,12 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
     no repeats; ``alpha = 0.01`` as in the paper; the score is not divided by ``alpha`` (a
     constant offset of the logarithm)."""
     gen = torch.Generator().manual_seed(int(seed))
-    clone = _gaussian_copy(net, gen)
+    params = _gaussian_parameters(net, gen)
     floating = inputs if inputs.is_floating_point() else inputs.float()
     x = _gaussian(inputs.shape, gen, floating)
     eps = _gaussian(inputs.shape, gen, floating)
 
-    pools = [m for m in clone.modules() if isinstance(m, _GLOBAL_POOLS)]
+    pools = [m for m in net.modules() if isinstance(m, _GLOBAL_POOLS)]
     features: list[torch.Tensor] = []
     variances: list[float] = []
 
@@ -90,15 +92,18 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
         dims = [d for d in range(a.dim()) if d != 1]
         variances.append(float(a.var(dim=dims, unbiased=False).mean()))
 
-    with torch.no_grad():
+    def run(inp: torch.Tensor) -> torch.Tensor:
+        return functional_call(net, params, (inp,))
+
+    with preserved(net), torch.no_grad():
         feature_hooks = [pools[-1].register_forward_pre_hook(grab_features)] if pools else []
         with hooks(feature_hooks):
-            bn_hooks = [m.register_forward_pre_hook(grab_variance) for m in clone.modules()
+            bn_hooks = [m.register_forward_pre_hook(grab_variance) for m in net.modules()
                         if isinstance(m, _BatchNorm)]
             with hooks(bn_hooks):
-                out = clone(x)
+                out = run(x)
             f_x = features[-1] if pools else out
-            out = clone(x + alpha * eps)
+            out = run(x + alpha * eps)
             f_mix = features[-1] if pools else out
     diff = float((f_x - f_mix).double().reshape(f_x.shape[0], -1).norm(dim=1).mean())
     if not diff > 0.0:
@@ -108,16 +113,19 @@ def zen(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, alpha: float = 
     return math.log(diff) + sum(0.5 * math.log(v) for v in variances if v > 0.0)
 
 
-def _gaussian_copy(net: nn.Module, gen: torch.Generator) -> nn.Module:
-    """A train-mode copy with N(0, 1) conv/linear weights, zero biases, identity BatchNorm."""
-    clone = copy.deepcopy(net).train()
-    with torch.no_grad():
-        for m in weight_layers(clone):
-            m.weight.copy_(_gaussian(m.weight.shape, gen, m.weight))
-            if getattr(m, "bias", None) is not None:
-                m.bias.zero_()
-        for m in clone.modules():
-            if isinstance(m, _BatchNorm) and m.affine:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
-    return clone
+def _gaussian_parameters(net: nn.Module, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """Replacement parameters for ``functional_call``: N(0, 1) conv/linear weights, zero biases,
+    identity BatchNorm affine terms (the network's own tensors are not touched)."""
+    params: dict[str, torch.Tensor] = {}
+    for prefix, m in net.named_modules():
+        dot = f"{prefix}." if prefix else ""
+        if isinstance(m, _ConvNd | nn.Linear):
+            params[dot + "weight"] = _gaussian(m.weight.shape, gen, m.weight)
+            if m.bias is not None:
+                params[dot + "bias"] = torch.zeros_like(m.bias)
+        elif isinstance(m, _BatchNorm) and m.affine:
+            params[dot + "weight"] = torch.ones_like(m.weight)
+            params[dot + "bias"] = torch.zeros_like(m.bias)
+    if not any(isinstance(m, _ConvNd | nn.Linear) for m in net.modules()):
+        raise ScoreUndefined("the network has no convolution or linear layer")
+    return params
