@@ -150,6 +150,7 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     bench = load_benchmark(benchmark)
     names = list(predictors) if predictors is not None else list(available())
     tasks: list[EvalTask] = []
+    skipped: dict[str, list[str]] = {}
     for name in names:
         cls = get(name)
         params = dict(getattr(cls, "reproduce_params", {}) or {})
@@ -161,7 +162,11 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
         except (TaskError, LiveSourceError) as exc:
             if predictors is not None:
                 raise
-            log.warning("skipping %s on %s: %s", name, bench.name, exc)
+            reason = ("no live data source" if isinstance(exc, LiveSourceError)
+                      else str(exc).replace(repr(name), "it"))
+            skipped.setdefault(reason, []).append(name)
+    for reason, skipped_names in skipped.items():
+        log.warning("%s: skipping %s (%s)", bench.name, ", ".join(skipped_names), reason)
     return tasks
 
 
