@@ -86,6 +86,10 @@ def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | No
         raise TaskError(f"unknown experiment type {experiment!r}; use one of {EXPERIMENTS}")
     uses_train = needs.labels or needs.curves_for_train
     uses_curves = bool(needs.curve_metrics)
+    missing = [p for p in needs.properties if p not in bench.static_names]
+    if missing:
+        raise TaskError(f"predictor {predictor!r} needs per-architecture {missing}; benchmark "
+                        f"{bench.name!r} tabulates {bench.static_names}")
     if uses_curves and not bench.has_curves:
         raise TaskError(f"predictor {predictor!r} reads learning curves; benchmark "
                         f"{bench.name!r} has none")
