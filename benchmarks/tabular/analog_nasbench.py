@@ -82,9 +82,9 @@ DRIFTS: dict[str, tuple[str, str]] = {
     for t, label in DRIFT_TIMES.items()
 }
 CITATION = (
-    "Benmeziane, H., Lammie, C., et al. AnalogNAS-Bench: A NAS Benchmark for Analog In-Memory "
-    "Computing (PyPI package analog-nasbench); Dong, X. and Yang, Y. NAS-Bench-201: Extending the "
-    "Scope of Reproducible Neural Architecture Search. ICLR 2020."
+    "AnalogNAS-Bench: NAS-Bench-201 cells evaluated for analog in-memory computing (PyPI package "
+    "analog-nasbench); Dong, X. and Yang, Y. NAS-Bench-201: Extending the Scope of Reproducible "
+    "Neural Architecture Search. ICLR 2020."
 )
 
 
