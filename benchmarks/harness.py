@@ -228,7 +228,14 @@ def device_name(device: str) -> str:
         import torch
 
         return torch.cuda.get_device_name(0)
-    return f"cpu ({platform.machine()}, {platform.processor() or 'unknown'})"
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")),
+                         model)
+    except OSError:
+        pass
+    return f"cpu ({model or platform.machine()})"
 
 
 def _sync(device: str) -> None:
