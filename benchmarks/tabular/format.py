@@ -159,6 +159,7 @@ class TabularBenchmark:
         validate_shapes(self.metadata, self.values, self.static, len(self.archs))
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp.chmod(0o755)  # mkdtemp creates 0700; a benchmark directory is meant to be shared
         try:
             meta = {**self.metadata, "format_version": FORMAT_VERSION}
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
