@@ -1,0 +1,1 @@
+"""Performance benchmarks (timings of predictors on this machine)."""

@@ -3,4 +3,4 @@
 Importing this package registers every predictor of the family.
 """
 
-from predictors.model_based import bayesian, gnn, gp, gpwl, mlp, svr, trees  # noqa: F401
+from predictors.model_based import bayesian, gnn, gp, gpwl, mlp, nao, svr, trees  # noqa: F401
