@@ -19,6 +19,7 @@ class Progress:
     second_seeds_done: int
     extra_pairs: int
     seconds_per_training: float | None
+    cpu_seconds_per_training: float | None
     workers: int
 
     @property
@@ -27,9 +28,19 @@ class Progress:
             return None
         return (self.target_pairs - self.done_pairs) * self.seconds_per_training / self.workers
 
+    @property
+    def core_seconds_left(self) -> float | None:
+        if self.cpu_seconds_per_training is None:
+            return None
+        return (self.target_pairs - self.done_pairs) * self.cpu_seconds_per_training
+
     def describe(self) -> str:
         left = self.seconds_left
         eta = "unknown (no shard yet)" if left is None else f"{left / 3600:.1f} h"
+        cores = self.core_seconds_left
+        if cores is not None:
+            eta += (f" at the observed load; {cores / 3600:.1f} core-hours of CPU "
+                    f"({cores / 3600 / self.workers:.1f} h with {self.workers} free core(s))")
         per = "-" if self.seconds_per_training is None else f"{self.seconds_per_training:.0f} s"
         return (f"{self.done_pairs}/{self.target_pairs} target trainings done: "
                 f"{self.archs_done} architectures with seed 0, {self.second_seeds_done} with "
@@ -45,6 +56,7 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
     hit = done & target
     recent = sorted(read_shards(shard_dir), key=lambda r: r.get("finished", ""))[-50:]
     per = float(np.median([r["wall_time"] for r in recent])) if recent else None
+    cpu = [r["cpu_time"] for r in recent if r["device"] == "cpu"]
     return Progress(
         target_pairs=len(target),
         done_pairs=len(hit),
@@ -52,5 +64,6 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
         second_seeds_done=sum(1 for i, s in hit if s == 1),
         extra_pairs=len(done - target),
         seconds_per_training=per,
+        cpu_seconds_per_training=float(np.median(cpu)) if cpu else None,
         workers=workers,
     )
