@@ -117,7 +117,11 @@ def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
             return "n/a"
         return f"{vals.mean():{fmt}} ± {vals.std():{fmt}}"
 
-    for (pred, train, fid), rows in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    def order(item: tuple) -> tuple:
+        pred, train, fid = item[0]
+        return (pred, train if train is not None else -1, fid if fid is not None else -1)
+
+    for (pred, train, fid), rows in sorted(groups.items(), key=order):
         ok = [r for r in rows if r["status"] == "ok"]
         table.add_row(pred, str(train), "-" if fid is None else str(fid), str(len(ok)),
                       str(len(rows) - len(ok)), stat(ok, "kendall", ".3f"),

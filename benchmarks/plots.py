@@ -54,12 +54,12 @@ def pareto_mask(time: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 
 def _label(row: pd.Series) -> str:
-    parts = []
+    parts = [str(row["predictor"])]
     if row["train_size"] and row["train_size"] > 0:
         parts.append(f"n={int(row['train_size'])}")
     if not pd.isna(row["fidelity"]):
         parts.append(f"e={int(row['fidelity'])}")
-    return ",".join(parts)
+    return " ".join(parts)
 
 
 def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Path:
@@ -68,13 +68,13 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Pat
     data = summary.dropna(subset=[f"{column}_mean", "kendall_mean"])
     data = data[data[f"{column}_mean"] > 0]
     if bool(summary["cost_estimated"].any()):
-        label += " [simulated training times estimated by a cost model]"
+        label += " [simulated training part estimated by a cost model]"
     fig, ax = plt.subplots(figsize=(9, 6))
     predictors = sorted(data["predictor"].unique())
     cmap = plt.get_cmap("tab20")
     markers = "osD^v<>Ph*X"
     for i, name in enumerate(predictors):
-        rows = data[data["predictor"] == name].sort_values(f"{column}_mean")
+        rows = data[data["predictor"] == name].sort_values(["train_size", "fidelity"])
         ax.plot(rows[f"{column}_mean"], rows["kendall_mean"], marker=markers[i % len(markers)],
                 color=cmap(i % 20), linestyle="-" if len(rows) > 1 else "none", label=name,
                 markersize=6, alpha=0.85)
