@@ -159,14 +159,15 @@ def list_predictors() -> None:
 @app.command("benchmarks")
 @_guard
 def list_benchmarks() -> None:
-    """Available benchmarks: name, #archs, #unique, epochs, metrics."""
+    """Available benchmarks: name, space, #archs, #unique, epochs, metrics."""
     for name in benchmark_names():
         try:
             bench = load_benchmark(name)
         except BenchmarkFormatError as exc:
             err_console.print(f"warning: {name}: {exc}", markup=False)
             continue
-        typer.echo(f"{name} archs={len(bench)} unique={unique_count(bench)} "
+        typer.echo(f"{name} space={bench.metadata['space']} archs={len(bench)} "
+                   f"unique={unique_count(bench)} "
                    f"epochs={bench.epochs} metrics={','.join(bench.metric_names)}")
 
 

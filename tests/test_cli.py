@@ -38,7 +38,7 @@ def test_list_prints_name_tab_family():
 def test_benchmarks_lists_sizes(data_dir):
     result = invoke("benchmarks")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("synthetic-nb201 archs=300 unique=")
+    assert result.stdout.startswith("synthetic-nb201 space=nb201 archs=300 unique=")
     assert "epochs=12" in result.stdout and "val_acc" in result.stdout
 
 
