@@ -1,0 +1,158 @@
+"""OMNI (White et al. 2021): one gradient-boosted model on encoding + curve + zero-cost features.
+
+Features per architecture (each block can be switched off for ablations): the architecture
+encoding, the learning-curve features up to the fidelity (SoTL-E and the partial validation
+accuracy curve) and the scores of zero-cost measures (``jacov`` and ``synflow`` by default). A
+tree model of the model-based family (NGBoost by default, as in the study; XGBoost, LightGBM or
+a random forest selectable) is fitted on standardized labels, its hyperparameters picked by a
+cross-validated random search of ``hpo_evals`` configurations that *maximizes* ``cv_objective``.
+Missing feature values (an undefined zero-cost score, a missing epoch) are imputed with the
+labeled set's median.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+
+from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
+from predictors.ensemble import features as F
+from predictors.ensemble._contexts import child_rng, query_rows, with_rng
+from predictors.ensemble.cv import Trial, check_objective, cv_search, kfold
+from predictors.model_based._base import EncodedPredictor
+from predictors.registry import make, register
+from predictors.spaces.base import Arch
+
+log = logging.getLogger(__name__)
+
+#: Registered model-based predictors OMNI can use as its model.
+MODELS = ("ngb", "xgb", "lgb", "rf")
+
+
+@register("omni", family="ensemble")
+class Omni(Predictor):
+    """Encoding + learning-curve + zero-cost features into one tuned tree model."""
+
+    conformance_params: ClassVar[dict[str, Any]] = {
+        "hpo_evals": 2, "model_params": {"n_estimators": 20}, "measures": ("jacov",),
+        "zc_batch_size": 8}
+    reproduce_params: ClassVar[dict[str, Any]] = {"hpo_evals": 5}
+
+    def __init__(
+        self,
+        model: str = "ngb",
+        measures: tuple[str, ...] = ("jacov", "synflow"),
+        use_encoding: bool = True,
+        use_curves: bool = True,
+        use_zero_cost: bool = True,
+        encoding: str = "adjacency_one_hot",
+        hpo_evals: int = 10,
+        cv_folds: int = 3,
+        cv_objective: str = "kendall",
+        model_params: dict[str, Any] | None = None,
+        zc_batch_size: int = 64,
+    ) -> None:
+        self.model = model
+        self.measures = measures
+        self.use_encoding = use_encoding
+        self.use_curves = use_curves
+        self.use_zero_cost = use_zero_cost
+        self.encoding = encoding
+        self.hpo_evals = hpo_evals
+        self.cv_folds = cv_folds
+        self.cv_objective = cv_objective
+        self.model_params = model_params
+        self.zc_batch_size = zc_batch_size
+
+    # --- configuration ------------------------------------------------------------------------
+    def _check(self) -> None:
+        if not (self.use_encoding or self.use_curves or self.use_zero_cost):
+            raise ValueError("omni: every feature block is off; set at least one of "
+                             "use_encoding, use_curves, use_zero_cost to True")
+        if self.model not in MODELS:
+            raise ValueError(f"omni: unknown model {self.model!r}; use one of {MODELS}")
+        if int(self.hpo_evals) < 1 or int(self.cv_folds) < 2:
+            raise ValueError(f"omni: need hpo_evals >= 1 and cv_folds >= 2 (got "
+                             f"{self.hpo_evals}, {self.cv_folds})")
+        check_objective(self.cv_objective, "omni")
+
+    def data_needs(self) -> DataNeeds:
+        """The union of the enabled parts' needs."""
+        self._check()
+        needs = DataNeeds(labels=True, encoding=self.encoding if self.use_encoding else None)
+        if self.use_curves:
+            needs = needs.union(F.curve_needs())
+        if self.use_zero_cost:
+            for member in F.zero_cost_members(self.measures, self.zc_batch_size, "omni"):
+                needs = needs.union(member.data_needs())
+        return needs
+
+    def _booster(self) -> EncodedPredictor:
+        booster = make(self.model, **dict(self.model_params or {}))
+        if not isinstance(booster, EncodedPredictor):  # MODELS lists encoded tree models only
+            raise TypeError(f"omni: model {self.model!r} is not an encoded model-based predictor")
+        return booster
+
+    # --- features -----------------------------------------------------------------------------
+    def _features(self, archs: list[Arch], ctx: QueryContext) -> np.ndarray:
+        blocks = []
+        if self.use_encoding:
+            blocks.append(F.encoding_block(archs, self.encoding, ctx.space, "omni"))
+        if self.use_curves:
+            blocks.append(F.curve_block(archs, ctx, "omni"))
+        if self.use_zero_cost:
+            blocks.append(F.zero_cost_block(self._members, archs, ctx))
+        return np.concatenate(blocks, axis=1)
+
+    # --- protocol -----------------------------------------------------------------------------
+    def _fit(self, ctx: FitContext) -> None:
+        self._check()
+        y = np.asarray(ctx.labels, dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("omni: labels contain NaN or inf; drop those architectures")
+        self._members = (F.zero_cost_members(self.measures, self.zc_batch_size, "omni")
+                         if self.use_zero_cost else [])
+        F.fit_members(self._members, ctx)
+        archs = list(ctx.archs)
+        raw = self._features(archs, query_rows(ctx, np.arange(len(archs)), child_rng(ctx.rng)))
+        self._imputer = SimpleImputer(strategy="median", keep_empty_features=True)
+        x = self._imputer.fit_transform(raw)
+        self._width = raw.shape[1]
+        self._y_mean, std = float(y.mean()), float(y.std())
+        self._y_std = std if std > 1e-12 else 1.0
+        yz = (y - self._y_mean) / self._y_std
+
+        booster = self._booster()
+        self._booster_ = booster
+        hp = self._search(booster, x, yz, ctx) if len(y) >= 4 else booster.defaults()
+        self.best_hyperparams_ = hp
+        self._model = booster._train(x, yz, hp, ctx.rng, ctx.device)
+
+    def _search(self, booster: EncodedPredictor, x: np.ndarray, y: np.ndarray,
+                ctx: FitContext) -> dict[str, Any]:
+        pinned = {k: v for k, v in (self.model_params or {}).items() if k in booster.tunable}
+        candidates = [booster.defaults()]
+        for _ in range(int(self.hpo_evals) - 1):
+            candidates.append({**booster._sample_hyperparams(ctx.rng), **pinned})
+        splits = kfold(len(y), int(self.cv_folds), ctx.rng)
+
+        def fit_predict(hp: dict[str, Any], tr: np.ndarray, val: np.ndarray) -> np.ndarray:
+            model = booster._train(x[tr], y[tr], hp, ctx.rng, ctx.device)
+            return booster._predict(model, x[val], ctx.device)[0]
+
+        best, trials = cv_search(candidates, fit_predict, y, splits, self.cv_objective, "omni")
+        self.cv_trials_: list[Trial] = trials
+        return best
+
+    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
+        raw = self._features(archs, with_rng(ctx, child_rng(ctx.rng)))
+        F.check_width(raw, self._width, "omni")
+        x = self._imputer.transform(raw)
+        mean, std = self._booster_._predict(self._model, x, ctx.device)
+        mean = np.asarray(mean, dtype=float).reshape(-1) * self._y_std + self._y_mean
+        if std is not None:
+            std = np.asarray(std, dtype=float).reshape(-1) * self._y_std
+        return Prediction(mean, std)
