@@ -1,0 +1,134 @@
+"""Path samplers: which subnet(s) of the supernet one training step updates.
+
+A sampler's ``propose(rng, step, evaluate)`` returns the list of paths whose gradients one
+optimizer step accumulates; ``evaluate(paths)`` gives each path's loss on a small validation
+batch with the current supernet (GreedyNAS uses it). ``state_dict``/``load_state_dict`` carry
+whatever a resumed fit must continue from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from predictors.spaces.nb201 import OPS, NB201Space
+from predictors.weight_sharing.supernet import NUM_EDGES, Path, arch_to_path
+
+Evaluate = Callable[[list[Path]], np.ndarray]
+NUM_OPS = len(OPS)
+
+
+def uniform_path(rng: np.random.Generator) -> Path:
+    return tuple(int(k) for k in rng.integers(NUM_OPS, size=NUM_EDGES))
+
+
+@lru_cache(maxsize=1)
+def isomorphism_classes() -> tuple[tuple[Path, ...], ...]:
+    """The NB201 cells grouped by canonical form (computed once per process)."""
+    space = NB201Space()
+    classes: dict[Any, list[Path]] = {}
+    for arch in space.enumerate():
+        classes.setdefault(space.canonical(arch), []).append(arch_to_path(arch))
+    return tuple(tuple(members) for members in classes.values())
+
+
+class PathSampler:
+    """Base class; stateless samplers keep the default (empty) state."""
+
+    def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class UniformSampler(PathSampler):
+    """Single-path one-shot (SPOS, Guo et al. 2020): one op per edge, uniformly, each step."""
+
+    def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
+        return [uniform_path(rng)]
+
+
+class DistinctArchSampler(PathSampler):
+    """Random search with weight sharing (Li & Talwalkar 2019) over *distinct* networks.
+
+    Each step trains one architecture drawn uniformly among the space's isomorphism classes
+    (then uniformly within the class), so the many cells that compute the same network (mostly
+    ``none``/``skip`` variants) are not over-trained as they are under per-edge sampling.
+    """
+
+    def __init__(self) -> None:
+        self.classes = isomorphism_classes()
+
+    def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
+        members = self.classes[int(rng.integers(len(self.classes)))]
+        return [members[int(rng.integers(len(members)))]]
+
+
+class FairSampler(PathSampler):
+    """FairNAS strict fairness (Chu et al. 2021): each step trains ``NUM_OPS`` paths built from
+    one random permutation of the ops per edge, so every op of every edge is trained exactly
+    once per step (gradients accumulated, one update)."""
+
+    def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
+        perms = np.stack([rng.permutation(NUM_OPS) for _ in range(NUM_EDGES)])  # [edge, slot]
+        return [tuple(int(k) for k in perms[:, slot]) for slot in range(NUM_OPS)]
+
+
+class GreedySampler(PathSampler):
+    """GreedyNAS (You et al. 2020): multi-path sampling with rejection and a candidate pool.
+
+    When its queue is empty it draws ``num_candidates`` paths, each from the pool with
+    probability epsilon (ramped linearly from 0 to ``epsilon`` over ``epsilon_ramp_steps``) and
+    uniformly otherwise, ranks them by validation-batch loss under the current supernet, queues
+    the best ``top_k`` for training (one per step) and keeps the best ``pool_size`` paths seen
+    (with their latest loss) as the candidate pool.
+    """
+
+    def __init__(self, num_candidates: int, top_k: int, pool_size: int, epsilon: float,
+                 epsilon_ramp_steps: int) -> None:
+        if not 1 <= top_k <= num_candidates:
+            raise ValueError(f"greedynas needs 1 <= top_k <= num_candidates, got top_k={top_k}, "
+                             f"num_candidates={num_candidates}")
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"greedynas epsilon must lie in [0, 1], got {epsilon}")
+        self.num_candidates = num_candidates
+        self.top_k = top_k
+        self.pool_size = pool_size
+        self.epsilon = epsilon
+        self.epsilon_ramp_steps = max(1, epsilon_ramp_steps)
+        self.queue: list[Path] = []
+        self.pool: dict[Path, float] = {}
+
+    def current_epsilon(self, step: int) -> float:
+        return self.epsilon * min(1.0, step / self.epsilon_ramp_steps)
+
+    def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
+        if not self.queue:
+            eps = self.current_epsilon(step)
+            pool = list(self.pool)
+            cands = [pool[int(rng.integers(len(pool)))] if pool and rng.random() < eps
+                     else uniform_path(rng) for _ in range(self.num_candidates)]
+            losses = np.asarray(evaluate(cands), dtype=float)
+            order = np.argsort(losses, kind="stable")
+            for i in order:
+                self.pool[cands[i]] = float(losses[i])
+            best = sorted(self.pool.items(), key=lambda kv: (kv[1], kv[0]))[: self.pool_size]
+            self.pool = dict(best)
+            self.queue = [cands[i] for i in order[: self.top_k]]
+        return [self.queue.pop(0)]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"queue": [list(p) for p in self.queue],
+                "pool": [[*p, loss] for p, loss in self.pool.items()]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.queue = [tuple(int(k) for k in p) for p in state.get("queue", [])]
+        self.pool = {tuple(int(k) for k in row[:NUM_EDGES]): float(row[NUM_EDGES])
+                     for row in state.get("pool", [])}

@@ -1,0 +1,140 @@
+"""The shared supernet fit loop: build, resume from a checkpoint, train step by step, save.
+
+Subclasses provide the optimizers and one training step; every step's batch seed derives from
+the fit's data seed and the step index, so a resumed fit follows the same trajectory as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from predictors.base import DataError, DataNeeds, FitContext, Predictor
+from predictors.weight_sharing import checkpoint
+from predictors.weight_sharing.supernet import NB201Supernet, build_supernet
+from predictors.zero_cost.network import network_config
+
+log = logging.getLogger(__name__)
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+#: Parameters that change neither the trained weights nor the step-by-step trajectory.
+NOT_TRAINING: frozenset[str] = frozenset({
+    "epochs", "checkpoint_dir", "checkpoint_every", "bn_batches", "eval_batches",
+    "eval_batch_size", "finetune_steps", "finetune_lr", "score",
+})
+
+
+class SupernetTrainer(Predictor):
+    """Base class of the weight-sharing predictors (``fit`` = supernet training)."""
+
+    needs = DataNeeds(labels=False, live=True)
+    #: Parameters set by every subclass's ``__init__``.
+    epochs: int
+    steps_per_epoch: int
+    batch_size: int
+    checkpoint_dir: str | None
+    checkpoint_every: int
+
+    _optimizer_names: ClassVar[tuple[str, ...]] = ("weights",)
+
+    # --- hooks --------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            value = getattr(self, name)
+            if int(value) != value or value < (0 if name == "epochs" else 1):
+                raise ValueError(f"{self.name}: {name} must be a positive integer, got {value!r}")
+
+    def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def _train_step(self, step: int) -> None:
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # --- data ---------------------------------------------------------------------------------
+    def _batch(self, split: str, size: int, stream: int, index: int) -> Batch:
+        """A live batch whose seed depends only on the data seed, a stream id and an index."""
+        seed = (self.data_seed_ * 16 + stream) * 10_000_019 + index
+        x, y = self.live_.batch(split, size, seed)
+        return x.to(self.device_), y.to(self.device_)
+
+    # --- fit ----------------------------------------------------------------------------------
+    def _fit(self, ctx: FitContext) -> None:
+        self._check_params()
+        self.network_kwargs_, self.input_shape_ = network_config(ctx.network, self.name)
+        init_seed, self.data_seed_, sampler_seed = (int(v) for v in ctx.rng.integers(2**31,
+                                                                                      size=3))
+        self.device_ = torch.device(ctx.device)
+        self.live_ = ctx.live
+        self.supernet_: NB201Supernet = build_supernet(
+            ctx.space, self.network_kwargs_, init_seed, self.name).to(self.device_)
+        self.rng_ = np.random.default_rng(sampler_seed)
+        self.optimizers_ = self._make_optimizers()
+        total = int(self.epochs) * int(self.steps_per_epoch)
+        start, path = self._resume(ctx, init_seed, sampler_seed, total)
+        began = time.perf_counter()
+        self.supernet_.train()
+        for step in range(start, total):
+            self._train_step(step)
+            done = step + 1
+            if path is not None and (done % int(self.checkpoint_every) == 0 or done == total):
+                self._save(path, done)
+        self.fit_info_ = {"steps": total, "resumed_from": start,
+                          "train_seconds": time.perf_counter() - began,
+                          "checkpoint": str(path) if path else None}
+        self.supernet_.eval()
+        self.live_ = None  # the fitted predictor keeps no reference to the data source
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def _resume(self, ctx: FitContext, init_seed: int, sampler_seed: int,
+                total: int) -> tuple[int, Any]:
+        if not self.checkpoint_dir:
+            return 0, None
+        if int(self.checkpoint_every) < 1:
+            raise ValueError(f"{self.name}: checkpoint_every must be >= 1")
+        config = {"predictor": self.name,
+                  "params": {k: v for k, v in self.get_params().items() if k not in NOT_TRAINING},
+                  "network": dict(ctx.network or {}), "space": ctx.space.name,
+                  "live": getattr(ctx.live, "name", None), "seeds": [init_seed, self.data_seed_,
+                                                                      sampler_seed]}
+        path = checkpoint.checkpoint_path(self.checkpoint_dir, self.name,
+                                          checkpoint.fingerprint(config))
+        state = checkpoint.load(path)
+        if state is None:
+            return 0, path
+        step = int(state["step"])
+        if step > total:
+            log.warning("%s: checkpoint %s holds %d steps, more than the %d asked for; training "
+                        "from scratch without overwriting it", self.name, path, step, total)
+            return 0, None
+        self.supernet_.load_state_dict(state["model"])
+        for name, opt in self.optimizers_.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.rng_.bit_generator.state = json.loads(state["rng"])
+        self._load_extra_state(json.loads(state["extra"]))
+        log.info("%s: resumed from %s at step %d of %d", self.name, path, step, total)
+        return step, path
+
+    def _save(self, path: Any, step: int) -> None:
+        checkpoint.save(path, {
+            "step": step,
+            "model": self.supernet_.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers_.items()},
+            "rng": json.dumps(self.rng_.bit_generator.state),
+            "extra": json.dumps(self._extra_state()),
+        })
+
+    def _require_same_space(self, space_name: str) -> None:
+        if space_name != "nb201":
+            raise DataError(f"{self.name} scores NAS-Bench-201 cells only, got {space_name!r}")

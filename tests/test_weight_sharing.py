@@ -1,0 +1,166 @@
+"""Weight-sharing predictors: supernet training, subnet scoring, checkpoints, samplers, DARTS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import NETWORK
+from torch import nn
+
+from predictors.base import DataError, FitContext, LiveSource, QueryContext
+from predictors.registry import available, make
+from predictors.spaces import get_space
+from predictors.spaces.base import Arch
+from predictors.weight_sharing.evaluation import recalibrate_bn
+from predictors.weight_sharing.samplers import GreedySampler
+from predictors.weight_sharing.supernet import arch_to_path, build_supernet, extract_subnet
+
+SPACE = get_space("nb201")
+CFG = {k: v for k, v in NETWORK.items() if k != "input_shape"}
+ALL_NONE = Arch("nb201", ("none",) * 6)
+ALL_CONV = Arch("nb201", ("nor_conv_3x3",) * 6)
+#: x + conv(conv(x)): a residual conv cell, quick to train.
+RES_CONV = Arch("nb201", ("nor_conv_3x3", "none", "none", "skip_connect", "nor_conv_3x3", "none"))
+TINY = {"batch_size": 8, "bn_batches": 1, "eval_batches": 1, "eval_batch_size": 32}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def separable_source() -> LiveSource:
+    """Two classes told apart by image brightness: easy to learn, impossible for a network
+    whose output does not depend on its input."""
+
+    def batch(split: str, size: int, seed: int):
+        gen = torch.Generator().manual_seed(seed * 2 + (split == "val"))
+        y = torch.randint(2, (size,), generator=gen)
+        shift = (2.0 * y - 1.0).view(-1, 1, 1, 1)
+        return shift + torch.randn(size, 1, 28, 28, generator=gen), y
+
+    return LiveSource(batch=batch, name="separable templates")
+
+
+def contexts(seed: int = 0, space=SPACE):
+    live = separable_source()
+    return (FitContext(space=space, labels=None, rng=np.random.default_rng(seed), live=live,
+                       network=NETWORK),
+            QueryContext(space=space, rng=np.random.default_rng(seed + 1), live=live,
+                         network=NETWORK))
+
+
+def test_all_registered_in_family():
+    assert {"oneshot", "rsws", "greedynas", "fairnas", "darts_alpha"} <= set(
+        available("weight_sharing"))
+
+
+def test_subnet_is_the_benchmark_network_with_inherited_weights():
+    supernet = build_supernet(SPACE, CFG, init_seed=1, who="test").eval()
+    arch = Arch("nb201", ("nor_conv_3x3", "skip_connect", "none", "avg_pool_3x3",
+                          "nor_conv_1x1", "nor_conv_3x3"))
+    subnet = extract_subnet(supernet, SPACE, arch, CFG).eval()
+    assert type(subnet) is type(SPACE.to_network(arch, **CFG))
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(subnet(x), supernet(x, path=arch_to_path(arch)))
+
+
+def test_supernet_ranks_broken_subnet_below_conv_subnet():
+    fctx, qctx = contexts()
+    pred = make("oneshot", epochs=1, steps_per_epoch=30, **TINY).fit(fctx)
+    scores = pred.query([ALL_NONE, RES_CONV], qctx).mean
+    assert scores[1] > scores[0]
+    assert pred.last_query_["acc"][1] >= 0.9 and pred.last_query_["acc"][0] <= 0.7
+
+
+def test_bn_recalibration_sets_running_stats_to_batch_statistics():
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3))
+    x = torch.randn(16, 1, 8, 8) * 3 + 1
+    before = net[1].running_mean.clone()
+    recalibrate_bn(net, [(x, torch.zeros(16, dtype=torch.long))])
+    with torch.no_grad():
+        expected = net[0](x).mean(dim=(0, 2, 3))
+    assert not torch.allclose(before, net[1].running_mean)
+    torch.testing.assert_close(net[1].running_mean, expected)
+    assert net[1].momentum == 0.1 and not net.training
+
+
+def test_finetuning_leaves_shared_weights_untouched():
+    fctx, qctx = contexts()
+    pred = make("fairnas", epochs=1, steps_per_epoch=3, finetune_steps=3, finetune_lr=0.1,
+                **TINY).fit(fctx)
+    before = {k: v.clone() for k, v in pred.supernet_.state_dict().items()}
+    tuned = pred.query([ALL_CONV], qctx)
+    for key, value in pred.supernet_.state_dict().items():
+        torch.testing.assert_close(value, before[key], msg=key)
+    pred.finetune_steps = 0
+    plain = pred.query([ALL_CONV], qctx)
+    assert tuned.mean[0] != plain.mean[0]
+
+
+def test_checkpoint_resume_matches_uninterrupted_fit(tmp_path):
+    common = dict(steps_per_epoch=3, checkpoint_every=2, **TINY)
+    first = make("greedynas", epochs=1, checkpoint_dir=str(tmp_path), num_candidates=4,
+                 top_k=2, greedy_eval_size=8, **common).fit(contexts()[0])
+    assert first.fit_info_["resumed_from"] == 0 and list(tmp_path.glob("greedynas-*.pt"))
+    resumed = make("greedynas", epochs=2, checkpoint_dir=str(tmp_path), num_candidates=4,
+                   top_k=2, greedy_eval_size=8, **common).fit(contexts()[0])
+    assert resumed.fit_info_["resumed_from"] == 3
+    straight = make("greedynas", epochs=2, num_candidates=4, top_k=2, greedy_eval_size=8,
+                    **common).fit(contexts()[0])
+    for key, value in straight.supernet_.state_dict().items():
+        torch.testing.assert_close(resumed.supernet_.state_dict()[key], value, msg=key)
+    assert resumed.sampler_.pool == straight.sampler_.pool
+
+
+def test_fairnas_trains_every_op_equally_often():
+    pred = make("fairnas", epochs=1, steps_per_epoch=4, **TINY).fit(contexts()[0])
+    assert np.all(pred.op_counts_ == 4)
+    uniform = make("oneshot", epochs=1, steps_per_epoch=4, **TINY).fit(contexts()[0])
+    assert uniform.op_counts_.sum() == 6 * 4 and not np.all(uniform.op_counts_ == 1)
+
+
+def test_greedy_sampler_trains_the_best_candidates_and_keeps_a_pool():
+    sampler = GreedySampler(num_candidates=6, top_k=2, pool_size=3, epsilon=0.0,
+                            epsilon_ramp_steps=1)
+    rng = np.random.default_rng(0)
+    seen: list = []
+
+    def evaluate(paths):
+        seen.extend(paths)
+        return np.array([sum(p) for p in paths], dtype=float)
+
+    first, second = sampler.propose(rng, 0, evaluate), sampler.propose(rng, 1, evaluate)
+    best = sorted(seen, key=sum)[:2]
+    assert sorted([first[0], second[0]], key=sum) == best
+    assert len(sampler.pool) == 3 and max(sampler.pool.values()) <= sorted(map(sum, seen))[2]
+    with pytest.raises(ValueError, match="top_k"):
+        GreedySampler(2, 3, 1, 0.5, 1)
+
+
+def test_darts_scores_are_summed_log_softmax_and_sgas_diagnostics():
+    fctx, qctx = contexts()
+    pred = make("darts_alpha", epochs=2, steps_per_epoch=2, batch_size=8, arch_lr=0.05).fit(fctx)
+    probs = pred.probabilities()
+    assert probs.shape == (6, 5) and np.allclose(probs.sum(axis=1), 1.0)
+    score = pred.query([ALL_CONV], qctx).mean[0]
+    assert score == pytest.approx(np.log(probs[:, 3]).sum(), rel=1e-6)
+    diag = pred.sgas_diagnostics()
+    for key in ("importance", "certainty", "stability", "criterion1", "criterion2"):
+        assert diag[key].shape == (6,) and np.all(diag[key] >= -1e-9)
+    assert np.all(diag["importance"] <= 1) and np.all(diag["certainty"] <= 1 + 1e-9)
+    assert sorted(diag["decision_order"]) == sorted(diag["edges"])
+
+
+def test_user_errors_are_clear():
+    fctx, _ = contexts()
+    with pytest.raises(ValueError, match="score"):
+        make("oneshot", score="f1", **TINY).fit(fctx)
+    other, _ = contexts(space=get_space("nb101"))
+    with pytest.raises(DataError, match="NAS-Bench-201"):
+        make("oneshot", epochs=1, steps_per_epoch=1, **TINY).fit(other)
