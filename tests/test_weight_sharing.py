@@ -164,3 +164,36 @@ def test_user_errors_are_clear():
     other, _ = contexts(space=get_space("nb101"))
     with pytest.raises(DataError, match="NAS-Bench-201"):
         make("oneshot", epochs=1, steps_per_epoch=1, **TINY).fit(other)
+
+
+def test_random_best_of_is_the_exact_expectation():
+    from itertools import combinations
+
+    from benchmarks.perf.supernet_analysis import random_best_of
+
+    truth = np.array([3.0, 1.0, 4.0, 1.5, 9.0, 2.6])
+    for k in (1, 2, 4):
+        brute = np.mean([max(c) for c in combinations(truth, k)])
+        assert random_best_of(truth, k) == pytest.approx(brute)
+
+
+def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path):
+    import pandas as pd
+    from conftest import write_synthetic_benchmark
+
+    from benchmarks.perf.supernet_analysis import main
+
+    bench_dir = write_synthetic_benchmark(tmp_path / "tiny-nb201", n=40, name="tiny-nb201")
+    out = main(["analyze", "--benchmark", str(bench_dir), "--samplers", "oneshot,darts_alpha",
+                "--epochs", "1,2", "--steps-per-epoch", "2", "--archs", "30",
+                "--rank-archs", "20", "--finetune-steps", "0,1", "--finetune-archs", "5",
+                "--batch-size", "8", "--eval-batch-size", "8", "--bn-batches", "1",
+                "--eval-batches", "1", "--device", "cpu", "--out", str(tmp_path / "out"),
+                "--checkpoint-dir", str(tmp_path / "ckpt")])
+    table = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "table.csv")
+    assert list(table["steps"]) == [2, 4, 2, 4]
+    assert table["kendall"].between(-1, 1).all() and table["spearman"].between(-1, 1).all()
+    assert (table["top10_best_truth"] >= table["top1_best_truth"]).all()
+    assert len(out["finetune"]) == 2 and out["summary"]["rank_archs"] == 20
+    for name in ("op_ranks.csv", "summary.json", "supernet_over_epochs.png", "op_mean_rank.png"):
+        assert (tmp_path / "out" / "tiny-nb201" / name).is_file()

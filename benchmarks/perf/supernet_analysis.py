@@ -1,0 +1,330 @@
+"""How far can a supernet's ranking be trusted? Weight-sharing predictors against ground truth.
+
+    python -m benchmarks.perf.supernet_analysis analyze --benchmark fmnist-nb201 \
+        [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,2,4,8] \
+        [--steps-per-epoch 100] [--archs 1000] [--rank-archs 500] [--finetune-steps 0,5] \
+        [--out results/supernet]
+    python -m benchmarks.perf.supernet_analysis timing [--steps 20] [--archs 5]
+
+``analyze`` trains each sampler's supernet once, snapshot by snapshot (each snapshot resumes the
+previous one's checkpoint), and after every snapshot scores ``--archs`` distinct benchmark
+architectures. Per sampler and epoch it records (a) the mean supernet accuracy of the subnets,
+(b) Kendall tau and Spearman against the benchmark's final objective over the first
+``--rank-archs`` of them, (c) the best ground-truth value among the supernet's top-1 and top-10
+of all ``--archs`` next to the expected best of a random 1 and 10 (the analyses of "How Does
+Supernet Help in Neural Architecture Search?"), the supernet's bias (tau of its score against
+parameter count beside the ground truth's) and, per operation, the mean rank of architectures by
+how many edges use it (score and ground truth). At the last snapshot it also measures Kendall tau
+after few-shot fine-tuning of each subnet. Outputs: ``table.csv``, ``op_ranks.csv``,
+``finetune.csv``, ``summary.json`` and plots, under ``--out/<benchmark>``.
+
+``timing`` reports fit seconds (per step) and query seconds per architecture of each sampler on
+real Fashion-MNIST batches for a network configuration, without any benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from scipy.special import gammaln
+
+from benchmarks.live import live_source_for
+from benchmarks.tabular import load_benchmark
+from benchmarks.tabular.format import TabularBenchmark
+from predictors import FitContext, QueryContext, make
+from predictors.base import LiveSource
+from predictors.spaces import get_space
+from predictors.spaces.nb201 import OPS
+
+log = logging.getLogger(__name__)
+
+SAMPLERS = ("oneshot", "rsws", "greedynas", "fairnas", "darts_alpha")
+FMNIST_NETWORK = {"channels": 8, "cells_per_stage": 3, "in_channels": 1, "num_classes": 10,
+                  "stem_stride": 2, "input_shape": [1, 28, 28]}
+
+
+# --- measures -------------------------------------------------------------------------------
+def kendall(a: np.ndarray, b: np.ndarray) -> float:
+    return float(stats.kendalltau(a, b).statistic)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def best_of_top(scores: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Best ground truth among the ``k`` highest scores (ties broken by position)."""
+    order = np.argsort(-scores, kind="stable")[:k]
+    return float(truth[order].max())
+
+
+def random_best_of(truth: np.ndarray, k: int) -> float:
+    """Expected best ground truth of ``k`` architectures drawn without replacement (exact)."""
+    n = len(truth)
+    t = np.sort(truth)  # the i-th smallest is the best with prob C(i, k-1) / C(n, k)
+    i = np.arange(n)
+    logw = np.full(n, -np.inf)
+    ok = i >= k - 1
+    logw[ok] = (gammaln(i[ok] + 1) - gammaln(k) - gammaln(i[ok] - k + 2)
+                - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)))
+    return float(np.sum(np.exp(logw) * t))
+
+
+def op_mean_ranks(archs: Sequence, values: np.ndarray) -> dict[str, float]:
+    """Per op: mean rank (1 = best) of the architectures, weighted by edges using that op."""
+    ranks = stats.rankdata(-values, method="average")
+    counts = np.array([[a.spec.count(op) for op in OPS] for a in archs], dtype=float)
+    return {op: float((counts[:, j] * ranks).sum() / max(counts[:, j].sum(), 1.0))
+            for j, op in enumerate(OPS)}
+
+
+# --- the analysis ---------------------------------------------------------------------------
+def pick_archs(bench: TabularBenchmark, n: int, seed: int) -> np.ndarray:
+    """``n`` benchmark rows with distinct canonical forms and a finite objective."""
+    truth = bench.final()
+    keys = bench.canonical_keys
+    order = np.random.default_rng(seed).permutation(len(bench))
+    rows, seen = [], set()
+    for i in order:
+        if np.isfinite(truth[i]) and keys[i] not in seen:
+            seen.add(keys[i])
+            rows.append(int(i))
+        if len(rows) == n:
+            break
+    return np.asarray(rows)
+
+
+def train_params(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"steps_per_epoch": int(args.steps_per_epoch),
+                              "batch_size": args.batch_size}
+    if name != "darts_alpha":
+        params.update(bn_batches=args.bn_batches, eval_batches=args.eval_batches,
+                      eval_batch_size=args.eval_batch_size)
+    return params
+
+
+def analyze(args: argparse.Namespace) -> dict[str, Any]:
+    bench = load_benchmark(args.benchmark)
+    live = live_source_for(bench.metadata)
+    network = dict(bench.metadata["network"])
+    rows = pick_archs(bench, args.archs, args.seed)
+    if len(rows) < args.archs:
+        log.warning("benchmark has only %d distinct architectures; using them all", len(rows))
+    archs = [bench.archs[i] for i in rows]
+    truth = bench.final()[rows]
+    n_rank = min(args.rank_archs, len(rows))
+    params = (bench.static_value("params", rows) if "params" in bench.static_names else None)
+    out_dir = Path(args.out) / bench.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = args.checkpoint_dir or tempfile.mkdtemp(prefix="supernet-ckpt-")
+    records: list[dict[str, Any]] = []
+    op_rows: list[dict[str, Any]] = []
+    ft_rows: list[dict[str, Any]] = []
+    random_top = {k: random_best_of(truth, k) for k in (1, 10)}
+    summary: dict[str, Any] = {"benchmark": bench.name, "objective": bench.objective,
+                               "archs": len(rows), "rank_archs": n_rank, "device": args.device,
+                               "live_source": live.name, "random_best": random_top,
+                               "truth_best": float(truth.max())}
+    if params is not None:
+        summary["truth_params_kendall"] = kendall(truth[:n_rank], params[:n_rank])
+    op_rows.append({"sampler": "ground_truth", "epoch": bench.epochs,
+                    **op_mean_ranks(archs[:n_rank], truth[:n_rank])})
+    for name in args.samplers:
+        fit_total = 0.0
+        pred = None
+        for epoch in args.epochs:
+            pred = make(name, epochs=epoch, checkpoint_dir=ckpt_dir, **train_params(name, args))
+            fctx = FitContext(space=bench.space, rng=np.random.default_rng(args.seed),
+                              device=args.device, live=live, network=network)
+            qctx = QueryContext(space=bench.space, rng=np.random.default_rng(args.seed + 1),
+                                device=args.device, live=live, network=network)
+            start = time.perf_counter()
+            pred.fit(fctx)
+            fit_total += time.perf_counter() - start
+            start = time.perf_counter()
+            scores = pred.query(archs, qctx).mean
+            query_s = (time.perf_counter() - start) / len(archs)
+            acc = getattr(pred, "last_query_", {}).get("acc")
+            rec = {"sampler": name, "epoch": epoch, "steps": pred.fit_info_["steps"],
+                   "fit_seconds_cumulative": fit_total, "query_seconds_per_arch": query_s,
+                   "mean_subnet_acc": float(np.mean(acc)) if acc is not None else float("nan"),
+                   "kendall": kendall(truth[:n_rank], scores[:n_rank]),
+                   "spearman": spearman(truth[:n_rank], scores[:n_rank]),
+                   "top1_best_truth": best_of_top(scores, truth, 1),
+                   "top10_best_truth": best_of_top(scores, truth, 10),
+                   "random_top1_best_truth": random_top[1],
+                   "random_top10_best_truth": random_top[10]}
+            if params is not None:
+                rec["score_params_kendall"] = kendall(scores[:n_rank], params[:n_rank])
+            records.append(rec)
+            op_rows.append({"sampler": name, "epoch": epoch,
+                            **op_mean_ranks(archs[:n_rank], scores[:n_rank])})
+            log.info("%s epoch %d: tau %.3f spearman %.3f", name, epoch, rec["kendall"],
+                     rec["spearman"])
+        if name != "darts_alpha" and pred is not None:
+            ft_archs = archs[: min(args.finetune_archs, n_rank)]
+            for steps in args.finetune_steps:
+                pred.finetune_steps = steps
+                qctx = QueryContext(space=bench.space, rng=np.random.default_rng(args.seed + 1),
+                                    device=args.device, live=live, network=network)
+                scores = pred.query(ft_archs, qctx).mean
+                ft_rows.append({"sampler": name, "epoch": args.epochs[-1],
+                                "finetune_steps": steps, "archs": len(ft_archs),
+                                "kendall": kendall(truth[: len(ft_archs)], scores)})
+    write_outputs(out_dir, records, op_rows, ft_rows, summary)
+    return {"records": records, "op_ranks": op_rows, "finetune": ft_rows, "summary": summary}
+
+
+def write_outputs(out_dir: Path, records: list[dict], op_rows: list[dict], ft_rows: list[dict],
+                  summary: dict[str, Any]) -> None:
+    import pandas as pd
+
+    table = pd.DataFrame(records)
+    table.to_csv(out_dir / "table.csv", index=False)
+    pd.DataFrame(op_rows).to_csv(out_dir / "op_ranks.csv", index=False)
+    pd.DataFrame(ft_rows).to_csv(out_dir / "finetune.csv", index=False)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot(out_dir, table, pd.DataFrame(op_rows))
+
+
+def plot(out_dir: Path, table, ops) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    panels = [("mean_subnet_acc", "mean supernet accuracy of subnets"),
+              ("kendall", "Kendall tau vs ground truth"),
+              ("spearman", "Spearman vs ground truth")]
+    for ax, (col, title) in zip(axes, panels, strict=False):
+        for name, grp in table.groupby("sampler"):
+            ax.plot(grp["epoch"], grp[col], marker="o", label=name)
+        ax.set_title(title)
+        ax.set_xlabel("supernet epochs")
+    ax = axes[3]
+    for name, grp in table.groupby("sampler"):
+        line = ax.plot(grp["epoch"], grp["top10_best_truth"], marker="o", label=f"{name} top-10")
+        ax.plot(grp["epoch"], grp["top1_best_truth"], marker="x", linestyle="--",
+                color=line[0].get_color())
+    ax.axhline(float(table["random_top10_best_truth"].iloc[0]), color="k", label="random 10")
+    ax.axhline(float(table["random_top1_best_truth"].iloc[0]), color="k", linestyle="--",
+               label="random 1")
+    ax.set_title("best ground truth of top-1 (--) / top-10")
+    ax.set_xlabel("supernet epochs")
+    axes[0].legend(fontsize=7)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out_dir / "supernet_over_epochs.png", dpi=120)
+    plt.close(fig)
+    last = ops.sort_values("epoch").groupby("sampler").tail(1).set_index("sampler")[list(OPS)]
+    ax = last.T.plot.bar(figsize=(9, 4))
+    ax.set_ylabel("mean rank (1 = best)")
+    ax.set_title("per-operation mean rank, last snapshot vs ground truth")
+    ax.figure.tight_layout()
+    ax.figure.savefig(out_dir / "op_mean_rank.png", dpi=120)
+    plt.close(ax.figure)
+
+
+# --- timing ---------------------------------------------------------------------------------
+def fashion_mnist_live() -> LiveSource:
+    from benchmarks.build.fashion_mnist import live_source
+
+    return live_source({})
+
+
+def timing(args: argparse.Namespace) -> list[dict[str, Any]]:
+    space = get_space("nb201")
+    network = dict(FMNIST_NETWORK, channels=args.channels, cells_per_stage=args.cells_per_stage)
+    live = fashion_mnist_live()
+    live.batch("train", 8, 0)  # load and normalize the dataset outside the timed calls
+    archs = [space.sample(np.random.default_rng([args.seed, i])) for i in range(args.archs)]
+    args.steps_per_epoch = args.steps
+    out = []
+    for name in args.samplers:
+        pred = make(name, epochs=1, **train_params(name, args))
+        fctx = FitContext(space=space, rng=np.random.default_rng(args.seed), device=args.device,
+                          live=live, network=network)
+        qctx = QueryContext(space=space, rng=np.random.default_rng(args.seed + 1),
+                            device=args.device, live=live, network=network)
+        start = time.perf_counter()
+        pred.fit(fctx)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        pred.query(archs, qctx)
+        query_s = (time.perf_counter() - start) / len(archs)
+        row = {"sampler": name, "steps": args.steps, "batch_size": args.batch_size,
+               "fit_seconds": fit_s, "fit_seconds_per_step": fit_s / args.steps,
+               "query_seconds_per_arch": query_s, "device": args.device}
+        out.append(row)
+        print(f"{name:12s} fit {fit_s:7.2f} s ({fit_s / args.steps:.3f} s/step)  "
+              f"query {query_s:.3f} s/arch")
+    return out
+
+
+# --- command line ---------------------------------------------------------------------------
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
+
+def _names(text: str) -> list[str]:
+    names = [v for v in text.split(",") if v]
+    unknown = set(names) - set(SAMPLERS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown sampler(s) {sorted(unknown)}; use {SAMPLERS}")
+    return names
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for cmd in ("analyze", "timing"):
+        s = sub.add_parser(cmd)
+        s.add_argument("--samplers", type=_names, default=list(SAMPLERS))
+        s.add_argument("--batch-size", type=int, default=64)
+        s.add_argument("--bn-batches", type=int, default=2)
+        s.add_argument("--eval-batches", type=int, default=2)
+        s.add_argument("--eval-batch-size", type=int, default=256)
+        s.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+        s.add_argument("--seed", type=int, default=0)
+    a = sub.choices["analyze"]
+    a.add_argument("--benchmark", required=True, help="benchmark name or directory")
+    a.add_argument("--epochs", type=_ints, default=[1, 2, 4, 8],
+                   help="snapshots (cumulative supernet epochs), ascending")
+    a.add_argument("--steps-per-epoch", type=int, default=100)
+    a.add_argument("--archs", type=int, default=1000)
+    a.add_argument("--rank-archs", type=int, default=500)
+    a.add_argument("--finetune-steps", type=_ints, default=[0, 5])
+    a.add_argument("--finetune-archs", type=int, default=200)
+    a.add_argument("--checkpoint-dir", default=None)
+    a.add_argument("--out", default="results/supernet")
+    t = sub.choices["timing"]
+    t.add_argument("--steps", type=int, default=20)
+    t.add_argument("--archs", type=int, default=5)
+    t.add_argument("--channels", type=int, default=8)
+    t.add_argument("--cells-per-stage", type=int, default=3)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parser().parse_args(argv)
+    if args.command == "timing":
+        return timing(args)
+    if args.epochs != sorted(args.epochs):
+        raise SystemExit("--epochs must be ascending (each snapshot resumes the previous one)")
+    return analyze(args)
+
+
+if __name__ == "__main__":
+    main()
