@@ -47,8 +47,10 @@ class SupernetTrainer(Predictor):
     def _check_params(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size"):
             value = getattr(self, name)
-            if int(value) != value or value < (0 if name == "epochs" else 1):
-                raise ValueError(f"{self.name}: {name} must be a positive integer, got {value!r}")
+            least = 0 if name == "epochs" else 1
+            if int(value) != value or value < least:
+                raise ValueError(f"{self.name}: {name} must be an integer >= {least}, "
+                                 f"got {value!r}")
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
