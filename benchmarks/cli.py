@@ -115,7 +115,8 @@ def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
         vals = np.array([r[key] for r in rows if r.get(key) is not None], dtype=float)
         if not len(vals):
             return "n/a"
-        return f"{vals.mean():{fmt}} ± {vals.std():{fmt}}"
+        std = vals.std(ddof=1) if len(vals) > 1 else 0.0  # as in the written tables
+        return f"{vals.mean():{fmt}} ± {std:{fmt}}"
 
     def order(item: tuple) -> tuple:
         pred, train, fid = item[0]
