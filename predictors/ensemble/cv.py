@@ -3,8 +3,9 @@
 Every objective is *maximized*: rank correlations as they are, errors negated. (The study's
 reference code minimized R^2 during its search and so kept the worst configuration; here the
 search keeps the configuration with the highest score, and records every trial so that this
-can be checked.) Scores are computed on the pooled out-of-fold predictions of all folds, which
-stays defined with very few labels per fold.
+can be checked.) A configuration scores the mean of its per-fold scores (folds of at least two
+rows); a fold where the objective is undefined (e.g. constant predictions under a rank
+objective) scores ``-inf``, so such a configuration is never preferred to a working one.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ def cv_search(candidates: Sequence[dict[str, Any]],
               fit_predict: Callable[[dict[str, Any], np.ndarray, np.ndarray], np.ndarray],
               y: np.ndarray, splits: Sequence[np.ndarray], objective: str,
               who: str = "search") -> tuple[dict[str, Any], list[Trial]]:
-    """The candidate with the *highest* out-of-fold ``objective``, and every trial.
+    """The candidate with the *highest* cross-validated ``objective``, and every trial.
+
+    ``fit_predict(hp, train_idx, val_idx)`` fits configuration ``hp`` and predicts ``val_idx``.
 
     Ties keep the earlier candidate (the first is normally the defaults).
     """
@@ -102,8 +105,13 @@ def cv_search(candidates: Sequence[dict[str, Any]],
         raise ValueError(f"{who}: the search needs at least one candidate configuration")
     trials = []
     for hp in candidates:
-        oof = out_of_fold(lambda tr, val, hp=hp: fit_predict(hp, tr, val), len(y), splits)
-        trials.append(Trial(dict(hp), objective_score(objective, y, oof)))
+        scores = []
+        for k, val in enumerate(splits):
+            train = np.concatenate([s for j, s in enumerate(splits) if j != k])
+            pred = np.asarray(fit_predict(hp, train, val), dtype=float).reshape(-1)
+            if len(val) >= 2:
+                scores.append(objective_score(objective, y[val], pred))
+        trials.append(Trial(dict(hp), float(np.mean(scores)) if scores else -math.inf))
         log.debug("%s: %s -> %s %.4f", who, hp, objective, trials[-1].score)
     best = max(range(len(trials)), key=lambda i: (trials[i].score, -i))
     log.info("%s: best cross-validated %s %.4f of %d configurations", who, objective,

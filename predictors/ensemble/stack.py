@@ -111,11 +111,12 @@ class OmniStack(Predictor):
         if n >= MIN_CV_LABELS:
             preds = np.stack([oof_of(name) for name in self.members], axis=1)
             self._weights, self._mu, self._sd = stack_weights(preds, y)
+            self._y_mean = float(y.mean())
         else:  # too few labels to hold any out: equal weights on the raw predictions
             log.info("omni_stack: %d labels are too few to cross-validate; equal weights", n)
             m = len(self.members)
             self._weights, self._mu, self._sd = np.full(m, 1.0 / m), np.zeros(m), np.ones(m)
-        self._y_mean = float(y.mean())
+            self._y_mean = 0.0
         self.weights_ = dict(zip(self.members, (float(w) for w in self._weights), strict=True))
         self._fitted_members = [self._make(name).fit(fit_subset(ctx, np.arange(n),
                                                                 child_rng(ctx.rng)))

@@ -174,13 +174,15 @@ class NGBPredictor(EncodedPredictor):
         from ngboost.distns import Normal
         from sklearn.tree import DecisionTreeRegressor
 
-        n = len(y)
+        # Each boosting step fits its tree on a minibatch of ``minibatch_frac * n`` rows; leaf
+        # sizes must leave room for a split there, or every tree is a stump (constant output).
+        rows = max(int(hp["minibatch_frac"] * len(y)), 1)
         base = DecisionTreeRegressor(
             criterion="squared_error",
             max_depth=hp["max_depth"],
             max_features=hp["max_features"],
-            min_samples_leaf=min(max(n // 2, 1), 15),
-            min_samples_split=min(max(n // 2, 2), 20),
+            min_samples_leaf=min(max(rows // 4, 1), 15),
+            min_samples_split=min(max(rows // 2, 2), 20),
             random_state=derive_seed(rng),
         )
         model = NGBRegressor(

@@ -1,0 +1,199 @@
+"""OMNI and the stacking ensemble: search objective, data needs, time accounting, accuracy."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_synthetic_benchmark
+
+from benchmarks.harness import EvalTask, Split, build_contexts, evaluate, make_split, seed_from
+from benchmarks.tabular import load_benchmark
+from predictors.ensemble.cv import cv_search, kfold, objective_score
+from predictors.ensemble.stack import stack_weights
+from predictors.registry import make
+from predictors.zero_cost import measures as zc_measures
+
+FAST_NGB = {"model_params": {"n_estimators": 30}, "hpo_evals": 2}
+FAST_XGB = {"model": "xgb", "model_params": {"num_boost_round": 40}, "hpo_evals": 3}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Live proxies on tiny networks run fastest (and steadiest) on one torch thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return make_synthetic_benchmark(n=200)
+
+
+def contexts(bench, predictor, n_train, n_test, fidelity, seed=0):
+    idx = np.random.default_rng(seed).permutation(len(bench))
+    split = Split(train=idx[:n_train], test=idx[n_train:n_train + n_test], unlabeled=idx[:0])
+    fctx, qctx, archs = build_contexts(bench, predictor.data_needs(), split, fidelity, seed)
+    truth = bench.final("val_acc")[split.test]
+    return fctx, qctx, archs, truth
+
+
+def tau(truth, pred):
+    return objective_score("kendall", truth, pred)
+
+
+# --- the cross-validated search maximizes its objective --------------------------------------
+@pytest.mark.parametrize("objective", ["kendall", "spearman", "neg_mae", "neg_rmse"])
+def test_cv_search_keeps_the_best_configuration(objective):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=30)
+    noise = rng.normal(size=30)
+    quality = {"worst": -1.0, "poor": 0.2, "best": 1.0, "fair": 0.6}
+
+    def fit_predict(hp, tr, val):  # "best" predicts the labels, "worst" their negation
+        q = hp["q"]
+        return q * y[val] + (1 - abs(q)) * noise[val]
+
+    candidates = [{"q": q} for q in quality.values()]
+    best, trials = cv_search(candidates, fit_predict, y, kfold(30, 3, rng), objective)
+    assert best == {"q": 1.0}
+    scores = [t.score for t in trials]
+    assert scores[2] == max(scores) and scores[0] == min(scores) < scores[2]
+
+
+def test_objectives_are_higher_for_better_predictions():
+    y = np.arange(10.0)
+    for name in ("kendall", "spearman", "neg_mae", "neg_rmse"):
+        assert objective_score(name, y, y) > objective_score(name, y, y[::-1])
+    assert objective_score("kendall", y, np.ones(10)) == -np.inf
+    assert objective_score("neg_mae", y, np.full(10, np.nan)) == -np.inf
+
+
+def test_omni_picks_the_best_evaluated_configuration(bench):
+    omni = make("omni", model="xgb", use_zero_cost=False, hpo_evals=6,
+                model_params={"num_boost_round": 30})
+    fctx, *_ = contexts(bench, omni, 40, 10, 3)
+    omni.fit(fctx)
+    scores = [t.score for t in omni.cv_trials_]
+    assert len(scores) == 6 and max(scores) > min(scores)
+    best = omni.cv_trials_[int(np.argmax(scores))]
+    worst = omni.cv_trials_[int(np.argmin(scores))]
+    assert omni.best_hyperparams_ == best.params != worst.params
+
+
+# --- data needs follow the ablation flags -----------------------------------------------------
+def test_data_needs_are_the_union_of_enabled_parts():
+    full = make("omni").data_needs()
+    assert full.labels and full.live and full.curves_for_train
+    assert set(full.curve_metrics) == {"train_loss", "val_acc"}
+    assert full.encoding == "adjacency_one_hot"
+
+    no_curves = make("omni", use_curves=False).data_needs()
+    assert no_curves.curve_metrics == () and not no_curves.curves_for_train and no_curves.live
+    no_zc = make("omni", use_zero_cost=False).data_needs()
+    assert not no_zc.live and set(no_zc.curve_metrics) == {"train_loss", "val_acc"}
+    no_enc = make("omni", use_encoding=False).data_needs()
+    assert no_enc.encoding is None and no_enc.live
+    counting = make("omni", measures=("params", "flops"), use_curves=False).data_needs()
+    assert counting.properties == ("params", "flops") and not counting.live
+
+    with pytest.raises(ValueError, match="at least one of"):
+        make("omni", use_encoding=False, use_curves=False, use_zero_cost=False).data_needs()
+    with pytest.raises(ValueError, match="training-free"):
+        make("omni", measures=("xgb",)).data_needs()
+    with pytest.raises(ValueError, match="unknown model"):
+        make("omni", model="gp").data_needs()
+
+
+def test_stack_needs_cover_its_members():
+    needs = make("omni_stack", members=("xgb", "example-last-epoch")).data_needs()
+    assert needs.labels and needs.curve_metrics == ("val_acc",) and needs.curves_for_train
+    assert not make("omni_stack").data_needs().curve_metrics
+    with pytest.raises(ValueError, match="not in members"):
+        make("omni_stack", member_params={"gp": {}}).data_needs()
+
+
+# --- time accounting through the harness ------------------------------------------------------
+def test_harness_charges_partial_training_and_live_proxy_time(synthetic_bench_dir, monkeypatch):
+    spec = zc_measures.get_measure("jacov")
+    calls = []
+    delay = 0.02
+
+    def slow_jacov(net, inputs, targets, loss_fn, **opts):
+        calls.append(1)
+        time.sleep(delay)
+        return spec.fn(net, inputs, targets, loss_fn, **opts)
+
+    monkeypatch.setitem(zc_measures._MEASURES, "jacov",
+                        zc_measures.MeasureSpec("jacov", slow_jacov, spec.data_free))
+    task = EvalTask(benchmark=str(synthetic_bench_dir), predictor="omni",
+                    params={"model": "xgb", "measures": ["jacov"], "zc_batch_size": 8,
+                            "hpo_evals": 1, "model_params": {"num_boost_round": 20}},
+                    train_size=12, fidelity=4, test_size=10, experiment="vary_both")
+    record = evaluate(task, device="cpu")
+    assert len(calls) == 12 + 10  # labeled archs scored in fit, queried ones in query
+
+    bench = load_benchmark(synthetic_bench_dir)
+    split = make_split(bench, 12, 10, 0, np.random.default_rng(seed_from(task.split_key())))
+    partial = bench.partial_cost(split.test, 4).sum() / 10
+    assert record["query_sim_partial_s"] == pytest.approx(partial) and partial > 0
+    assert record["init_sim_train_s"] == pytest.approx(bench.train_cost(split.train).sum())
+    assert record["query_total_measured_s"] >= 10 * delay
+    assert record["init_fit_s"] >= 12 * delay
+    assert record["query_time_s"] == pytest.approx(partial + record["query_measured_s"])
+    assert record["live_source"] == "synthetic random tensors"
+
+
+# --- accuracy: the ingredients matter ---------------------------------------------------------
+def test_omni_beats_its_encoding_only_ablation_when_curves_carry_signal(bench):
+    taus = {"full": [], "encoding_only": []}
+    for seed in range(2):
+        for name, flags in (("full", {}), ("encoding_only", {"use_curves": False})):
+            omni = make("omni", use_zero_cost=False, **FAST_XGB, **flags)
+            fctx, qctx, archs, truth = contexts(bench, omni, 30, 100, 3, seed)
+            taus[name].append(tau(truth, omni.fit(fctx).query(archs, qctx).mean))
+    assert np.mean(taus["full"]) > np.mean(taus["encoding_only"]) + 0.2, taus
+
+
+def test_omni_with_zero_cost_features_fits_and_ranks(bench):
+    omni = make("omni", measures=("synflow",), zc_batch_size=8, **FAST_NGB)
+    fctx, qctx, archs, truth = contexts(bench, omni, 16, 20, 3)
+    pred = omni.fit(fctx).query(archs, qctx)
+    assert pred.std is not None and np.all(pred.std > 0)
+    assert tau(truth, pred.mean) > 0.3
+
+
+def test_omni_refuses_a_query_at_another_fidelity(bench):
+    omni = make("omni", use_zero_cost=False, **FAST_XGB)
+    fctx, *_ = contexts(bench, omni, 12, 4, 3)
+    omni.fit(fctx)
+    _, qctx, archs, _ = contexts(bench, omni, 12, 4, 5)
+    with pytest.raises(ValueError, match="same fidelity"):
+        omni.query(archs, qctx)
+
+
+# --- stacking ---------------------------------------------------------------------------------
+def test_stack_weights_favour_the_informative_member():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=60)
+    preds = np.stack([y + 0.1 * rng.normal(size=60), -y, rng.normal(size=60)], axis=1)
+    preds[3, 0] = np.nan
+    weights, mu, sd = stack_weights(preds, y)
+    assert np.all(weights >= 0) and weights[1] == 0.0
+    assert weights[0] > 5 * weights[2]
+
+
+def test_stack_outranks_its_weaker_member(bench):
+    stack = make("omni_stack", members=("example-ridge", "example-last-epoch"))
+    fctx, qctx, archs, truth = contexts(bench, stack, 30, 60, 3)
+    pred = stack.fit(fctx).query(archs, qctx)
+    assert set(stack.weights_) == {"example-ridge", "example-last-epoch"}
+    assert all(w >= 0 for w in stack.weights_.values())
+    ridge = make("example-ridge")
+    rctx, rq, _, _ = contexts(bench, ridge, 30, 60, 3)
+    assert tau(truth, pred.mean) > tau(truth, ridge.fit(rctx).query(archs, rq).mean) + 0.1
+    assert stack.weights_["example-last-epoch"] > stack.weights_["example-ridge"]
