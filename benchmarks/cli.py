@@ -17,7 +17,7 @@ from rich.table import Table
 
 from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
 from benchmarks.live import LiveSourceError
-from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark
+from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
 from predictors.registry import UnknownPredictorError, available
 from predictors.spaces import ArchError
 
@@ -163,13 +163,17 @@ def list_benchmarks() -> None:
     """Available benchmarks: name, space, #archs, #unique, epochs, metrics."""
     for name in benchmark_names():
         try:
-            bench = load_benchmark(name)
-        except BenchmarkFormatError as exc:
+            meta = json.loads((resolve(name) / "metadata.json").read_text())
+            if "num_archs" not in meta or "unique_canonical" not in meta:
+                bench = load_benchmark(name)  # older metadata: count from the data itself
+                meta = {**meta, "num_archs": len(bench), "unique_canonical": unique_count(bench)}
+        except (BenchmarkFormatError, json.JSONDecodeError) as exc:
             err_console.print(f"warning: {name}: {exc}", markup=False)
             continue
-        typer.echo(f"{name} space={bench.metadata['space']} archs={len(bench)} "
-                   f"unique={unique_count(bench)} "
-                   f"epochs={bench.epochs} metrics={','.join(bench.metric_names)}")
+        curves = "final-only" if meta.get("final_only") else "curves"
+        typer.echo(f"{name} space={meta['space']} archs={meta['num_archs']} "
+                   f"unique={meta['unique_canonical']} epochs={meta['epochs']} ({curves}) "
+                   f"metrics={','.join(meta['metrics'])}")
 
 
 @app.command("run")

@@ -157,7 +157,8 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     skipped: dict[str, list[str]] = {}
     for name in names:
         cls = get(name)
-        params = dict(getattr(cls, "reproduce_params", {}) or {})
+        # The quick sweep uses each predictor's lighter ``reproduce_params``; --full the defaults.
+        params = {} if full else dict(getattr(cls, "reproduce_params", {}) or {})
         try:
             if make(name, **params).data_needs().live:
                 live_source_for(bench.metadata)

@@ -43,6 +43,9 @@ def synthetic_live_source(metadata: dict) -> LiveSource:
 
 register_live_dataset("synthetic", synthetic_live_source)
 
+# The tests run tiny networks: one intra-op thread avoids oversubscribing the cores.
+torch.set_num_threads(1)
+
 
 # --- the synthetic benchmark -----------------------------------------------------------------
 def make_synthetic_benchmark(n: int = 300, seeds: int = 2, epochs: int = 12, seed: int = 0,

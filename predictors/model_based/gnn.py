@@ -97,6 +97,7 @@ class GCNPredictor(_GCNBase):
     encoding = "gcn"
     needs = DataNeeds(labels=True, encoding="gcn")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 
     def __init__(
         self,
@@ -134,6 +135,7 @@ class BONASPredictor(_GCNBase):
     pool = "global"
     needs = DataNeeds(labels=True, encoding="bonas")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 
     def __init__(
         self,

@@ -80,6 +80,7 @@ class GPPredictor(EncodedPredictor):
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
+    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
     def __init__(self, train_iters: int = 100, lr: float = 0.1) -> None:
         self.train_iters = train_iters
@@ -105,6 +106,7 @@ class SparseGPPredictor(GPPredictor):
     """Sparse GP regression (SGPR, Titsias 2009) with learned inducing points."""
 
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
+    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
     def __init__(self, num_inducing: int = 20, train_iters: int = 100, lr: float = 0.1) -> None:
         self.num_inducing = num_inducing
@@ -133,6 +135,7 @@ class VarSparseGPPredictor(EncodedPredictor):
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
+    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 100}
 
     def __init__(self, num_inducing: int = 20, train_iters: int = 300, lr: float = 0.05) -> None:
         self.num_inducing = num_inducing

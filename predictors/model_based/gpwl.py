@@ -65,6 +65,7 @@ class GPWLPredictor(EncodedPredictor):
 
     needs = DataNeeds(labels=True, encoding="cell_graph")
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
+    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
     def __init__(self, h: int = 2, train_iters: int = 100, lr: float = 0.1) -> None:
         self.h = h

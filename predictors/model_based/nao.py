@@ -94,6 +94,7 @@ class NAOPredictor(EncodedPredictor):
     needs = DataNeeds(labels=True, encoding="seminas")
     tunable = ("hidden", "batch_size", "lr", "trade_off")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16, "emb": 8}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 20}
 
     def __init__(
         self,
@@ -168,6 +169,7 @@ class SemiNASPredictor(NAOPredictor):
     needs = DataNeeds(labels=True, encoding="seminas", unlabeled_factor=1)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 2, "self_train_epochs": 1,
                                                     "hidden": 16, "emb": 8}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 15, "self_train_epochs": 5}
 
     def __init__(
         self,
