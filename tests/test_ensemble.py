@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -197,3 +198,34 @@ def test_stack_outranks_its_weaker_member(bench):
     rctx, rq, _, _ = contexts(bench, ridge, 30, 60, 3)
     assert tau(truth, pred.mean) > tau(truth, ridge.fit(rctx).query(archs, rq).mean) + 0.1
     assert stack.weights_["example-last-epoch"] > stack.weights_["example-ridge"]
+
+
+# --- the vary_both experiment script ----------------------------------------------------------
+def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
+    import pandas as pd
+    from conftest import write_synthetic_benchmark
+
+    from benchmarks.perf.omni_vary_both import main
+
+    bench_dir = write_synthetic_benchmark(tmp_path / "bench", n=80)
+    out = tmp_path / "omni"
+    params = json.dumps({"model": "xgb", "hpo_evals": 1, "measures": ["synflow"],
+                         "model_params": {"num_boost_round": 20}})
+    paths = main(["--benchmark", str(bench_dir), "--out", str(out), "--trials", "1",
+                  "--test-size", "20", "--train-sizes", "8", "16", "--fidelities", "2", "4",
+                  "--singles", "xgb", "sotle", "--ablations", "omni", "no_curves",
+                  "no_zero_cost", "--omni-params", params])
+    assert {p.name for p in paths} >= {"omni_heatmap.png", "improvement.csv", "ablation.md"}
+    gains = pd.read_csv(out / "improvement.csv")
+    assert len(gains) == 4  # one row per OMNI (train size, fidelity) budget
+    np.testing.assert_allclose(gains["gain"], gains["omni_kendall"]
+                               - gains["best_single_kendall"])
+    cells = pd.read_csv(out / "omni_cells.csv")
+    singles = cells[cells["variant"].isin(["xgb", "sotle"])]
+    for _, row in gains.dropna(subset=["best_single"]).iterrows():
+        fits = singles[(singles["init_time_s"] <= row["init_time_s"])
+                       & (singles["query_time_s"] <= row["query_time_s"])]
+        assert row["best_single_kendall"] == pytest.approx(fits["kendall"].max())
+    ablation = pd.read_csv(out / "ablation.csv")
+    assert list(ablation.columns[-3:]) == ["omni", "no_curves", "no_zero_cost"]
+    assert ablation["no_curves"].notna().all()  # spread over every fidelity

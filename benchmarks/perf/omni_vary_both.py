@@ -1,0 +1,252 @@
+"""OMNI's vary_both experiment: Kendall tau over (initialization, query) budgets, the gain over the
+best single predictor, and the ablation table.
+
+``python -m benchmarks.perf.omni_vary_both --benchmark NAME_OR_DIR`` evaluates OMNI, its
+ablations (each feature block dropped in turn) and single predictors over a grid of train sizes x
+fidelities, ``--trials`` trials each, into a resumable store, then writes to ``--out``
+(default ``results/omni``):
+
+- ``omni_heatmap.png`` / ``omni_cells.csv``: OMNI's mean Kendall tau per (train size, fidelity),
+  labeled with the mean initialization and query time of each row and column;
+- ``improvement.csv`` / ``improvement.png``: per OMNI budget, the best single predictor whose
+  mean initialization *and* query time both fit within OMNI's, and OMNI's gain over it
+  (negative where OMNI does not win; empty where no single predictor fits the budget);
+- ``ablation.csv`` / ``ablation.md``: mean Kendall tau of each variant per budget and overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.executor import ProcessExecutor, SerialExecutor
+from benchmarks.experiments import build_tasks, run_sweep
+from benchmarks.harness import EvalTask
+from benchmarks.store import ResultStore
+from benchmarks.tabular import load_benchmark
+
+log = logging.getLogger(__name__)
+
+#: OMNI variants: label -> parameters added to the base OMNI parameters.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "omni": {},
+    "no_encoding": {"use_encoding": False},
+    "no_curves": {"use_curves": False},
+    "no_zero_cost": {"use_zero_cost": False},
+}
+#: Single predictors OMNI is compared with: its parts' families and the study's strong ones.
+SINGLES = ("xgb", "ngb", "rf", "lcsvr", "sotle", "sotl", "jacov", "synflow")
+KEYS = ["variant", "train_size", "fidelity"]
+
+
+def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes: list[int],
+                     fidelities: list[int], omni_params: dict[str, Any],
+                     ablations: list[str], singles: list[str]
+                     ) -> tuple[list[EvalTask], dict[str, str]]:
+    """Tasks of every OMNI variant and single predictor, and each task key's label."""
+    bench = load_benchmark(benchmark)
+    tasks: list[EvalTask] = []
+    labels: dict[str, str] = {}
+    grid = {"trials": trials, "test_size": test_size, "train_sizes": train_sizes,
+            "fidelities": fidelities, "benchmark_ref": benchmark}
+    for name in ablations:
+        if name not in ABLATIONS:
+            raise ValueError(f"unknown ablation {name!r}; use some of {sorted(ABLATIONS)}")
+        params = {**omni_params, **ABLATIONS[name]}
+        for task in build_tasks(bench, "omni", params, experiment="vary_both", **grid):
+            tasks.append(task)
+            labels[task.key()] = name
+    for name in singles:
+        for task in build_tasks(bench, name, {}, **grid):
+            tasks.append(task)
+            labels[task.key()] = name
+    return tasks, labels
+
+
+def cells(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
+    """Mean Kendall tau and times per (variant, train size, fidelity) over trials."""
+    frame = store.to_frame(status="ok")
+    frame = frame[frame["key"].isin(labels)].copy()
+    if frame.empty:
+        raise RuntimeError("no successful evaluations in the store; see its failed records")
+    frame["variant"] = frame["key"].map(labels)
+    frame["fidelity"] = frame["fidelity"].fillna(0).astype(int)
+    return (frame.groupby(KEYS, as_index=False)
+            .agg(kendall=("kendall", "mean"), kendall_sd=("kendall", "std"),
+                 trials=("kendall", "count"), init_time_s=("init_time_s", "mean"),
+                 query_time_s=("query_time_s", "mean")))
+
+
+def improvement(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
+    """For each OMNI budget, the best single predictor within it and OMNI's gain over it."""
+    omni = table[table["variant"] == "omni"]
+    singles = table[~table["variant"].isin(ablations)]
+    rows = []
+    for _, cell in omni.iterrows():
+        fits = singles[(singles["init_time_s"] <= cell["init_time_s"])
+                       & (singles["query_time_s"] <= cell["query_time_s"])]
+        fits = fits[np.isfinite(fits["kendall"])]
+        best = fits.loc[fits["kendall"].idxmax()] if len(fits) else None
+        rows.append({
+            "train_size": cell["train_size"], "fidelity": cell["fidelity"],
+            "init_time_s": cell["init_time_s"], "query_time_s": cell["query_time_s"],
+            "omni_kendall": cell["kendall"],
+            "best_single": None if best is None else best["variant"],
+            "best_single_setting": None if best is None
+            else f"n={best['train_size']}, epochs={best['fidelity'] or 'none'}",
+            "best_single_kendall": np.nan if best is None else best["kendall"],
+        })
+    out = pd.DataFrame(rows)
+    out["gain"] = out["omni_kendall"] - out["best_single_kendall"]
+    out["gain_pct"] = 100.0 * out["gain"] / out["best_single_kendall"].abs()
+    return out
+
+
+def ablation_table(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
+    """Kendall tau of each OMNI variant per budget, plus the mean over budgets.
+
+    A variant without curve features has no fidelity (stored as 0); its value fills every
+    fidelity column of its train size.
+    """
+    sub = table[table["variant"].isin(ablations)]
+    fids = sorted(f for f in sub["fidelity"].unique() if f > 0)
+    no_query = sub["fidelity"] == 0  # variants without curves need no query-time training
+    spread = [sub[no_query].assign(fidelity=f) for f in fids] if fids else [sub[no_query]]
+    sub = pd.concat([sub[~no_query], *spread], ignore_index=True)
+    wide = sub.pivot_table(index=["train_size", "fidelity"], columns="variant",
+                           values="kendall").reindex(columns=ablations)
+    wide.loc[("mean", ""), :] = wide.mean(axis=0)
+    return wide
+
+
+def markdown(wide: pd.DataFrame) -> str:
+    """A Markdown table of the ablation frame (index: train size, fidelity)."""
+    head = ["train size", "epochs", *map(str, wide.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (n, fid), row in wide.iterrows():
+        vals = ["" if np.isnan(v) else f"{v:.3f}" for v in row.to_numpy(dtype=float)]
+        lines.append("| " + " | ".join([str(n), str(fid), *vals]) + " |")
+    return "\n".join(lines)
+
+
+def heatmap(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """OMNI's Kendall tau over train size (rows) x fidelity (columns), with mean times."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    omni = table[table["variant"] == "omni"]
+    grid = omni.pivot_table(index="train_size", columns="fidelity", values="kendall")
+    init = omni.groupby("train_size")["init_time_s"].mean().reindex(grid.index)
+    query = omni.groupby("fidelity")["query_time_s"].mean().reindex(grid.columns)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * grid.shape[1], 1.2 + 0.8 * grid.shape[0]))
+    im = ax.imshow(grid.to_numpy(), origin="lower", cmap="viridis", aspect="auto")
+    for (i, j), v in np.ndenumerate(grid.to_numpy()):
+        ax.text(j, i, "" if np.isnan(v) else f"{v:.2f}", ha="center", va="center",
+                color="white" if v < np.nanmean(grid.to_numpy()) else "black", fontsize=8)
+    ax.set_xticks(range(grid.shape[1]),
+                  [f"{f} ep\n{q:.3g} s" for f, q in zip(grid.columns, query, strict=True)])
+    ax.set_yticks(range(grid.shape[0]),
+                  [f"n={n}\n{t:.3g} s" for n, t in zip(grid.index, init, strict=True)])
+    ax.set_xlabel("query budget: fidelity and query time per architecture")
+    ax.set_ylabel("initialization budget: train size and time")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="Kendall tau")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def gain_plot(gains: pd.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for fid, rows in gains.groupby("fidelity"):
+        ax.plot(rows["train_size"], rows["gain"], marker="o", label=f"{fid} epochs")
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("train size")
+    ax.set_ylabel("Kendall tau: OMNI - best single")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    gains = improvement(table, ablations)
+    abl = ablation_table(table, ablations)
+    paths = [out / "omni_cells.csv", out / "improvement.csv", out / "ablation.csv",
+             out / "ablation.md"]
+    table.to_csv(paths[0], index=False)
+    gains.to_csv(paths[1], index=False)
+    abl.to_csv(paths[2])
+    paths[3].write_text(f"# {title}: OMNI ablations (mean Kendall tau)\n\n"
+                        + markdown(abl) + "\n")
+    paths.append(heatmap(table, out / "omni_heatmap.png", title))
+    paths.append(gain_plot(gains, out / "improvement.png"))
+    losses = gains[gains["gain"] < 0]
+    for _, row in losses.iterrows():
+        log.info("OMNI does not win at n=%d, %d epochs: %s reaches %.3f vs %.3f",
+                 row["train_size"], row["fidelity"], row["best_single"],
+                 row["best_single_kendall"], row["omni_kendall"])
+    return paths
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--benchmark", required=True, help="benchmark name or directory")
+    ap.add_argument("--out", default="results/omni")
+    ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--test-size", type=int, default=200)
+    ap.add_argument("--train-sizes", type=int, nargs="+", default=[14, 42, 121, 347])
+    ap.add_argument("--fidelities", type=int, nargs="+", default=None,
+                    help="epochs (default: 5%%, 25%%, 50%% of the benchmark's epochs)")
+    ap.add_argument("--omni-params", default="{}", help="JSON parameters of every OMNI variant")
+    ap.add_argument("--ablations", nargs="+", default=list(ABLATIONS))
+    ap.add_argument("--singles", nargs="+", default=list(SINGLES))
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of a serial run")
+    ap.add_argument("--store", default=None, help="results store (default: OUT/omni.db)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if "omni" not in args.ablations:
+        ap.error("--ablations must include 'omni' (the full model)")
+    bench = load_benchmark(args.benchmark)
+    fids = args.fidelities or sorted({max(1, round(f * bench.epochs)) for f in (0.05, .25, .5)})
+    tasks, labels = build_experiment(
+        args.benchmark, trials=args.trials, test_size=args.test_size,
+        train_sizes=args.train_sizes, fidelities=fids, omni_params=json.loads(args.omni_params),
+        ablations=args.ablations, singles=args.singles)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.workers > 1:
+        executor = ProcessExecutor(args.workers)
+    else:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        executor = SerialExecutor()
+    with ResultStore(args.store or out / "omni.db") as store:
+        summary = run_sweep(tasks, store, executor, progress=False)
+        log.info("%d evaluations: %d run now, %d ok, %d failed", summary.total,
+                 summary.total - summary.skipped, summary.ok, summary.failed)
+        table = cells(store, labels)
+    return write_report(table, args.ablations, out, bench.name)
+
+
+if __name__ == "__main__":
+    main()
