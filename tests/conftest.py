@@ -108,6 +108,17 @@ def synthetic_bench(synthetic_bench_dir) -> TabularBenchmark:
     return load_benchmark(synthetic_bench_dir)
 
 
+# --- the README's plug-in example, executed so the conformance suite checks it ----------------
+def _register_readme_example() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    _, _, rest = readme.partition("<!-- plugin-example -->")
+    code = rest.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+
+
+_register_readme_example()
+
+
 # --- example predictors, registered through the public API -----------------------------------
 @register("example-ridge", family="model_based")
 class ExampleRidge(Predictor):
