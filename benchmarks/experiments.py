@@ -74,6 +74,10 @@ class Budget:
     fidelity: int | None
 
 
+#: Families whose predictors build and run the benchmark's networks (``to_network``).
+NETWORK_FAMILIES = ("zero_cost", "weight_sharing")
+
+
 def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | None = None,
             *, experiment: str | None = None, test_size: int = 200, full: bool = False,
             train_sizes: Sequence[int] | None = None,
@@ -93,6 +97,10 @@ def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | No
     if uses_curves and not bench.has_curves:
         raise TaskError(f"predictor {predictor!r} reads learning curves; benchmark "
                         f"{bench.name!r} has none")
+    runs_networks = cls.family in NETWORK_FAMILIES and not needs.properties
+    if runs_networks and not bench.metadata.get("network"):
+        raise TaskError(f"predictor {predictor!r} runs real networks; benchmark "
+                        f"{bench.name!r} has no network configuration")
 
     cap = max_train_size(bench, test_size)
     if train_sizes is not None:
@@ -168,7 +176,7 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
             if predictors is not None:
                 raise
             reason = ("no live data source" if isinstance(exc, LiveSourceError)
-                      else str(exc).replace(repr(name), "it"))
+                      else str(exc).replace(f"predictor {name!r} ", "predictor ", 1))
             skipped.setdefault(reason, []).append(name)
     for reason, skipped_names in skipped.items():
         log.warning("%s: skipping %s (%s)", bench.name, ", ".join(skipped_names), reason)
