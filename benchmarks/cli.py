@@ -6,6 +6,7 @@ import functools
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Benchmark neural-architecture performance predictors.")
 console = Console(width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+
+#: Worker processes of `reproduce` unless told otherwise: one per core.
+DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 
 #: Default benchmarks of `reproduce`, in order of preference.
 PREFERRED_BENCHMARKS = ("fmnist-nb201", "nasbench-graph-cora")
@@ -227,7 +231,7 @@ def reproduce(
     predictors: str | None = typer.Option(None, help="Comma-separated subset of predictors."),
     full: bool = typer.Option(False, help="Full budget grids (slow)."),
     test_size: int = typer.Option(200, help="Test architectures per trial."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
 ) -> None:
     """The main job: every registered predictor over its grid; writes Pareto plots + tables."""

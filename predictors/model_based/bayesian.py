@@ -76,7 +76,7 @@ class DNGOPredictor(EncodedPredictor):
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"num_epochs": 5}
-    reproduce_params: ClassVar[dict[str, Any]] = {"num_epochs": 100}
+    reproduce_params: ClassVar[dict[str, Any]] = {"num_epochs": 30}
 
     def __init__(
         self, num_epochs: int = 500, batch_size: int = 10, lr: float = 0.01, units: int = 50
@@ -111,7 +111,7 @@ class BohamiannPredictor(EncodedPredictor):
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"num_steps": 60, "num_burn_in_steps": 20,
                                                     "keep_every": 10}
-    reproduce_params: ClassVar[dict[str, Any]] = {"num_steps": 1000, "num_burn_in_steps": 300}
+    reproduce_params: ClassVar[dict[str, Any]] = {"num_steps": 500, "num_burn_in_steps": 150}
 
     def __init__(
         self,

@@ -135,7 +135,7 @@ class VarSparseGPPredictor(EncodedPredictor):
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
-    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 100}
+    reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
     def __init__(self, num_inducing: int = 20, train_iters: int = 300, lr: float = 0.05) -> None:
         self.num_inducing = num_inducing

@@ -71,7 +71,7 @@ class MLPPredictor(_MLPBase):
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 5, "num_layers": 3}
-    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 100}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
     def __init__(
         self,
@@ -108,7 +108,7 @@ class BananasPredictor(_MLPBase):
     needs = DataNeeds(labels=True, encoding="path")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 5, "num_layers": 3,
                                                     "num_ensemble": 2}
-    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 100}
+    reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
     def __init__(
         self,

@@ -141,6 +141,7 @@ class NGBPredictor(EncodedPredictor):
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     tunable = ("n_estimators", "learning_rate", "minibatch_frac", "max_depth", "max_features")
     conformance_params: ClassVar[dict[str, Any]] = {"n_estimators": 20}
+    reproduce_params: ClassVar[dict[str, Any]] = {"n_estimators": 100}
 
     def __init__(
         self,
