@@ -20,6 +20,7 @@ def data_dir(synthetic_bench_dir, monkeypatch) -> Path:
     """Only the synthetic benchmark is visible by name."""
     root = synthetic_bench_dir.parent
     monkeypatch.setattr(tabular, "data_dirs", lambda: [root])
+    monkeypatch.setenv(tabular.DATA_PATH_ENV, str(root))  # for spawned sweep workers
     return root
 
 
