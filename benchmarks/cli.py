@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -194,6 +195,7 @@ def run(
     workers: int = typer.Option(1, help="Worker processes."),
     full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+    metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
 ) -> None:
     """Evaluate one predictor; records go into the store; prints a summary table."""
     from benchmarks.experiments import build_tasks
@@ -205,8 +207,20 @@ def run(
     tasks = build_tasks(benchmark, predictor, params, trials=trials, test_size=test_size,
                         full=full, train_sizes=None if train_size is None else [train_size],
                         fidelities=None if fidelity is None else [fidelity])
+    tasks = _with_metric(tasks, benchmark, metric)
     records = _sweep(tasks, store, workers, retry_failed)
     console.print(_summary_table(records, f"{predictor} on {benchmark}"))
+
+
+def _with_metric(tasks: list[EvalTask], benchmark: str, metric: str | None) -> list[EvalTask]:
+    """Point every task at another objective metric of the benchmark (``--metric``)."""
+    if metric is None:
+        return tasks
+    names = load_benchmark(benchmark).metric_names
+    if metric not in names:
+        raise UsageError(f"benchmark {benchmark!r} has no metric {metric!r}; it has "
+                         f"{', '.join(names)}")
+    return [dataclasses.replace(task, metric=metric) for task in tasks]
 
 
 def default_benchmark() -> str:
@@ -233,6 +247,7 @@ def reproduce(
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+    metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
 ) -> None:
     """The main job: every registered predictor over its grid; writes Pareto plots + tables."""
     from benchmarks.experiments import build_reproduce_tasks
@@ -245,6 +260,7 @@ def reproduce(
         raise UsageError("--trials must be at least 1")
     tasks = build_reproduce_tasks(benchmark, predictors=names, trials=trials,
                                   test_size=test_size, full=full)
+    tasks = _with_metric(tasks, benchmark, metric)
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
     store_path = store or out / "predbench.db"

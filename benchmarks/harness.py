@@ -323,7 +323,8 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "key": task.key(),
         **task.to_dict(),
-        "benchmark_name": bench.name,
+        # A non-default objective is its own benchmark in summaries and plots.
+        "benchmark_name": bench.name if metric == bench.objective else f"{bench.name}:{metric}",
         "family": cls.family,
         "objective": metric,
         "fidelity": fidelity,

@@ -132,3 +132,17 @@ def test_metadata_missing_field(broken):
     meta = (broken / "metadata.json").read_text().replace('"epochs"', '"epochs_missing"')
     (broken / "metadata.json").write_text(meta)
     _bad(_run_on(broken), "lacks required field(s) ['epochs']")
+
+
+def test_metric_option_picks_another_objective(data_dir, tmp_path):
+    store = tmp_path / "m.db"
+    result = invoke("run", "-b", "synthetic-nb201", "-p", "example-ridge", "--train-size", "24",
+                    "--trials", "1", "--test-size", "50", "--metric", "test_acc",
+                    "--store", str(store))
+    assert result.exit_code == 0, result.output
+    with ResultStore(store) as db:
+        frame = db.to_frame()
+    assert set(frame["objective"]) == {"test_acc"}
+    assert set(frame["benchmark_name"]) == {"synthetic-nb201:test_acc"}
+    _bad(invoke("run", "-b", "synthetic-nb201", "-p", "example-ridge", "--metric", "nope",
+                "--store", str(store)), "no metric 'nope'")
