@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
+from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
 from predictors.registry import UnknownPredictorError, available
@@ -64,16 +65,8 @@ def _setup(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
     """``k=v`` pairs; values are JSON when they parse as JSON, else strings."""
-    params: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--param {item!r} must read key=value (e.g. --param n_estimators=50)")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
+    return parse_key_values(items, lambda item: UsageError(
+        f"--param {item!r} must read key=value (e.g. --param n_estimators=50)"))
 
 
 def _check_params(predictor: str, params: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 import typer
 
+from benchmarks.keyvalue import parse_key_values
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import FitContext, LiveSource, QueryContext
 from predictors.registry import get, make
@@ -243,16 +244,8 @@ def write_scores(frame: pd.DataFrame, out: Path) -> Path:
 
 
 def _parse_params(items: Sequence[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ScoreError(f"--param {item!r} must read key=value (value as JSON, e.g. n=3)")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
+    return parse_key_values(items, lambda item: ScoreError(
+        f"--param {item!r} must read key=value (value as JSON, e.g. n=3)"))
 
 
 def score_command(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from benchmarks.keyvalue import parse_key_values
 from benchmarks.search.optimizers import METHODS, get_method
 from benchmarks.search.oracle import SearchSetupError
 from benchmarks.search.report import write_report
@@ -32,16 +33,9 @@ def _split(text: str | None) -> list[str]:
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
     """``["k=10", "acquisition=ei"]`` -> ``{"k": 10, "acquisition": "ei"}`` (JSON values)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise SearchSetupError(f"parameter {item!r} must read NAME=VALUE, e.g. k=10")
-        try:
-            out[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name.strip()] = value
-    return out
+    parsed = parse_key_values(items, lambda item: SearchSetupError(
+        f"parameter {item!r} must read NAME=VALUE, e.g. k=10"))
+    return {name.strip(): value for name, value in parsed.items()}
 
 
 def build_specs(benchmark: str, methods: list[str], predictors: list[str], queries: int,
