@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -79,6 +79,33 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.b(self.a(x))
 
 
+def build_skeleton(net: nn.Module, make_cell: Callable[[int], nn.Module], channels: int,
+                   cells_per_stage: int, in_channels: int, num_classes: int, stem_stride: int,
+                   affine: bool, track_running_stats: bool) -> None:
+    """Give ``net`` the NAS-Bench-201 macro skeleton with ``make_cell(width)`` as its cells.
+
+    Sets ``stem``, ``cells``, ``head``, ``pool`` and ``classifier``; a network and a supernet
+    built on it share module names, so their state dicts map key by key.
+    """
+    if channels < 1 or cells_per_stage < 1:
+        raise ValueError("channels and cells_per_stage must be positive")
+    c = channels
+    net.stem = nn.Sequential(
+        nn.Conv2d(in_channels, c, 3, stride=stem_stride, padding=1, bias=False),
+        nn.BatchNorm2d(c),
+    )
+    layers: list[nn.Module] = []
+    for stage in range(3):
+        width = c * 2**stage
+        if stage > 0:
+            layers.append(ResidualReduction(width // 2, width, affine, track_running_stats))
+        layers.extend(make_cell(width) for _ in range(cells_per_stage))
+    net.cells = nn.Sequential(*layers)
+    net.head = nn.Sequential(nn.BatchNorm2d(4 * c), nn.ReLU(inplace=False))
+    net.pool = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Linear(4 * c, num_classes)
+
+
 class NB201Network(nn.Module):
     """Stem conv, three stages of ``cells_per_stage`` cells (C, 2C, 4C), classifier head.
 
@@ -89,27 +116,10 @@ class NB201Network(nn.Module):
                  in_channels: int = 3, num_classes: int = 10, stem_stride: int = 1,
                  affine: bool = True, track_running_stats: bool = True):
         super().__init__()
-        if channels < 1 or cells_per_stage < 1:
-            raise ValueError("channels and cells_per_stage must be positive")
-        c = channels
         self.ops = tuple(ops)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c, 3, stride=stem_stride, padding=1, bias=False),
-            nn.BatchNorm2d(c),
-        )
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            width = c * 2**stage
-            if stage > 0:
-                layers.append(ResidualReduction(width // 2, width, affine, track_running_stats))
-            layers.extend(
-                NB201Cell(self.ops, width, affine, track_running_stats)
-                for _ in range(cells_per_stage)
-            )
-        self.cells = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.BatchNorm2d(4 * c), nn.ReLU(inplace=False))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * c, num_classes)
+        build_skeleton(self, lambda width: NB201Cell(self.ops, width, affine, track_running_stats),
+                       channels, cells_per_stage, in_channels, num_classes, stem_stride, affine,
+                       track_running_stats)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         out = self.head(self.cells(self.stem(x)))

@@ -18,7 +18,7 @@ from torch import nn
 from predictors.base import DataError
 from predictors.spaces.base import Arch, SearchSpace
 from predictors.spaces.nb201 import OPS
-from predictors.spaces.nb201_net import EDGES, ResidualReduction, make_op
+from predictors.spaces.nb201_net import EDGES, build_skeleton, make_op
 from predictors.zero_cost.network import build_network
 
 Path = tuple[int, ...]
@@ -75,24 +75,9 @@ class NB201Supernet(nn.Module):
                  num_classes: int = 10, stem_stride: int = 1, affine: bool = True,
                  track_running_stats: bool = True):
         super().__init__()
-        if channels < 1 or cells_per_stage < 1:
-            raise ValueError("channels and cells_per_stage must be positive")
-        c = channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c, 3, stride=stem_stride, padding=1, bias=False),
-            nn.BatchNorm2d(c),
-        )
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            width = c * 2**stage
-            if stage > 0:
-                layers.append(ResidualReduction(width // 2, width, affine, track_running_stats))
-            layers.extend(SuperCell(width, affine, track_running_stats)
-                          for _ in range(cells_per_stage))
-        self.cells = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.BatchNorm2d(4 * c), nn.ReLU(inplace=False))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * c, num_classes)
+        build_skeleton(self, lambda width: SuperCell(width, affine, track_running_stats),
+                       channels, cells_per_stage, in_channels, num_classes, stem_stride, affine,
+                       track_running_stats)
 
     def forward(self, x: torch.Tensor, path: Path | None = None,
                 weights: torch.Tensor | None = None) -> torch.Tensor:
