@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 
-from benchmarks.build.recipe import PRESETS, Recipe, get_recipe
+from benchmarks.build.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, get_recipe
 
 app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
                   no_args_is_help=True)
 
 DEFAULT_TARGET = 1000
-RecipeOpt = typer.Option("n3c8-e10-b128", "--recipe", "-r",
+RecipeOpt = typer.Option(BENCHMARK_RECIPE, "--recipe", "-r",
                          help="preset name (see `recipes`) or a recipe .json file")
 ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-shards/<recipe>]")
 

@@ -2,9 +2,9 @@
 
 Simulated per-epoch cost (static ``epoch_time``) comes from a cost model, so it does not depend
 on which device trained an architecture: a non-negative least-squares fit of the measured
-per-epoch CPU time (training plus validation) of shards trained on the
-reference device (CPU, one thread; CPU time is not inflated by other processes sharing the
-cores) against the number of edges of each operation in the cell.
+per-epoch CPU time (training plus validation) of shards trained on the reference device
+(CPU, one thread, channels-last layout; CPU time is not inflated by other processes sharing
+the cores) against the number of edges of each operation in the cell.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ MIN_REFERENCE_SHARDS = 5
 
 
 def is_reference(rec: dict[str, Any]) -> bool:
-    return rec["device"] == "cpu" and int(rec.get("threads", 1)) == 1
+    """One-thread CPU runs in channels-last layout (shards without the field predate it)."""
+    return (rec["device"] == "cpu" and int(rec.get("threads", 1)) == 1
+            and rec.get("memory_format", "contiguous_format") == "channels_last")
 
 
 def measured_epoch_time(rec: dict[str, Any], key: str = "epoch_time") -> float:
@@ -56,7 +58,8 @@ def fit_cost_model(records: list[dict[str, Any]],
     ref = [r for r in records if is_reference(r)]
     if len(ref) < max(min_reference, 1):
         raise ShardError(
-            f"only {len(ref)} shard(s) were trained on the reference device (cpu, 1 thread); "
+            f"only {len(ref)} shard(s) were trained on the reference device "
+            "(cpu, 1 thread, channels_last); "
             f"the cost model needs {min_reference}: run `predbench build generate "
             "--device cpu --threads 1` for a few pairs first"
         )
@@ -70,7 +73,7 @@ def fit_cost_model(records: list[dict[str, Any]],
         "model": "epoch_time = intercept + sum_op edges(op) * coef(op), non-negative least "
                  "squares on measured per-epoch CPU time (train + validation) of one-thread "
                  "CPU runs",
-        "reference_device": "cpu, 1 thread",
+        "reference_device": "cpu, 1 thread, channels_last",
         "fitted_on": len(ref),
         "coefficients": dict(zip(("intercept", *COST_OPS), map(float, coef), strict=True)),
         "r2": r2,

@@ -99,6 +99,9 @@ PRESETS: dict[str, Recipe] = {
     )
 }
 
+#: The recipe the benchmark is generated with (chosen by the pilot rule; see results/pilot/).
+BENCHMARK_RECIPE = "n3c8-e8-b128"
+
 
 def get_recipe(name_or_file: str) -> Recipe:
     """A preset by name, or a recipe from a JSON file holding its fields."""

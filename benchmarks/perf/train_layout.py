@@ -1,0 +1,75 @@
+"""Training speed of the benchmark's networks in contiguous vs channels-last memory layout.
+
+    python -m benchmarks.perf.train_layout [--archs N] [--steps S] [--recipe R] [--threads T]
+
+Builds ``--archs`` NAS-Bench-201 cells of the benchmark order with the recipe's network, and
+times ``--steps`` SGD steps (forward, backward, update; one recipe batch of Fashion-MNIST-shaped
+input) in both layouts, alternating them per architecture so that both see the same machine
+load. Prints process-CPU milliseconds per step and the speed-up of channels-last per
+architecture and overall. The layout changes no weight or batch, only how the tensors are
+stored, so it is an execution detail of a recipe (like the device), not part of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.build.order import arch_order
+from benchmarks.build.recipe import BENCHMARK_RECIPE, get_recipe
+from benchmarks.build.train import INPUT_SHAPE, build_network
+
+LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+
+
+def step_cpu_seconds(net: nn.Module, layout: torch.memory_format, batch: int, steps: int,
+                     warmup: int = 3) -> float:
+    """Mean process-CPU seconds of one SGD step of ``net`` stored in ``layout``."""
+    net = net.to(memory_format=layout).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, *INPUT_SHAPE, generator=gen)
+    y = torch.randint(10, (batch,), generator=gen)
+    elapsed = 0.0
+    for i in range(warmup + steps):
+        start = time.process_time()
+        loss = nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i >= warmup:
+            elapsed += time.process_time() - start
+    return elapsed / steps
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--recipe", default=BENCHMARK_RECIPE)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    recipe = get_recipe(args.recipe)
+    ms: dict[str, list[float]] = {name: [] for name in LAYOUTS}
+    print(f"recipe {recipe.name}, batch {recipe.batch_size}, {args.threads} thread(s), "
+          f"{args.steps} steps per layout")
+    print("| arch | contiguous ms/step | channels_last ms/step | speed-up |\n|---|---|---|---|")
+    for arch in arch_order()[: args.archs]:
+        for name, layout in LAYOUTS.items():
+            torch.manual_seed(0)
+            net = build_network(arch, recipe)
+            ms[name].append(1000 * step_cpu_seconds(net, layout, recipe.batch_size, args.steps))
+        a, b = ms["contiguous"][-1], ms["channels_last"][-1]
+        print(f"| {arch} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+    total = float(np.sum(ms["contiguous"]) / np.sum(ms["channels_last"]))
+    print(f"overall: channels_last needs {1 / total:.2f} of the contiguous CPU time "
+          f"({total:.2f}x faster) over {args.archs} architectures")
+
+
+if __name__ == "__main__":
+    main()
