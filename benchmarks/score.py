@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 import typer
+from scipy import stats
 
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.tabular import TabularBenchmark, load_benchmark
@@ -198,6 +199,7 @@ def score_architectures(
     rng = np.random.default_rng(seed)
     fit_ctx = FitContext(space=space, total_epochs=bench.epochs, rng=rng, device=device,
                          live=live, network=network)
+    cpu_start = time.process_time()
     start = time.perf_counter()
     predictor.fit(fit_ctx)
     fit_s = time.perf_counter() - start
@@ -206,6 +208,7 @@ def score_architectures(
     start = time.perf_counter()
     prediction = predictor.query(chosen, query_ctx)
     query_s = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
 
     frame = pd.DataFrame({"arch": [space.to_string(a) for a in chosen],
                           "score": prediction.mean})
@@ -218,8 +221,36 @@ def score_architectures(
         "n": len(chosen),
         "fit_seconds": fit_s,
         "query_seconds": query_s,
+        "cpu_seconds": cpu_s,
     })
+    frame.attrs.update(agreement(frame, bench))
     return frame
+
+
+def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None = None
+              ) -> dict[str, Any]:
+    """Spearman and Kendall tau of the scores against the benchmark's ``metric`` (final epoch).
+
+    Missing scores (NaN) are left out and counted; the ground truth is oriented so that a
+    positive correlation means the score ranks like the objective. Empty when the benchmark
+    has no value for some scored architecture.
+    """
+    metric = metric or bench.objective
+    try:
+        rows = [bench.index_of(bench.space.from_string(a)) for a in frame["arch"]]
+    except (KeyError, ArchError):
+        return {}
+    truth = bench.final(metric)[rows]
+    if bench.direction(metric) == "min":
+        truth = -truth
+    score = frame["score"].to_numpy(dtype=float)
+    ok = np.isfinite(score) & np.isfinite(truth)
+    result: dict[str, Any] = {"against": metric, "scored": int(ok.sum()),
+                              "missing_scores": int((~np.isfinite(score)).sum())}
+    if ok.sum() >= 2 and np.ptp(score[ok]) > 0:
+        result["spearman"] = float(stats.spearmanr(truth[ok], score[ok]).statistic)
+        result["kendall_tau"] = float(stats.kendalltau(truth[ok], score[ok]).statistic)
+    return result
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -273,4 +304,9 @@ def score_command(
     record = write_scores(frame, out)
     typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}); "
                f"batch source: {frame.attrs['batch_source']}; "
-               f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s")
+               f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s wall, "
+               f"{frame.attrs['cpu_seconds']:.2f} s CPU")
+    if "spearman" in frame.attrs:
+        typer.echo(f"against {frame.attrs['against']} over {frame.attrs['scored']} "
+                   f"architectures: Spearman {frame.attrs['spearman']:.3f}, Kendall tau "
+                   f"{frame.attrs['kendall_tau']:.3f}")

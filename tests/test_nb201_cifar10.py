@@ -17,6 +17,7 @@ from scipy.stats import kendalltau
 
 from benchmarks.score import (
     ScoreError,
+    agreement,
     read_arch_file,
     resized_source,
     score_architectures,
@@ -245,6 +246,19 @@ def test_score_label_free_predictor(bench, predictors, tmp_path):
     assert back.arch.tolist() == frame.arch.tolist()
     np.testing.assert_allclose(back.score, frame.score)
     assert json.loads(record.read_text())["predictor"] == "t_params"
+
+
+def test_scores_are_checked_against_the_objective_leaving_missing_scores_out(bench):
+    rows = list(range(0, 15_000, 500))
+    truth = bench.final(None)[rows]
+    frame = pd.DataFrame({"arch": [str(bench.archs[i]) for i in rows], "score": truth.copy()})
+    frame.loc[3, "score"] = np.nan
+    result = agreement(frame, bench)
+    assert result["against"] == bench.objective
+    assert (result["scored"], result["missing_scores"]) == (len(rows) - 1, 1)
+    assert result["spearman"] == pytest.approx(1.0) and result["kendall_tau"] == pytest.approx(1.0)
+    frame["score"] = -frame["score"]
+    assert agreement(frame, bench)["kendall_tau"] == pytest.approx(-1.0)
 
 
 def test_data_dependent_predictor_needs_a_batch_source(bench, predictors):
