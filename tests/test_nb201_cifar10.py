@@ -313,3 +313,18 @@ def test_score_command_mounts_in_typer(bench, predictors, tmp_path):
     assert frame.arch.tolist() == [str(bench.archs[7]), str(bench.archs[9])]
     refused = CliRunner().invoke(app, [*args[:2], "t_batch", *args[3:]])
     assert refused.exit_code == 2 and "--batch-source" in refused.output
+
+
+def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, tmp_path):
+    from benchmarks.proxy_report import main as report
+
+    rows = list(range(0, 15_000, 300))
+    frame = score_architectures("t_params", bench, [str(bench.archs[i]) for i in rows])
+    write_scores(frame, tmp_path / "t_params.csv")
+    report([str(tmp_path / "t_params.csv"), "--out", str(tmp_path / "r.md"), "--boot", "20"])
+    saved = json.loads((tmp_path / "r.json").read_text())[0]
+    truth = bench.final(None)[rows]
+    assert saved["spearman"] == pytest.approx(
+        pd.Series(truth).corr(pd.Series(frame.score.to_numpy()), method="spearman"))
+    assert saved["spearman_ci"][0] <= saved["spearman"] <= saved["spearman_ci"][1]
+    assert "| t_params | nb201-cifar10 | 50 (0) |" in (tmp_path / "r.md").read_text()

@@ -1,0 +1,121 @@
+"""Label-free scores checked against a benchmark, beside published figures.
+
+    python -m benchmarks.proxy_report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000]
+
+Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it).
+For each, the report gives Spearman and Kendall tau against the benchmark's objective (with 95%
+bootstrap intervals over the scored architectures), how many scores are missing, and the CPU
+time per architecture, beside the published NAS-Bench-201 CIFAR-10 Spearman of the same measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from benchmarks.tabular import load_benchmark
+
+#: Published Spearman on NAS-Bench-201 CIFAR-10: NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)
+#: and, over all 15,625 cells, Abdelfattah et al. 2021 ("Zero-cost proxies for lightweight NAS").
+PUBLISHED_NB201_C10 = {
+    "synflow": {"suite_zero": 0.75, "abdelfattah": 0.74},
+    "jacov": {"suite_zero": 0.74, "abdelfattah": 0.73},
+    "epe_nas": {"suite_zero": 0.73},
+    "params": {"suite_zero": 0.71},
+    "flops": {"suite_zero": 0.68},
+    "l2_norm": {"suite_zero": 0.67},
+    "snip": {"suite_zero": 0.59, "abdelfattah": 0.60},
+    "grad_norm": {"suite_zero": 0.59, "abdelfattah": 0.59},
+    "fisher": {"suite_zero": 0.49, "abdelfattah": 0.36},
+    "grasp": {"suite_zero": 0.44, "abdelfattah": 0.51},
+    "plain": {"suite_zero": -0.32},
+    "nwot": {"suite_zero": 0.78},
+}
+
+
+def bootstrap_interval(truth: np.ndarray, score: np.ndarray, boot: int, seed: int = 0
+                       ) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals of Spearman and Kendall tau over resampled architectures."""
+    rng = np.random.default_rng(seed)
+    rho, tau = [], []
+    for _ in range(boot):
+        i = rng.integers(len(truth), size=len(truth))
+        rho.append(stats.spearmanr(truth[i], score[i]).statistic)
+        tau.append(stats.kendalltau(truth[i], score[i]).statistic)
+    return {name: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))
+            for name, v in (("spearman", rho), ("kendall_tau", tau))}
+
+
+def score_row(csv: Path, boot: int) -> dict:
+    """Agreement of one score file with its benchmark's objective, and its cost."""
+    record = json.loads(csv.with_name(csv.name + ".json").read_text())
+    bench = load_benchmark(record["benchmark"])
+    frame = pd.read_csv(csv)
+    rows = [bench.index_of(bench.space.from_string(a)) for a in frame["arch"]]
+    truth = bench.final(None)[rows]
+    if bench.direction(bench.objective) == "min":
+        truth = -truth
+    score = frame["score"].to_numpy(dtype=float)
+    ok = np.isfinite(score)
+    row = {
+        "predictor": record["predictor"],
+        "benchmark": bench.name,
+        "against": bench.objective,
+        "archs": len(frame),
+        "missing": int((~ok).sum()),
+        "spearman": float(stats.spearmanr(truth[ok], score[ok]).statistic),
+        "kendall_tau": float(stats.kendalltau(truth[ok], score[ok]).statistic),
+        "cpu_s_per_arch": float(record.get("cpu_seconds", np.nan)) / len(frame),
+        "wall_s": float(record["fit_seconds"] + record["query_seconds"]),
+        "device": record["device"],
+        "batch_source": record.get("batch_source"),
+    }
+    if boot:
+        ci = bootstrap_interval(truth[ok], score[ok], boot)
+        row["spearman_ci"], row["kendall_tau_ci"] = ci["spearman"], ci["kendall_tau"]
+    return row
+
+
+def _published(name: str) -> str:
+    ref = PUBLISHED_NB201_C10.get(name, {})
+    return " / ".join(f"{ref[k]:.2f}" if k in ref else "–" for k in ("suite_zero", "abdelfattah"))
+
+
+def markdown(rows: Sequence[dict]) -> str:
+    def ci(row: dict, key: str) -> str:
+        lo_hi = row.get(f"{key}_ci")
+        return f"{row[key]:.3f}" + (f" [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]" if lo_hi else "")
+
+    lines = ["| measure | benchmark | architectures (missing) | Spearman [95% CI] | "
+             "Kendall tau [95% CI] | CPU s per arch | total wall (s) | published Spearman "
+             "NB201-C10 (Suite-Zero / Abdelfattah) |", "|" + "---|" * 8]
+    for r in rows:
+        lines.append(f"| {r['predictor']} | {r['benchmark']} | {r['archs']} ({r['missing']}) | "
+                     f"{ci(r, 'spearman')} | {ci(r, 'kendall_tau')} | "
+                     f"{r['cpu_s_per_arch']:.3g} | {r['wall_s']:.0f} | "
+                     f"{_published(r['predictor'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scores", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (0: none)")
+    args = parser.parse_args(argv)
+    rows = [score_row(path, args.boot) for path in args.scores]
+    table = markdown(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
