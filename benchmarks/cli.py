@@ -90,12 +90,18 @@ def _validate(tasks: list[EvalTask]) -> None:
             prepare(task)
 
 
-def _executor(workers: int):
+def _executor(workers: int, threads: int | None = None):
     from benchmarks.executor import ProcessExecutor, SerialExecutor
 
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+    if threads is not None and threads < 1:
+        raise UsageError("--threads must be at least 1")
+    return SerialExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads=threads)
+
+
+ThreadsOpt = typer.Option(None, "--threads",
+                          help="Torch threads per worker (default: cores / workers).")
 
 
 def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
@@ -129,13 +135,14 @@ def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def _sweep(tasks: list[EvalTask], store_path: Path, workers: int, retry_failed: bool) -> list:
+def _sweep(tasks: list[EvalTask], store_path: Path, workers: int, retry_failed: bool,
+           threads: int | None = None) -> list:
     from benchmarks.experiments import run_sweep
     from benchmarks.store import ResultStore
 
     _validate(tasks)
     with ResultStore(store_path) as store:
-        summary = run_sweep(tasks, store, _executor(workers), progress=True,
+        summary = run_sweep(tasks, store, _executor(workers, threads), progress=True,
                             retry_failed=retry_failed)
         records = [store.get(t.key()) for t in tasks]
     console.print(f"{summary.ok} evaluated, {summary.failed} failed, {summary.skipped} already "
@@ -186,6 +193,7 @@ def run(
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     store: Path = typer.Option(DEFAULT_STORE, help="SQLite results store."),
     workers: int = typer.Option(1, help="Worker processes."),
+    threads: int | None = ThreadsOpt,
     full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
@@ -201,7 +209,7 @@ def run(
                         full=full, train_sizes=None if train_size is None else [train_size],
                         fidelities=None if fidelity is None else [fidelity])
     tasks = _with_metric(tasks, benchmark, metric)
-    records = _sweep(tasks, store, workers, retry_failed)
+    records = _sweep(tasks, store, workers, retry_failed, threads)
     console.print(_summary_table(records, f"{predictor} on {benchmark}"))
 
 
@@ -239,6 +247,7 @@ def reproduce(
     full: bool = typer.Option(False, help="Full budget grids (slow)."),
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
+    threads: int | None = ThreadsOpt,
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
 ) -> None:
@@ -257,7 +266,7 @@ def reproduce(
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
     store_path = store or out / "predbench.db"
-    records = _sweep(tasks, store_path, workers, retry_failed)
+    records = _sweep(tasks, store_path, workers, retry_failed, threads)
     with ResultStore(store_path) as db:
         written = write_report(db.to_frame(), out)
     console.print(_summary_table(records, f"reproduce on {benchmark}"))

@@ -45,12 +45,27 @@ class Executor(ABC):
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[tuple[EvalTask, Outcome]]: ...
 
 
+def default_threads(workers: int) -> int:
+    """Torch threads per worker when none are given: the cores shared out among the workers."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 class SerialExecutor(Executor):
-    """Runs tasks one after the other in this process."""
+    """Runs tasks one after the other in this process, with ``threads`` torch threads."""
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or default_threads(1)
 
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[tuple[EvalTask, Outcome]]:
-        for task in tasks:
-            yield task, run_task(task)
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            for task in tasks:
+                yield task, run_task(task)
+        finally:
+            torch.set_num_threads(before)
 
 
 def _init_worker(modules: Iterable[str], threads: int) -> None:
@@ -72,17 +87,18 @@ class ProcessExecutor(Executor):
     predictor the tasks use, so plug-ins registered in the parent are known there too.
     """
 
-    def __init__(self, workers: int = 2, start_method: str = "spawn"):
+    def __init__(self, workers: int = 2, start_method: str = "spawn", threads: int | None = None):
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
         self.start_method = start_method
+        self.threads = threads or default_threads(workers)
 
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[tuple[EvalTask, Outcome]]:
         from predictors.registry import get
 
         modules = sorted({get(t.predictor).__module__ for t in tasks})
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        threads = self.threads
         ctx = multiprocessing.get_context(self.start_method)
         pending = list(tasks)[::-1]
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,

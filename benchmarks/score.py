@@ -291,8 +291,12 @@ def score_command(
     param: list[str] = typer.Option([], "--param", help="predictor hyperparameter key=value"),
     seed: int = typer.Option(0, "--seed", help="seed of the predictor's random generator"),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any)"),
+    threads: int = typer.Option(
+        1, "--threads", min=1,
+        help="torch CPU threads (proxies score one small network at a time)"),
 ) -> None:
     """Score architectures with a label-free predictor and write an arch,score CSV."""
+    torch.set_num_threads(threads)
     try:
         bench = load_benchmark(benchmark)
         chosen = read_arch_file(archs, bench) if archs is not None else None

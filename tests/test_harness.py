@@ -168,3 +168,17 @@ def test_process_executor_matches_serial(synthetic_bench_dir):
         assert parallel[key]["status"] == rec["status"]
         if rec["status"] == "ok":
             assert all(parallel[key][m] == rec[m] for m in METRIC_FIELDS)
+
+
+def test_serial_executor_runs_with_its_thread_budget_and_restores_it(synthetic_bench_dir,
+                                                                     monkeypatch):
+    import torch
+
+    import benchmarks.executor as executor
+
+    seen = []
+    monkeypatch.setattr(executor, "run_task", lambda t: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    list(SerialExecutor(threads=1).map([task(synthetic_bench_dir, trial=i) for i in range(2)]))
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    assert ProcessExecutor(workers=2, threads=3).threads == 3

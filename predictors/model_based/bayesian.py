@@ -106,7 +106,10 @@ class DNGOPredictor(EncodedPredictor):
 
 @register("bohamiann", family="model_based")
 class BohamiannPredictor(EncodedPredictor):
-    """BOHAMIANN: a Bayesian neural network sampled with adaptive SGHMC (mean and std)."""
+    """BOHAMIANN: a Bayesian neural network sampled with adaptive SGHMC (mean and std).
+
+    The chain starts from a MAP fit of ``warm_start_steps`` full-batch Adam steps (0: from the
+    random initialization, as the paper); see ``predictors.model_based.sghmc``."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {"num_steps": 60, "num_burn_in_steps": 20,
@@ -122,8 +125,10 @@ class BohamiannPredictor(EncodedPredictor):
         batch_size: int = 20,
         mdecay: float = 0.05,
         units: int = 50,
+        warm_start_steps: int = 500,
     ) -> None:
         self.num_steps = num_steps
+        self.warm_start_steps = warm_start_steps
         self.num_burn_in_steps = num_burn_in_steps
         self.keep_every = keep_every
         self.lr = lr
@@ -143,6 +148,7 @@ class BohamiannPredictor(EncodedPredictor):
             np.asarray(x, dtype=np.float32), y, units=self.units, num_steps=self.num_steps,
             num_burn_in_steps=self.num_burn_in_steps, keep_every=self.keep_every, lr=self.lr,
             batch_size=self.batch_size, mdecay=self.mdecay, seed=derive_seed(rng), device=device,
+            warm_start_steps=self.warm_start_steps,
         )
 
     def _predict(self, model, x, device):

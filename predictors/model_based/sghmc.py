@@ -3,6 +3,12 @@
 The network outputs a mean and a homoscedastic log-variance; the posterior over its weights
 (Gaussian prior) is sampled with stochastic-gradient Hamiltonian Monte Carlo whose mass matrix
 is adapted to running gradient magnitudes during burn-in. Predictions average the kept samples.
+
+Deviation from the paper: the chain starts from a maximum-a-posteriori fit (``warm_start_steps``
+full-batch Adam steps on the same posterior). SGHMC's step in weight space shrinks like
+``lr**2 / n`` with ``n`` training points, so from a random start a few thousand steps leave the
+network far from the data once ``n`` reaches hundreds (training-set Kendall tau 0.13-0.18 at
+n=589 on NAS-Bench-Graph cora); the warm start lets burn-in begin where the posterior mass is.
 """
 
 from __future__ import annotations
@@ -70,6 +76,25 @@ class AdaptiveSGHMC:
             p.add_(mom)
 
 
+def _negative_log_posterior(net: GaussianNet, x: torch.Tensor, y: torch.Tensor,
+                            params: list[nn.Parameter], n: int, prior_std: float) -> torch.Tensor:
+    """Mean Gaussian NLL of ``(x, y)`` plus the Gaussian weight prior spread over ``n`` points."""
+    mu, log_var = net(x)
+    nll = 0.5 * (log_var + (y - mu) ** 2 / log_var.exp()).mean()
+    return nll + sum((p**2).sum() for p in params) / (2 * prior_std**2) / n
+
+
+def _map_fit(net: GaussianNet, x: torch.Tensor, y: torch.Tensor, params: list[nn.Parameter],
+             steps: int, lr: float, prior_std: float) -> None:
+    """Full-batch Adam on the negative log posterior: the chain's starting point."""
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        _negative_log_posterior(net, x, y, params, len(y), prior_std).backward()
+        opt.step()
+    net.zero_grad(set_to_none=True)
+
+
 @dataclass
 class BNNSamples:
     """Kept posterior samples (state dicts) of a ``GaussianNet``."""
@@ -95,7 +120,7 @@ class BNNSamples:
 def sample_bnn(
     x: np.ndarray, y: np.ndarray, *, units: int, num_steps: int, num_burn_in_steps: int,
     keep_every: int, lr: float, batch_size: int, mdecay: float, seed: int, device: str,
-    prior_std: float = 1.0,
+    prior_std: float = 1.0, warm_start_steps: int = 0, warm_start_lr: float = 1e-2,
 ) -> BNNSamples:
     """Run adaptive SGHMC on ``(x, y)`` and keep every ``keep_every``-th post-burn-in sample."""
     n = len(y)
@@ -104,15 +129,14 @@ def sample_bnn(
         xt = torch.as_tensor(x, dtype=torch.float32, device=device)
         yt = torch.as_tensor(y, dtype=torch.float32, device=device)
         params = list(net.parameters())
+        if warm_start_steps > 0:
+            _map_fit(net, xt, yt, params, warm_start_steps, warm_start_lr, prior_std)
         sampler = AdaptiveSGHMC(params, lr=lr, mdecay=mdecay, scale=float(n))
         samples: list[dict[str, torch.Tensor]] = []
         bs = min(batch_size, n)
         for step in range(num_steps):
             idx = torch.randint(n, (bs,), generator=gen).to(device)
-            mu, log_var = net(xt[idx])
-            nll = 0.5 * (log_var + (yt[idx] - mu) ** 2 / log_var.exp()).mean()
-            log_prior = sum((p**2).sum() for p in params) / (2 * prior_std**2)
-            loss = nll + log_prior / n
+            loss = _negative_log_posterior(net, xt[idx], yt[idx], params, n, prior_std)
             net.zero_grad()
             loss.backward()
             sampler.step(burn_in=step < num_burn_in_steps)
