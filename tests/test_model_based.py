@@ -125,3 +125,17 @@ def test_torch_global_rng_untouched(data):
     state = torch.random.get_rng_state().clone()
     _fit_query("mlp", data, extra={"epochs": 2})
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_gpwl_row_space_basis_keeps_the_linear_kernel_exactly():
+    from predictors.model_based.gpwl import RowSpaceBasis
+
+    rng = np.random.default_rng(0)
+    train = rng.random((6, 40)) * (rng.random((6, 40)) < 0.3)
+    query = rng.random((4, 40))
+    basis = RowSpaceBasis(train)
+    tr, qu = basis.train_coords(train), basis.query_coords(query)
+    assert tr.shape[1] <= 7
+    np.testing.assert_allclose(tr @ tr.T, train @ train.T, atol=1e-10)
+    np.testing.assert_allclose(qu @ tr.T, query @ train.T, atol=1e-10)
+    np.testing.assert_allclose(np.sum(qu * qu, 1), np.sum(query * query, 1), atol=1e-10)

@@ -4,6 +4,12 @@ Each cell graph is relabeled for ``h`` WL iterations (a node's new label combine
 the sorted labels of its predecessors and successors); the WL subtree kernel is the inner product
 of label-count vectors, here cosine-normalized. A GP with that kernel (linear kernel on the
 normalized counts, constant mean, Gaussian noise) is fitted by maximizing the marginal likelihood.
+
+The WL vocabulary grows into the thousands of labels, more than there are training cells, so the
+features are first expressed in the basis of their row space (a thin SVD): the kernel between
+training cells and between training and query cells is unchanged, and one extra coordinate
+carries the part of a query cell outside that space, so its prior variance is unchanged too.
+Every marginal-likelihood step then costs O(n^2 r) with rank r <= n instead of O(n^2 d).
 """
 
 from __future__ import annotations
@@ -39,6 +45,23 @@ def wl_labels(graph: CellGraph, h: int, prefix: str = "") -> Counter[str]:
         ]
         counts.update(labels)
     return counts
+
+
+class RowSpaceBasis:
+    """Exact low-dimensional coordinates for a linear kernel fitted on ``train`` rows."""
+
+    def __init__(self, train: np.ndarray, rtol: float = 1e-10) -> None:
+        _, sv, vt = np.linalg.svd(train, full_matrices=False)
+        keep = sv > rtol * (sv[0] if len(sv) else 0.0)
+        self.basis = vt[keep].T  # d x r, orthonormal columns
+
+    def train_coords(self, x: np.ndarray) -> np.ndarray:
+        return np.hstack([x @ self.basis, np.zeros((len(x), 1))])
+
+    def query_coords(self, x: np.ndarray) -> np.ndarray:
+        inside = x @ self.basis
+        rest = np.sum(x * x, axis=1) - np.sum(inside * inside, axis=1)
+        return np.hstack([inside, np.sqrt(np.clip(rest, 0.0, None))[:, None]])
 
 
 class WLFeatures:
@@ -87,13 +110,16 @@ class GPWLPredictor(EncodedPredictor):
         import gpytorch
 
         features = WLFeatures(x)
+        train = features.transform(x)
+        basis = RowSpaceBasis(train)
+
         def make_covar(xt, likelihood):
             return gpytorch.kernels.LinearKernel()
 
-        gp = fit_exact_gp(features.transform(x), y, make_covar, self.train_iters, self.lr,
+        gp = fit_exact_gp(basis.train_coords(train), y, make_covar, self.train_iters, self.lr,
                           derive_seed(rng), device)
-        return features, gp
+        return features, basis, gp
 
     def _predict(self, model, x, device):
-        features, gp = model
-        return gp_predict(gp, features.transform(x), device)
+        features, basis, gp = model
+        return gp_predict(gp, basis.query_coords(features.transform(x)), device)
