@@ -98,11 +98,10 @@ class ProcessExecutor(Executor):
         from predictors.registry import get
 
         modules = sorted({get(t.predictor).__module__ for t in tasks})
-        threads = self.threads
         ctx = multiprocessing.get_context(self.start_method)
         pending = list(tasks)[::-1]
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(modules, threads)) as pool:
+                                 initargs=(modules, self.threads)) as pool:
             running: dict[Future, EvalTask] = {}
             while pending or running:
                 while pending and len(running) < self.workers:

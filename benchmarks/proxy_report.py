@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmarks.score import oriented_truth
 from benchmarks.tabular import load_benchmark
 
 #: Published Spearman on NAS-Bench-201 CIFAR-10: NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)
@@ -57,18 +58,15 @@ def score_row(csv: Path, boot: int) -> dict:
     record = json.loads(csv.with_name(csv.name + ".json").read_text())
     bench = load_benchmark(record["benchmark"])
     frame = pd.read_csv(csv)
-    rows = [bench.index_of(bench.space.from_string(a)) for a in frame["arch"]]
-    truth = bench.final(None)[rows]
-    if bench.direction(bench.objective) == "min":
-        truth = -truth
+    truth = oriented_truth(frame["arch"], bench, bench.objective)
     score = frame["score"].to_numpy(dtype=float)
-    ok = np.isfinite(score)
+    ok = np.isfinite(score) & np.isfinite(truth)
     row = {
         "predictor": record["predictor"],
         "benchmark": bench.name,
         "against": bench.objective,
         "archs": len(frame),
-        "missing": int((~ok).sum()),
+        "missing": int((~np.isfinite(score)).sum()),
         "spearman": float(stats.spearmanr(truth[ok], score[ok]).statistic),
         "kendall_tau": float(stats.kendalltau(truth[ok], score[ok]).statistic),
         "cpu_s_per_arch": float(record.get("cpu_seconds", np.nan)) / len(frame),

@@ -227,6 +227,15 @@ def score_architectures(
     return frame
 
 
+def oriented_truth(archs: Sequence[str], bench: TabularBenchmark, metric: str) -> np.ndarray:
+    """Final ``metric`` of each architecture string, negated where lower is better.
+
+    Raises ``KeyError`` (or ``ArchError``) when the benchmark lacks an architecture."""
+    rows = [bench.index_of(bench.space.from_string(a)) for a in archs]
+    truth = bench.final(metric)[rows]
+    return -truth if bench.direction(metric) == "min" else truth
+
+
 def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None = None
               ) -> dict[str, Any]:
     """Spearman and Kendall tau of the scores against the benchmark's ``metric`` (final epoch).
@@ -237,12 +246,9 @@ def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None =
     """
     metric = metric or bench.objective
     try:
-        rows = [bench.index_of(bench.space.from_string(a)) for a in frame["arch"]]
+        truth = oriented_truth(frame["arch"], bench, metric)
     except (KeyError, ArchError):
         return {}
-    truth = bench.final(metric)[rows]
-    if bench.direction(metric) == "min":
-        truth = -truth
     score = frame["score"].to_numpy(dtype=float)
     ok = np.isfinite(score) & np.isfinite(truth)
     result: dict[str, Any] = {"against": metric, "scored": int(ok.sum()),
