@@ -11,7 +11,7 @@ from benchmarks.executor import Executor, SerialExecutor
 from benchmarks.harness import EvalTask, TaskError, unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
-from predictors.registry import available, get, make
+from predictors.registry import available, get, make, sweep_params
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,7 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     tasks: list[EvalTask] = []
     skipped: dict[str, list[str]] = {}
     for name in names:
-        cls = get(name)
-        # The quick sweep uses each predictor's lighter ``reproduce_params``; --full the defaults.
-        params = {} if full else dict(getattr(cls, "reproduce_params", {}) or {})
+        params = sweep_params(name, full)
         try:
             if make(name, **params).data_needs().live:
                 live_source_for(bench.metadata)

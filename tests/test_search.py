@@ -326,6 +326,8 @@ def test_acquisitions():
         (dict(method="rea", queries=10_000), "exceeds the 729"),
         (dict(method="evolution", predictor="flops"), "zero-cost|needs no labels"),
         (dict(method="evolution", predictor=RIDGE, prefilter=RIDGE), "needs labels"),
+        (dict(method="rea", warmup_pool=100), "pass --prefilter"),
+        (dict(method="local", prefilter="flops", warmup_pool=100), "no initial population"),
     ],
 )
 def test_user_errors_are_clear(bench, spec, match, tmp_path):
@@ -364,6 +366,23 @@ def test_search_command_writes_report_and_resumes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "run_once", fail)
     search_command(**args)  # everything is in the store: only the report is rewritten
+    search_command(**{**args, "method": "random", "param": None})  # report keeps every config
+    assert len((out / "synthetic-search-search-table.csv").read_text().splitlines()) == 5
+
+
+def test_zero_cost_warmup_starts_from_the_proxys_best(bench):
+    if "flops" not in available():
+        pytest.skip("flops predictor not registered")
+    flops = bench.static_value("flops", np.arange(len(bench)))
+    plain = run_once(bench, SearchSpec(bench.name, "rea", queries=20), 0)
+    warm_spec = SearchSpec(bench.name, "rea", queries=20, prefilter="flops",
+                           prefilter_keep=1.0, warmup_pool=300)
+    warm = run_once(bench, warm_spec, 0)
+    first = [s.index for s in warm.steps]
+    assert min(flops[first]) >= 3, "the warm-up kept a cell the proxy ranks low"
+    assert flops[first].mean() > flops[[s.index for s in plain.steps]].mean()
+    assert warm_spec.label == "rea/warm:flops@300"
+    assert "warmup_pool" not in SearchSpec(bench.name, "rea").config()  # old keys unchanged
 
 
 def test_report_helpers():

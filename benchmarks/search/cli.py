@@ -17,9 +17,10 @@ from benchmarks.keyvalue import parse_key_values
 from benchmarks.search.optimizers import METHODS, get_method
 from benchmarks.search.oracle import SearchSetupError
 from benchmarks.search.report import write_report
-from benchmarks.search.runner import SearchSpec, execute, landscape
+from benchmarks.search.runner import WARMUP_METHODS, SearchSpec, execute, landscape
 from benchmarks.search.store import SearchStore
 from benchmarks.tabular import load_benchmark
+from predictors.registry import sweep_params
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +42,24 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 def build_specs(benchmark: str, methods: list[str], predictors: list[str], queries: int,
                 time_budget: float | None, params: dict[str, Any],
                 predictor_params: dict[str, Any], prefilter: str | None,
-                prefilter_keep: float, acquisitions: list[str]) -> list[SearchSpec]:
+                prefilter_keep: float, acquisitions: list[str], warmup_pool: int = 0,
+                full_predictors: bool = False) -> list[SearchSpec]:
     """The cross product: predictor-free methods once, guided ones per predictor (and
-    acquisition, for BO)."""
+    acquisition, for BO).
+
+    Predictors run with their sweep settings (``sweep_params``) under ``predictor_params``
+    unless ``full_predictors``. A zero-cost warm-up (``warmup_pool``) applies to every method
+    with an initial population, predictor-free ones included.
+    """
     specs = []
     for name in methods:
         method = get_method(name)
         own = {k: v for k, v in params.items() if k in method.defaults}
         if not method.uses_predictor:
-            specs.append(SearchSpec(benchmark, name, None, queries, time_budget, own))
+            warm = warmup_pool if name in WARMUP_METHODS else 0
+            specs.append(SearchSpec(benchmark, name, None, queries, time_budget, own,
+                                    prefilter=prefilter if warm else None, prefilter_keep=1.0,
+                                    warmup_pool=warm))
             continue
         if not predictors:
             raise SearchSetupError(f"method {name!r} needs --predictor (e.g. --predictor xgb)")
@@ -57,8 +67,9 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
         for pred in predictors:
             for acq in acqs:
                 mp = dict(own) if acq is None else {**own, "acquisition": acq}
-                specs.append(SearchSpec(benchmark, name, pred, queries, time_budget, mp,
-                                        predictor_params, prefilter, prefilter_keep))
+                pp = {**sweep_params(pred, full_predictors), **predictor_params}
+                specs.append(SearchSpec(benchmark, name, pred, queries, time_budget, mp, pp,
+                                        prefilter, prefilter_keep, warmup_pool=warmup_pool))
     unused = set(params) - {k for m in methods for k in get_method(m).defaults}
     if unused:
         raise SearchSetupError(f"no chosen method takes parameter(s) {sorted(unused)}")
@@ -86,7 +97,12 @@ def search_command(
     prefilter: Annotated[str | None, typer.Option(
         help="zero-cost predictor that pre-filters candidate pools for free")] = None,
     prefilter_keep: Annotated[float, typer.Option(
-        help="fraction of the pool the pre-filter keeps")] = 0.5,
+        help="fraction of each candidate pool the pre-filter keeps (1: pools unfiltered)")] = 0.5,
+    warmup_pool: Annotated[int, typer.Option(
+        help="zero-cost warm-up: initial population = the pre-filter's best of this many "
+             "random architectures (0: off)")] = 0,
+    full_predictors: Annotated[bool, typer.Option(
+        help="predictors at their full defaults instead of the sweep settings")] = False,
     jobs: Annotated[int, typer.Option(help="parallel worker processes")] = 1,
     threads: Annotated[int, typer.Option(help="native threads per run (xgboost, torch)")] = 1,
     device: Annotated[str, typer.Option(help="device for predictors")] = "cpu",
@@ -101,17 +117,16 @@ def search_command(
     bench = load_benchmark(benchmark)
     specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
                         parse_params(param), pparams, prefilter, prefilter_keep,
-                        _split(acquisition))
+                        _split(acquisition), warmup_pool, full_predictors)
     if not specs:
         raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
-    keys = []
     with SearchStore(store) as db:
         for spec in specs:
             log.info("search %s on %s: %d runs x %d queries", spec.label, bench.name, runs,
                      queries)
-            keys.append(execute(spec, runs, db, bench=bench, jobs=jobs, device=device,
-                                threads=threads))
-        paths = write_report(db, keys, landscape(bench, None), queries, out)
+            execute(spec, runs, db, bench=bench, jobs=jobs, device=device, threads=threads)
+        # the report covers every configuration stored for this benchmark, not only this call's
+        paths = write_report(db, db.config_keys(bench.name), landscape(bench, None), out)
     for path in paths:
         if path.suffix == ".md":
             typer.echo(path.read_text())

@@ -16,6 +16,7 @@ class RunContext:
     rng: np.random.Generator
     surrogate: Surrogate | None = None
     prefilter: Prefilter | None = None
+    warmup_pool: int = 0
 
     @property
     def land(self):
@@ -59,6 +60,13 @@ class RunContext:
             extra = [r for r in oracle.unseen_sample(rng, size) if r not in pool]
             pool.update(dict.fromkeys(extra[: size - len(pool)]))
         return list(pool)
+
+    def initial(self, size: int) -> list[int]:
+        """Initial architectures: random, or with a warm-up the pre-filter's best ``size`` of
+        ``warmup_pool`` random draws (Abdelfattah et al. 2021, zero-cost warm-up)."""
+        if self.prefilter is None or self.warmup_pool <= size:
+            return self.random_unseen(size)
+        return self.prefilter.best(self.random_unseen(self.warmup_pool), size, self.rng)
 
     def random_unseen(self, size: int, exclude: set[int] | None = None) -> list[int]:
         self._check_budget()

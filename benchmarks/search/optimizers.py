@@ -27,7 +27,7 @@ def regularized_evolution(ctx: RunContext, population: int = 20, sample_size: in
     """Aging evolution (Real et al. 2019): tournament parent, one mutation, oldest dies."""
     oracle = ctx.oracle
     alive: deque[int] = deque()
-    for row in ctx.random_unseen(population):
+    for row in ctx.initial(population):
         ctx.query_all([row])
         alive.append(row)
     while True:
@@ -62,7 +62,7 @@ def local_search(ctx: RunContext) -> None:
 def guided_evolution(ctx: RunContext, init: int = 10, parents: int = 10, pool: int = 100,
                      k: int = 10, edits: int = 1) -> None:
     """NPENAS-style: mutate the best into a pool, fit on all queried, query the top-k predicted."""
-    ctx.query_all(ctx.random_unseen(init))
+    ctx.query_all(ctx.initial(init))
     while True:
         candidates = ctx.prefiltered(ctx.mutants(ctx.oracle.top(parents), pool, edits))
         ctx.fit_surrogate()
@@ -76,7 +76,7 @@ def bayesian_optimization(ctx: RunContext, init: int = 10, parents: int = 10,
                           edits: int = 1) -> None:
     """BANANAS-style: mutants of the best plus random samples, ranked by an acquisition."""
     acq = get_acquisition(acquisition)
-    ctx.query_all(ctx.random_unseen(init))
+    ctx.query_all(ctx.initial(init))
     while True:
         candidates = ctx.mutants(ctx.oracle.top(parents), mutations, edits)
         candidates += ctx.random_unseen(random, exclude=set(candidates))

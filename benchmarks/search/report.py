@@ -93,7 +93,8 @@ class ConfigSummary:
         return out
 
 
-def summarize(store: SearchStore, key: str, land: Landscape, budget: int) -> ConfigSummary:
+def summarize(store: SearchStore, key: str, land: Landscape) -> ConfigSummary:
+    budget = store.budget(key)
     trajs = store.trajectories(key)
     if not trajs:
         raise ValueError(f"no finished runs of {store.label(key)} in {store.path}")
@@ -132,8 +133,7 @@ def write_table(summaries: Sequence[ConfigSummary], out: Path, land: Landscape) 
     return [csv_path, md_path]
 
 
-def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, budget: int,
-                path: Path) -> Path:
+def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, path: Path) -> Path:
     """Two panels: regret vs queries and vs simulated time, mean and 95% band over runs."""
     import matplotlib
 
@@ -145,8 +145,9 @@ def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, budget
     fig, axes = plt.subplots(1, 2 if land.has_cost else 1, figsize=(12 if land.has_cost else 6,
                                                                    4.5), squeeze=False)
     ax_q = axes[0, 0]
-    x = np.arange(1, budget + 1)
     for key, trajs in all_trajs.items():
+        budget = store.budget(key)  # each curve up to its own budget
+        x = np.arange(1, budget + 1)
         mean, lo, hi = mean_band(regret_by_query(trajs, budget))
         (line,) = ax_q.plot(x, mean, label=f"{store.label(key)} (n={len(trajs)})")
         ax_q.fill_between(x, lo, hi, alpha=0.2, color=line.get_color())
@@ -185,14 +186,14 @@ def _linthresh(land: Landscape) -> float:
     return float(gap) if gap > 0 else 1e-3
 
 
-def write_report(store: SearchStore, keys: Sequence[str], land: Landscape, budget: int,
+def write_report(store: SearchStore, keys: Sequence[str], land: Landscape,
                  out: str | Path) -> list[Path]:
     """Plots and tables of ``keys`` (configs on one benchmark) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    summaries = [summarize(store, k, land, budget) for k in keys]
+    summaries = [summarize(store, k, land) for k in keys]
     paths = write_table(summaries, out, land)
     png = out / f"{land.bench.name}-search-regret.png"
-    paths.append(plot_regret(store, keys, land, budget, png))
+    paths.append(plot_regret(store, keys, land, png))
     log.info("wrote %s", ", ".join(str(p) for p in paths))
     return paths

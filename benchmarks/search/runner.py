@@ -28,6 +28,10 @@ from benchmarks.tabular import TabularBenchmark, load_benchmark
 log = logging.getLogger(__name__)
 
 
+#: Methods that start from an initial population a zero-cost warm-up can choose.
+WARMUP_METHODS = ("rea", "evolution", "bo")
+
+
 @dataclass(frozen=True)
 class SearchSpec:
     """Everything that defines a search configuration (not the number of runs)."""
@@ -43,6 +47,9 @@ class SearchSpec:
     prefilter_keep: float = 0.5
     ensemble: int | str | None = None  # None: the method's default
     metric: str | None = None
+    #: Zero-cost warm-up: the initial architectures are the ``prefilter``'s best of this many
+    #: random draws (0: plain random initial architectures).
+    warmup_pool: int = 0
 
     def validate(self) -> None:
         method = get_method(self.method)
@@ -53,6 +60,15 @@ class SearchSpec:
         if not method.uses_predictor and self.predictor:
             raise SearchSetupError(
                 f"method {self.method!r} uses no predictor; drop --predictor {self.predictor!r}"
+            )
+        if self.warmup_pool and not self.prefilter:
+            raise SearchSetupError(
+                "a zero-cost warm-up ranks its pool with a proxy: pass --prefilter (e.g. params)"
+            )
+        if self.warmup_pool and self.method not in WARMUP_METHODS:
+            raise SearchSetupError(
+                f"method {self.method!r} has no initial population to warm up; "
+                f"warm-up applies to {', '.join(WARMUP_METHODS)}"
             )
         unknown = set(self.method_params) - set(method.defaults)
         if unknown:
@@ -72,6 +88,8 @@ class SearchSpec:
         data = asdict(self)
         data["method_params"] = self.resolved_params()
         data["ensemble"] = self.resolved_ensemble() if self.predictor else None
+        if not self.warmup_pool:  # keeps the keys of configurations that predate warm-up
+            del data["warmup_pool"]
         return data
 
     @property
@@ -86,8 +104,10 @@ class SearchSpec:
             parts.append(self.predictor)
         if self.method == "bo":
             parts.append(str(self.resolved_params()["acquisition"]))
-        if self.prefilter:
+        if self.prefilter and self.prefilter_keep < 1:
             parts.append(f"pre:{self.prefilter}")
+        if self.warmup_pool:
+            parts.append(f"warm:{self.prefilter}@{self.warmup_pool}")
         return "/".join(parts)
 
     def seed(self, run_index: int) -> int:
@@ -145,7 +165,7 @@ def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
     if spec.prefilter:
         prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep, device=device,
                               threads=threads)
-    ctx = RunContext(oracle, rng, surrogate, prefilter)
+    ctx = RunContext(oracle, rng, surrogate, prefilter, spec.warmup_pool)
     start = time.perf_counter()
     try:
         get_method(spec.method).fn(ctx, **spec.resolved_params())

@@ -139,6 +139,24 @@ class SearchStore:
         ).fetchall()
         return {int(r[0]) for r in rows}
 
+    def config_keys(self, benchmark: str) -> list[str]:
+        """Keys of the configurations stored for ``benchmark`` that have a finished run, in the
+        order they were added."""
+        rows = self.conn.execute(
+            "SELECT config_key FROM search_configs WHERE benchmark=? AND config_key IN "
+            "(SELECT config_key FROM search_runs) ORDER BY rowid", (benchmark,)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def budget(self, key: str) -> int:
+        """Query budget of a stored configuration."""
+        row = self.conn.execute(
+            "SELECT config FROM search_configs WHERE config_key=?", (key,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no search config {key} in {self.path}")
+        return int(json.loads(row[0])["queries"])
+
     def label(self, key: str) -> str:
         row = self.conn.execute(
             "SELECT label FROM search_configs WHERE config_key=?", (key,)

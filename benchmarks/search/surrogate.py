@@ -240,11 +240,8 @@ class Prefilter:
         self._cache: dict[int, float] = {}
         self.wall_s = 0.0
 
-    def apply(self, rows: Sequence[int], rng: np.random.Generator) -> list[int]:
-        """The best ``keep`` fraction of ``rows`` by proxy score (order of ``rows`` kept)."""
-        rows = list(rows)
-        if len(rows) <= 1:
-            return rows
+    def _scores(self, rows: list[int], rng: np.random.Generator) -> np.ndarray:
+        """Proxy scores of ``rows`` (cached per row; NaN counts as the worst)."""
         start = time.perf_counter()
         with limit_threads(self.threads):
             if not self._fitted:
@@ -256,8 +253,19 @@ class Prefilter:
                 scores = self.model.query(archs, self.contexts.query_context(todo, rng)).mean
                 self._cache.update(zip(todo, scores.tolist(), strict=True))
         self.wall_s += time.perf_counter() - start
+        return np.nan_to_num(np.array([self._cache[i] for i in rows]), nan=-np.inf)
+
+    def best(self, rows: Sequence[int], size: int, rng: np.random.Generator) -> list[int]:
+        """The ``size`` best-scored ``rows``, best first."""
+        rows = list(rows)
+        order = np.argsort(-self._scores(rows, rng), kind="stable")[:size]
+        return [rows[int(j)] for j in order]
+
+    def apply(self, rows: Sequence[int], rng: np.random.Generator) -> list[int]:
+        """The best ``keep`` fraction of ``rows`` by proxy score (order of ``rows`` kept)."""
+        rows = list(rows)
+        if len(rows) <= 1 or self.keep >= 1:
+            return rows
         n_keep = max(1, int(np.ceil(self.keep * len(rows))))
-        scores = np.array([self._cache[i] for i in rows])
-        scores = np.nan_to_num(scores, nan=-np.inf)
-        kept = set(np.argsort(-scores, kind="stable")[:n_keep].tolist())
+        kept = set(np.argsort(-self._scores(rows, rng), kind="stable")[:n_keep].tolist())
         return [r for j, r in enumerate(rows) if j in kept]
