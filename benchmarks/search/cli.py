@@ -32,6 +32,16 @@ def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SearchSetupError(f"{option} is not a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise SearchSetupError(f"{option} must be a JSON object, e.g. '{{\"n\": 5}}'")
+    return value
+
+
 def parse_params(items: list[str] | None) -> dict[str, Any]:
     """``["k=10", "acquisition=ei"]`` -> ``{"k": 10, "acquisition": "ei"}`` (JSON values)."""
     parsed = parse_key_values(items, lambda item: SearchSetupError(
@@ -43,7 +53,8 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
                 time_budget: float | None, params: dict[str, Any],
                 predictor_params: dict[str, Any], prefilter: str | None,
                 prefilter_keep: float, acquisitions: list[str], warmup_pool: int = 0,
-                full_predictors: bool = False) -> list[SearchSpec]:
+                full_predictors: bool = False,
+                prefilter_params: dict[str, Any] | None = None) -> list[SearchSpec]:
     """The cross product: predictor-free methods once, guided ones per predictor (and
     acquisition, for BO).
 
@@ -51,6 +62,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
     unless ``full_predictors``. A zero-cost warm-up (``warmup_pool``) applies to every method
     with an initial population, predictor-free ones included.
     """
+    pre = {"prefilter_params": dict(prefilter_params or {}), "warmup_pool": warmup_pool}
     specs = []
     for name in methods:
         method = get_method(name)
@@ -59,7 +71,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
             warm = warmup_pool if name in WARMUP_METHODS else 0
             specs.append(SearchSpec(benchmark, name, None, queries, time_budget, own,
                                     prefilter=prefilter if warm else None, prefilter_keep=1.0,
-                                    warmup_pool=warm))
+                                    **(pre if warm else {})))
             continue
         if not predictors:
             raise SearchSetupError(f"method {name!r} needs --predictor (e.g. --predictor xgb)")
@@ -69,7 +81,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
                 mp = dict(own) if acq is None else {**own, "acquisition": acq}
                 pp = {**sweep_params(pred, full_predictors), **predictor_params}
                 specs.append(SearchSpec(benchmark, name, pred, queries, time_budget, mp, pp,
-                                        prefilter, prefilter_keep, warmup_pool=warmup_pool))
+                                        prefilter, prefilter_keep, **pre))
     unused = set(params) - {k for m in methods for k in get_method(m).defaults}
     if unused:
         raise SearchSetupError(f"no chosen method takes parameter(s) {sorted(unused)}")
@@ -101,6 +113,8 @@ def search_command(
     warmup_pool: Annotated[int, typer.Option(
         help="zero-cost warm-up: initial population = the pre-filter's best of this many "
              "random architectures (0: off)")] = 0,
+    prefilter_params: Annotated[str, typer.Option(
+        help="JSON object of pre-filter hyperparameters (e.g. '{\"source\": \"table\"}')")] = "{}",
     full_predictors: Annotated[bool, typer.Option(
         help="predictors at their full defaults instead of the sweep settings")] = False,
     jobs: Annotated[int, typer.Option(help="parallel worker processes")] = 1,
@@ -108,16 +122,12 @@ def search_command(
     device: Annotated[str, typer.Option(help="device for predictors")] = "cpu",
 ) -> list[Path]:
     """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table."""
-    try:
-        pparams = json.loads(predictor_params)
-    except json.JSONDecodeError as exc:
-        raise SearchSetupError(f"--predictor-params is not a JSON object: {exc}") from exc
-    if not isinstance(pparams, dict):
-        raise SearchSetupError("--predictor-params must be a JSON object, e.g. '{\"n\": 5}'")
+    pparams = _json_object(predictor_params, "--predictor-params")
+    fparams = _json_object(prefilter_params, "--prefilter-params")
     bench = load_benchmark(benchmark)
     specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
                         parse_params(param), pparams, prefilter, prefilter_keep,
-                        _split(acquisition), warmup_pool, full_predictors)
+                        _split(acquisition), warmup_pool, full_predictors, fparams)
     if not specs:
         raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
     with SearchStore(store) as db:

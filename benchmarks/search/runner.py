@@ -50,6 +50,7 @@ class SearchSpec:
     #: Zero-cost warm-up: the initial architectures are the ``prefilter``'s best of this many
     #: random draws (0: plain random initial architectures).
     warmup_pool: int = 0
+    prefilter_params: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         method = get_method(self.method)
@@ -88,8 +89,9 @@ class SearchSpec:
         data = asdict(self)
         data["method_params"] = self.resolved_params()
         data["ensemble"] = self.resolved_ensemble() if self.predictor else None
-        if not self.warmup_pool:  # keeps the keys of configurations that predate warm-up
-            del data["warmup_pool"]
+        for late in ("warmup_pool", "prefilter_params"):  # keep the keys of older configs
+            if not data[late]:
+                del data[late]
         return data
 
     @property
@@ -163,7 +165,8 @@ def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
                               threads=threads)
     prefilter = None
     if spec.prefilter:
-        prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep, device=device,
+        prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep,
+                              dict(spec.prefilter_params), device=device,
                               threads=threads)
     ctx = RunContext(oracle, rng, surrogate, prefilter, spec.warmup_pool)
     start = time.perf_counter()

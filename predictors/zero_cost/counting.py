@@ -44,12 +44,25 @@ def count_flops(net: nn.Module, input_shape: tuple[int, ...]) -> int:
         net.train(was_training)
 
 
+#: Where a size baseline takes its value from.
+SOURCES = ("auto", "network", "table")
+
+
 class _SizeBaseline(Predictor):
-    """Shared query logic: count from the real network, else read the tabulated property."""
+    """Shared query logic: count from the real network, else read the tabulated property.
+
+    ``source``: ``"auto"`` counts from the network when the context can build one and reads
+    the table otherwise; ``"network"`` and ``"table"`` insist on one of them (``"table"`` is
+    the cheap choice inside a search loop, where building hundreds of networks per run costs
+    more wall time than the search itself).
+    """
 
     prop: ClassVar[str] = ""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "auto") -> None:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        self.source = source
         self._cache: dict[tuple[Arch, tuple], float] = {}
 
     def _fit(self, ctx: FitContext) -> None:
@@ -59,7 +72,13 @@ class _SizeBaseline(Predictor):
         raise NotImplementedError
 
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
-        if ctx.network is not None and can_build(ctx.space):
+        buildable = ctx.network is not None and can_build(ctx.space)
+        if self.source == "network" or (self.source == "auto" and buildable):
+            if not buildable:
+                raise DataError(
+                    f"{self.name}: source='network' needs the benchmark's network "
+                    "configuration and a space that builds networks; use source='table'"
+                )
             return Prediction(self._counted(archs, ctx))
         values = ctx.properties.get(self.prop)
         if values is None:
