@@ -188,6 +188,21 @@ def test_params_fall_back_to_tabulated_property_and_fail_clearly_without_one():
         make("flops").fit(FitContext(space=s)).query(archs, QueryContext(space=s))
 
 
+def test_size_baseline_source_picks_table_or_network():
+    s = TinySpace()
+    arch = s.sample(np.random.default_rng(0))
+    ctx = QueryContext(s, network={"input_shape": (1, 5, 5)},
+                       properties={"params": np.array([7.0])})
+    assert make("params").fit(FitContext(space=s)).query([arch], ctx).mean[0] == 18 + 57
+    table = make("params", source="table").fit(FitContext(space=s))
+    assert table.query([arch], ctx).mean[0] == 7.0
+    network = make("params", source="network").fit(FitContext(space=s))
+    with pytest.raises(DataError, match="source='table'"):
+        network.query([arch], QueryContext(s, properties={"params": np.array([7.0])}))
+    with pytest.raises(ValueError, match="source must be one of"):
+        make("params", source="disk")
+
+
 # --- failure handling ------------------------------------------------------------------------
 def test_undefined_score_becomes_nan_with_reason(caplog):
     with caplog.at_level(logging.WARNING):
