@@ -382,6 +382,8 @@ def test_zero_cost_warmup_starts_from_the_proxys_best(bench):
     assert min(flops[first]) >= 3, "the warm-up kept a cell the proxy ranks low"
     assert flops[first].mean() > flops[[s.index for s in plain.steps]].mean()
     assert warm_spec.label == "rea/warm:flops@300"
+    assert SearchSpec(bench.name, "rea", method_params={"population": 10}).label == \
+        "rea/population=10"
     assert "warmup_pool" not in SearchSpec(bench.name, "rea").config()  # old keys unchanged
 
 

@@ -106,6 +106,11 @@ class SearchSpec:
             parts.append(self.predictor)
         if self.method == "bo":
             parts.append(str(self.resolved_params()["acquisition"]))
+        defaults = get_method(self.method).defaults
+        changed = [f"{k}={v}" for k, v in sorted(self.method_params.items())
+                   if k != "acquisition" and defaults.get(k) != v]
+        if changed:
+            parts.append(",".join(changed))
         if self.prefilter and self.prefilter_keep < 1:
             parts.append(f"pre:{self.prefilter}")
         if self.warmup_pool:
