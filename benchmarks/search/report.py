@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -133,30 +134,46 @@ def write_table(summaries: Sequence[ConfigSummary], out: Path, land: Landscape) 
     return [csv_path, md_path]
 
 
+def _curve_styles(n: int) -> list[dict[str, Any]]:
+    """Distinct colour and dash pattern per curve: 20 colours, then the dashes change."""
+    import matplotlib
+
+    colours = matplotlib.colormaps["tab20"].colors
+    dashes = ["-", "--", ":", "-."]
+    return [{"color": colours[i % len(colours)], "linestyle": dashes[(i // len(colours)) % 4]}
+            for i in range(n)]
+
+
 def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, path: Path) -> Path:
-    """Two panels: regret vs queries and vs simulated time, mean and 95% band over runs."""
+    """Two panels: regret vs queries and vs simulated time, mean and 95% band over runs.
+
+    One style per configuration in both panels; the legend sits below them, so it never hides
+    a curve however many configurations a benchmark has.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     all_trajs = {k: store.trajectories(k) for k in keys}
+    styles = dict(zip(keys, _curve_styles(len(keys)), strict=True))
     times = np.concatenate([t.sim_time for ts in all_trajs.values() for t in ts])
-    fig, axes = plt.subplots(1, 2 if land.has_cost else 1, figsize=(12 if land.has_cost else 6,
-                                                                   4.5), squeeze=False)
+    legend_inches = 0.19 * math.ceil(len(keys) / 3) + 0.1
+    height = 4.8 + legend_inches
+    fig, axes = plt.subplots(1, 2 if land.has_cost else 1, squeeze=False,
+                             figsize=(13 if land.has_cost else 7, height))
     ax_q = axes[0, 0]
     for key, trajs in all_trajs.items():
         budget = store.budget(key)  # each curve up to its own budget
         x = np.arange(1, budget + 1)
         mean, lo, hi = mean_band(regret_by_query(trajs, budget))
-        (line,) = ax_q.plot(x, mean, label=f"{store.label(key)} (n={len(trajs)})")
-        ax_q.fill_between(x, lo, hi, alpha=0.2, color=line.get_color())
+        ax_q.plot(x, mean, label=f"{store.label(key)} (n={len(trajs)})", **styles[key])
+        ax_q.fill_between(x, lo, hi, alpha=0.12, color=styles[key]["color"], linewidth=0)
     ax_q.set(xlabel="queries (architectures trained)", ylabel="regret (best − best found)",
              title=f"{land.bench.name}: regret vs queries")
     ax_q.set_yscale("symlog", linthresh=_linthresh(land))
     ax_q.set_ylim(bottom=0)
     ax_q.grid(alpha=0.3)
-    ax_q.legend(fontsize=8)
     if land.has_cost:
         ax_t = axes[0, 1]
         positive = times[times > 0]
@@ -166,15 +183,18 @@ def plot_regret(store: SearchStore, keys: Sequence[str], land: Landscape, path: 
             mean, lo, hi = mean_band(matrix)
             # only where most runs have finished a query: a mean over two runs misleads
             ok = np.sum(~np.isnan(matrix), axis=0) >= math.ceil(len(trajs) / 2)
-            (line,) = ax_t.plot(grid[ok], mean[ok], label=store.label(key))
-            ax_t.fill_between(grid[ok], lo[ok], hi[ok], alpha=0.2, color=line.get_color())
+            ax_t.plot(grid[ok], mean[ok], **styles[key])
+            ax_t.fill_between(grid[ok], lo[ok], hi[ok], alpha=0.12, color=styles[key]["color"],
+                              linewidth=0)
         suffix = " (estimated)" if land.bench.cost_estimated else ""
         ax_t.set(xscale="log", xlabel=f"simulated training time [s]{suffix}",
                  ylabel="regret", title="regret vs simulated time")
         ax_t.set_yscale("symlog", linthresh=_linthresh(land))
         ax_t.set_ylim(bottom=0)
         ax_t.grid(alpha=0.3)
-    fig.tight_layout()
+    handles, labels = ax_q.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
