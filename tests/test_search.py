@@ -401,3 +401,25 @@ def test_report_helpers():
     assert median_or_none([1, 3, None]) == 3 and median_or_none([1, None, None]) is None
     m = regret_by_query([t, traj([1.0])], 5)
     assert m[1].tolist() == [1.0] * 5 and m[0, -1] == 0.0
+
+
+@pytest.mark.parametrize("acquisition", ["botorch:logei", "botorch:qlognei"])
+def test_bo_with_botorch_acquisitions_on_a_gp_finds_the_optimum(bench, acquisition):
+    spec = SearchSpec(bench.name, "bo", "gp", 80, predictor_params={"train_iters": 30},
+                      method_params={"acquisition": acquisition, "init": 20})
+    first = run_once(bench, spec, 0)
+    assert found_at(first, optimum_row(bench)) is not None
+    assert len({s.index for s in first.steps}) == 80, "a cell was queried twice"
+    again = run_once(bench, spec, 0)
+    assert [s.index for s in again.steps] == [s.index for s in first.steps]
+
+
+@pytest.mark.parametrize(
+    ("predictor", "acquisition", "message"),
+    [(RIDGE, "botorch:qlognei", "gpytorch GP"), ("gp", "botorch:nope", "unknown BoTorch")],
+)
+def test_botorch_acquisition_setup_errors(bench, predictor, acquisition, message):
+    spec = SearchSpec(bench.name, "bo", predictor, 30,
+                      method_params={"acquisition": acquisition})
+    with pytest.raises(SearchSetupError, match=message):
+        run_once(bench, spec, 0)

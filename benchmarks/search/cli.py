@@ -105,7 +105,8 @@ def search_command(
     predictor_params: Annotated[str, typer.Option(
         help="JSON object of predictor hyperparameters")] = "{}",
     acquisition: Annotated[str | None, typer.Option(
-        help="comma-separated BO acquisitions: its, ucb, ei, mean")] = None,
+        help="comma-separated BO acquisitions: its, ucb, ei, mean; with a GP surrogate also "
+             "BoTorch's botorch:logei, pi, ucb, qlogei, qlognei, qucb")] = None,
     prefilter: Annotated[str | None, typer.Option(
         help="zero-cost predictor that pre-filters candidate pools for free")] = None,
     prefilter_keep: Annotated[float, typer.Option(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.search.acquisition import NEEDS_STD, get_acquisition, top_k
+from benchmarks.search.botorch_acq import is_botorch
 from benchmarks.search.context import RunContext
 
 
@@ -74,14 +75,23 @@ def bayesian_optimization(ctx: RunContext, init: int = 10, parents: int = 10,
                           mutations: int = 80, random: int = 20, k: int = 10,
                           acquisition: str = "its", beta: float = 0.5, xi: float = 0.0,
                           edits: int = 1) -> None:
-    """BANANAS-style: mutants of the best plus random samples, ranked by an acquisition."""
-    acq = get_acquisition(acquisition)
+    """BANANAS-style: mutants of the best plus random samples, ranked by an acquisition.
+
+    ``acquisition`` is a mean/std rule (its, ucb, ei, mean) or, with a GP surrogate, one of
+    BoTorch's (``botorch:logei``, ``botorch:qlognei``, ...; see :mod:`botorch_acq`).
+    """
+    acq = None if is_botorch(acquisition) else get_acquisition(acquisition)
     ctx.query_all(ctx.initial(init))
     while True:
         candidates = ctx.mutants(ctx.oracle.top(parents), mutations, edits)
         candidates += ctx.random_unseen(random, exclude=set(candidates))
         candidates = ctx.prefiltered(candidates)
         ctx.fit_surrogate()
+        if is_botorch(acquisition):
+            picked = ctx.surrogate.botorch_select(acquisition, candidates, list(ctx.oracle.seen),
+                                                  ctx.oracle.best, k, ctx.rng, beta=beta, xi=xi)
+            ctx.query_all([candidates[i] for i in picked])
+            continue
         mean, std = ctx.surrogate.predict(candidates, ctx.rng)
         if std is None:
             if acquisition in NEEDS_STD:

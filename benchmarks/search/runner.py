@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.search.botorch_acq import check_botorch, is_botorch
 from benchmarks.search.context import RunContext
 from benchmarks.search.optimizers import get_method
 from benchmarks.search.oracle import BudgetExhausted, Landscape, Oracle, SearchSetupError, Step
 from benchmarks.search.store import SearchStore
 from benchmarks.search.surrogate import Prefilter, Surrogate, limit_threads
 from benchmarks.tabular import TabularBenchmark, load_benchmark
+from predictors.registry import make
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,18 @@ class SearchSpec:
                 f"method {self.method!r} has no initial population to warm up; "
                 f"warm-up applies to {', '.join(WARMUP_METHODS)}"
             )
+        acquisition = str(self.resolved_params().get("acquisition", ""))
+        if is_botorch(acquisition):
+            try:
+                check_botorch(acquisition, make(self.predictor, **self.predictor_params),
+                              self.predictor)
+            except ValueError as err:
+                raise SearchSetupError(str(err)) from None
+            if isinstance(self.ensemble, int) and self.ensemble > 1:
+                raise SearchSetupError(
+                    f"acquisition {acquisition!r} works on one GP's joint posterior: drop the "
+                    f"{self.ensemble}-member ensemble"
+                )
         unknown = set(self.method_params) - set(method.defaults)
         if unknown:
             raise SearchSetupError(

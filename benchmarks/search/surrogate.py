@@ -214,6 +214,29 @@ class Surrogate:
         return preds[0].mean, preds[0].std
 
 
+    def botorch_select(self, acquisition: str, candidates: Sequence[int], observed: Sequence[int],
+                       best: float, k: int, rng: np.random.Generator, beta: float = 0.5,
+                       xi: float = 0.0) -> list[int]:
+        """Positions (into ``candidates``) that a BoTorch acquisition on the GP picks."""
+        from benchmarks.search.botorch_acq import botorch_select, check_botorch
+
+        if len(self._members) != 1:
+            raise SearchSetupError(
+                f"acquisition {acquisition!r} works on one GP's joint posterior, not a "
+                f"{len(self._members)}-member ensemble: leave ensemble at its default"
+            )
+        model = self._members[0]
+        check_botorch(acquisition, model, self.name)
+        land = self.land
+        start = time.perf_counter()
+        with limit_threads(self.threads):
+            picked = botorch_select(acquisition, model, [land.arch(i) for i in candidates],
+                                    [land.arch(i) for i in observed], best, land.space, k, rng,
+                                    beta=beta, xi=xi)
+        self.wall_s += time.perf_counter() - start
+        return picked
+
+
 @dataclass
 class Prefilter:
     """A zero-cost proxy (no labels needed) that keeps the best-scored part of a candidate pool."""

@@ -6,7 +6,7 @@ noise hyperparameters are fitted by maximizing the (approximate) marginal likeli
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,6 +15,7 @@ import torch
 from predictors.base import DataNeeds
 from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.registry import register
+from predictors.spaces.base import Arch, SearchSpace
 
 
 def _tensor(x: Any, device: str) -> torch.Tensor:
@@ -74,8 +75,37 @@ def gp_predict(fitted: Any, x: np.ndarray, device: str) -> tuple[np.ndarray, np.
     return out.mean.cpu().numpy(), out.variance.clamp_min(0).sqrt().cpu().numpy()
 
 
+class GPyTorchPosterior(EncodedPredictor):
+    """A fitted predictor whose model is a gpytorch GP, opened up for BoTorch acquisitions.
+
+    ``gp_model()`` is the fitted ``(model, likelihood)`` pair, in eval mode, on the
+    standardized label scale (``label_scale()``); ``gp_inputs(archs, space)`` are the inputs
+    that model takes for ``archs``. Subclasses whose GP sits on derived features override
+    ``_gp_parts`` and ``_gp_coords``.
+    """
+
+    def _gp_parts(self, model: Any) -> tuple[Any, Any]:
+        return model
+
+    def _gp_coords(self, model: Any, x: Any) -> np.ndarray:
+        return np.asarray(x)
+
+    def gp_model(self) -> tuple[Any, Any]:
+        return self._gp_parts(self._model)
+
+    def gp_inputs(self, archs: Sequence[Arch], space: SearchSpace) -> torch.Tensor:
+        gp, _ = self.gp_model()
+        ref = next(gp.parameters())
+        coords = self._gp_coords(self._model, self._encode(archs, space))
+        return torch.as_tensor(coords, dtype=ref.dtype, device=ref.device)
+
+    def label_scale(self) -> tuple[float, float]:
+        """``(mean, std)`` that map the GP's standardized outputs back to labels."""
+        return self._y_mean, self._y_std
+
+
 @register("gp", family="model_based")
-class GPPredictor(EncodedPredictor):
+class GPPredictor(GPyTorchPosterior):
     """Exact GP regression with a scaled RBF kernel."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
@@ -130,7 +160,7 @@ class SparseGPPredictor(GPPredictor):
 
 
 @register("var_sparse_gp", family="model_based")
-class VarSparseGPPredictor(EncodedPredictor):
+class VarSparseGPPredictor(GPyTorchPosterior):
     """Variational sparse GP (SVGP, Hensman et al. 2015) trained on the full-batch ELBO."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed
-from predictors.model_based.gp import fit_exact_gp, gp_predict
+from predictors.model_based._base import derive_seed
+from predictors.model_based.gp import GPyTorchPosterior, fit_exact_gp, gp_predict
 from predictors.registry import register
 from predictors.spaces.base import Arch, CellGraph, SearchSpace
 
@@ -83,7 +83,7 @@ class WLFeatures:
 
 
 @register("gpwl", family="model_based")
-class GPWLPredictor(EncodedPredictor):
+class GPWLPredictor(GPyTorchPosterior):
     """GP regression with a Weisfeiler-Lehman subtree kernel (mean and std)."""
 
     needs = DataNeeds(labels=True, encoding="cell_graph")
@@ -123,3 +123,10 @@ class GPWLPredictor(EncodedPredictor):
     def _predict(self, model, x, device):
         features, basis, gp = model
         return gp_predict(gp, basis.query_coords(features.transform(x)), device)
+
+    def _gp_parts(self, model):
+        return model[2]
+
+    def _gp_coords(self, model, x):
+        features, basis, _ = model
+        return basis.query_coords(features.transform(x))
