@@ -17,6 +17,9 @@ DEFAULT_TARGET = 1000
 RecipeOpt = typer.Option(BENCHMARK_RECIPE, "--recipe", "-r",
                          help="preset name (see `recipes`) or a recipe .json file")
 ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-shards/<recipe>]")
+WorkersOpt = typer.Option(1, help="parallel worker processes (several per GPU on cuda)")
+ThreadsOpt = typer.Option(1, help="torch threads per worker")
+DeviceOpt = typer.Option("cpu", help="cpu or cuda")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -42,9 +45,9 @@ def recipes() -> None:
 def pilot(
     recipe: str = RecipeOpt,
     cells: int = typer.Option(24, help="first N architectures of the order, two seeds each"),
-    workers: int = typer.Option(1, help="parallel worker processes"),
-    threads: int = typer.Option(1, help="torch threads per worker"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    workers: int = WorkersOpt,
+    threads: int = ThreadsOpt,
+    device: str = DeviceOpt,
     shards: Path | None = ShardsOpt,
     verbose: bool = False,
 ) -> None:
@@ -108,9 +111,9 @@ def generate(
     recipe: str = RecipeOpt,
     archs: int = typer.Option(DEFAULT_TARGET, help="first N architectures of the order"),
     second_seed_every: int = typer.Option(3, help="seed 1 for every k-th architecture"),
-    workers: int = typer.Option(1, help="parallel worker processes (several per GPU on cuda)"),
-    threads: int = typer.Option(1, help="torch threads per worker"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    workers: int = WorkersOpt,
+    threads: int = ThreadsOpt,
+    device: str = DeviceOpt,
     shards: Path | None = ShardsOpt,
     verbose: bool = False,
 ) -> None:

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from predictors.base import Prediction, QueryContext
+from predictors.layout import preferred_layout
 from predictors.registry import register
 from predictors.spaces.base import Arch
 from predictors.weight_sharing.evaluation import accuracy_and_loss, finetune, recalibrate_bn
@@ -121,7 +122,7 @@ class SinglePathPredictor(SupernetTrainer):
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
         self._require_same_space(ctx.space.name)
         self.live_, self.device_ = ctx.live, torch.device(ctx.device)
-        self.supernet_.to(self.device_)
+        self.supernet_.to(self.device_, memory_format=preferred_layout(self.device_))
         size = int(self.eval_batch_size)
         try:
             val = [self._batch("val", size, EVAL_VAL, i) for i in range(int(self.eval_batches))]

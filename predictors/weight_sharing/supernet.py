@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from predictors.base import DataError
+from predictors.layout import preferred_layout
 from predictors.spaces.base import Arch, SearchSpace
 from predictors.spaces.nb201 import OPS
 from predictors.spaces.nb201_net import EDGES, build_skeleton, make_op
@@ -137,4 +138,5 @@ def extract_subnet(supernet: NB201Supernet, space: SearchSpace, arch: Arch,
     state = {key: source[subnet_key(key, path, cell_layers)].detach().clone()
              for key in net.state_dict()}
     net.load_state_dict(state, strict=True)
-    return net.to(next(supernet.parameters()).device)
+    device = next(supernet.parameters()).device
+    return net.to(device, memory_format=preferred_layout(device))

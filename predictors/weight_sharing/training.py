@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from predictors.base import DataError, DataNeeds, FitContext, Predictor
+from predictors.layout import preferred_layout
 from predictors.weight_sharing import checkpoint
 from predictors.weight_sharing.supernet import NB201Supernet, build_supernet
 from predictors.zero_cost.network import network_config
@@ -69,7 +70,8 @@ class SupernetTrainer(Predictor):
         """A live batch whose seed depends only on the data seed, a stream id and an index."""
         seed = (self.data_seed_ * 16 + stream) * 10_000_019 + index
         x, y = self.live_.batch(split, size, seed)
-        return x.to(self.device_), y.to(self.device_)
+        x = x.to(self.device_).contiguous(memory_format=preferred_layout(self.device_, x.dim()))
+        return x, y.to(self.device_)
 
     # --- fit ----------------------------------------------------------------------------------
     def _fit(self, ctx: FitContext) -> None:
@@ -80,7 +82,8 @@ class SupernetTrainer(Predictor):
         self.device_ = torch.device(ctx.device)
         self.live_ = ctx.live
         self.supernet_: NB201Supernet = build_supernet(
-            ctx.space, self.network_kwargs_, init_seed, self.name).to(self.device_)
+            ctx.space, self.network_kwargs_, init_seed, self.name
+        ).to(self.device_, memory_format=preferred_layout(self.device_))
         self.rng_ = np.random.default_rng(sampler_seed)
         self.optimizers_ = self._make_optimizers()
         total = int(self.epochs) * int(self.steps_per_epoch)
