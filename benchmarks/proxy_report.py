@@ -1,11 +1,14 @@
 """Label-free scores checked against a benchmark, beside published figures.
 
-    python -m benchmarks.proxy_report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000]
+    python -m benchmarks.proxy_report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000] \
+        [--plot BARS.png]
 
 Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it).
 For each, the report gives Spearman and Kendall tau against the benchmark's objective (with 95%
 bootstrap intervals over the scored architectures), how many scores are missing, and the CPU
 time per architecture, beside the published NAS-Bench-201 CIFAR-10 Spearman of the same measure.
+Where several measures are given, it also says how well their ranking agrees with the published
+one (Kendall tau over the measures present in both), and ``--plot`` draws them as a bar chart.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks.score import oriented_truth
 from benchmarks.tabular import load_benchmark
@@ -101,17 +108,70 @@ def markdown(rows: Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ranking_agreement(rows: Sequence[dict], source: str = "suite_zero") -> dict | None:
+    """Kendall tau between the measures' Spearman here and their published Spearman."""
+    pairs = [(r["spearman"], PUBLISHED_NB201_C10[r["predictor"]][source]) for r in rows
+             if source in PUBLISHED_NB201_C10.get(r["predictor"], {})
+             and np.isfinite(r["spearman"])]
+    if len(pairs) < 3:
+        return None
+    ours, published = (np.array(v) for v in zip(*pairs, strict=True))
+    return {"source": source, "measures": len(pairs),
+            "kendall_tau": float(stats.kendalltau(ours, published).statistic)}
+
+
+def plot_bars(rows: Sequence[dict], path: Path) -> Path:
+    """Spearman and Kendall tau per measure (95% intervals), published Spearman as markers."""
+    order = sorted(rows, key=lambda r: r["spearman"])
+    y = np.arange(len(order))
+    height = 0.45 * len(order) + 1.6
+    fig, ax = plt.subplots(figsize=(7.5, height))
+    for offset, key, colour in ((0.2, "spearman", "tab:blue"), (-0.2, "kendall_tau", "tab:cyan")):
+        values = np.array([r[key] for r in order])
+        err = None
+        if all(f"{key}_ci" in r for r in order):
+            ci = np.array([r[f"{key}_ci"] for r in order])
+            err = np.abs(ci.T - values)
+        ax.barh(y + offset, values, height=0.4, xerr=err, color=colour, capsize=2,
+                label=key.replace("_", " "))
+    published = [PUBLISHED_NB201_C10.get(r["predictor"], {}).get("suite_zero") for r in order]
+    marked = [(i, v) for i, v in enumerate(published) if v is not None]
+    if marked:
+        ax.scatter([v for _, v in marked], [i + 0.2 for i, _ in marked], marker="D",
+                   color="black", zorder=3, label="published Spearman, NB201 CIFAR-10")
+    labels = [f"{r['predictor']} ({1000 * r['cpu_s_per_arch']:.0f} ms)" for r in order]
+    ax.set_yticks(y, labels)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"rank correlation with {order[0]['against']} on {order[0]['benchmark']} "
+                  "(CPU time per architecture in brackets)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.9 / height),
+              ncol=3, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scores", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (0: none)")
+    parser.add_argument("--plot", type=Path, default=None, help="bar chart PNG of the measures")
     args = parser.parse_args(argv)
     rows = [score_row(path, args.boot) for path in args.scores]
     table = markdown(rows)
+    agreement = ranking_agreement(rows)
+    if agreement:
+        table += (f"\nRanking of the measures against the published NB201 CIFAR-10 one "
+                  f"({agreement['source']}): Kendall tau {agreement['kendall_tau']:.2f} over "
+                  f"{agreement['measures']} measures.\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    if args.plot:
+        plot_bars(rows, args.plot)
     print(table)
 
 

@@ -321,10 +321,24 @@ def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, 
     rows = list(range(0, 15_000, 300))
     frame = score_architectures("t_params", bench, [str(bench.archs[i]) for i in rows])
     write_scores(frame, tmp_path / "t_params.csv")
-    report([str(tmp_path / "t_params.csv"), "--out", str(tmp_path / "r.md"), "--boot", "20"])
+    report([str(tmp_path / "t_params.csv"), "--out", str(tmp_path / "r.md"), "--boot", "20",
+            "--plot", str(tmp_path / "bars.png")])
+    assert (tmp_path / "bars.png").stat().st_size > 1000
     saved = json.loads((tmp_path / "r.json").read_text())[0]
     truth = bench.final(None)[rows]
     assert saved["spearman"] == pytest.approx(
         pd.Series(truth).corr(pd.Series(frame.score.to_numpy()), method="spearman"))
     assert saved["spearman_ci"][0] <= saved["spearman"] <= saved["spearman_ci"][1]
     assert "| t_params | nb201-cifar10 | 50 (0) |" in (tmp_path / "r.md").read_text()
+
+
+def test_proxy_ranking_agreement_with_published_figures():
+    from benchmarks.proxy_report import ranking_agreement
+
+    same = [{"predictor": p, "spearman": v} for p, v in
+            (("synflow", 0.8), ("params", 0.7), ("flops", 0.6), ("grasp", 0.1))]
+    assert ranking_agreement(same)["kendall_tau"] == pytest.approx(1.0)
+    assert ranking_agreement(same)["measures"] == 4
+    flipped = [dict(r, spearman=-r["spearman"]) for r in same]
+    assert ranking_agreement(flipped)["kendall_tau"] == pytest.approx(-1.0)
+    assert ranking_agreement(same[:2]) is None  # too few measures to rank
