@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from predictors.base import DataError, FitContext, NotFittedError, QueryContext
-from predictors.learning_curve.sotl import ema
+from predictors.learning_curve.sotl import discounted_sum
 from predictors.registry import available, make
 from predictors.spaces import get_space
 
@@ -152,17 +152,25 @@ def test_output_ignores_epochs_past_the_fidelity(name: str, data) -> None:
     np.testing.assert_array_equal(a, c)
 
 
-def test_sotlema_differs_from_sotle(data) -> None:
+def test_sotlema_lies_between_sotle_and_sotl(data) -> None:
     _, test = data
     loss = test["curves"]["train_loss"][:, :8]
     ctx = QueryContext(space=test["space"], curves={"train_loss": loss}, fidelity=8)
-    sotle = make("sotle").fit(FitContext(space=test["space"])).query(test["archs"], ctx).mean
-    sotlema = make("sotlema").fit(FitContext(space=test["space"])).query(test["archs"], ctx).mean
+
+    def scores(name: str, **params) -> np.ndarray:
+        pred = make(name, **params).fit(FitContext(space=test["space"]))
+        return pred.query(test["archs"], ctx).mean
+
+    sotle, sotl, sotlema = scores("sotle"), scores("sotl"), scores("sotlema")
     assert kendalltau(sotle, sotlema).statistic < 0.95  # a different ranking, not just a shift
     np.testing.assert_allclose(sotle, -loss[:, -1])
-    np.testing.assert_allclose(ema(loss, 0.0), loss[:, -1])
-    # by hand: decay 0.9 over three epochs
-    assert ema(np.array([[3.0, 2.0, 1.0]]), 0.9)[0] == pytest.approx(0.9 * (0.9 * 3 + 0.2) + 0.1)
+    np.testing.assert_allclose(scores("sotlema", decay=0.0), sotle)
+    np.testing.assert_allclose(scores("sotlema", decay=1.0), sotl)
+    # by hand: decay 0.9 over three epochs weighs the newest epoch most
+    assert discounted_sum(np.array([[3.0, 2.0, 1.0]]), 0.9)[0] == pytest.approx(
+        0.81 * 3 + 0.9 * 2 + 1)
+    with pytest.raises(ValueError, match="decay"):
+        scores("sotlema", decay=1.5)
 
 
 def test_lce_deterministic_under_seed(data) -> None:
