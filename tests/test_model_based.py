@@ -139,3 +139,30 @@ def test_gpwl_row_space_basis_keeps_the_linear_kernel_exactly():
     np.testing.assert_allclose(tr @ tr.T, train @ train.T, atol=1e-10)
     np.testing.assert_allclose(qu @ tr.T, query @ train.T, atol=1e-10)
     np.testing.assert_allclose(np.sum(qu * qu, 1), np.sum(query * query, 1), atol=1e-10)
+
+
+def test_closed_form_normal_matches_ngboost_normal():
+    """ngb's closed-form Normal scores, boosts and predicts exactly as ngboost's own Normal."""
+    from ngboost import NGBRegressor
+    from ngboost.distns import Normal
+    from sklearn.tree import DecisionTreeRegressor
+
+    from predictors.model_based.ngb_normal import ClosedFormNormal
+
+    rng = np.random.default_rng(0)
+    x, xt = rng.normal(size=(40, 6)), rng.normal(size=(30, 6))
+    y = 2 * x[:, 0] + 0.3 * rng.normal(size=40)
+    params = np.stack([rng.normal(size=40), rng.normal(size=40)])
+    ours = ClosedFormNormal(params)
+    theirs = Normal(params)
+    np.testing.assert_allclose(ours.dist.logpdf(y), theirs.dist.logpdf(y))
+
+    def fitted(dist):
+        base = DecisionTreeRegressor(max_depth=3, random_state=1)
+        model = NGBRegressor(Dist=dist, Base=base, n_estimators=40, verbose=False,
+                             random_state=2).fit(x, y)
+        pred = model.pred_dist(xt)
+        return pred.loc, pred.scale
+
+    for a, b in zip(fitted(ClosedFormNormal), fitted(Normal), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -172,8 +172,9 @@ class NGBPredictor(EncodedPredictor):
 
     def _train(self, x, y, hp, rng, device, unlabeled=None):
         from ngboost import NGBRegressor
-        from ngboost.distns import Normal
         from sklearn.tree import DecisionTreeRegressor
+
+        from predictors.model_based.ngb_normal import ClosedFormNormal
 
         # Each boosting step fits its tree on a minibatch of ``minibatch_frac * n`` rows; leaf
         # sizes must leave room for a split there, or every tree is a stump (constant output).
@@ -189,7 +190,7 @@ class NGBPredictor(EncodedPredictor):
             random_state=derive_seed(rng),
         )
         model = NGBRegressor(
-            Dist=Normal,
+            Dist=ClosedFormNormal,
             Base=base,
             n_estimators=hp["n_estimators"],
             learning_rate=hp["learning_rate"],
