@@ -213,7 +213,6 @@ class Surrogate:
             return means.mean(axis=0), means.std(axis=0, ddof=1)
         return preds[0].mean, preds[0].std
 
-
     def botorch_select(self, acquisition: str, candidates: Sequence[int], observed: Sequence[int],
                        best: float, k: int, rng: np.random.Generator, beta: float = 0.5,
                        xi: float = 0.0) -> list[int]:
