@@ -38,6 +38,10 @@ class DataNeeds:
     encoding: name of the architecture encoding the predictor uses (informational).
     properties: per-architecture values known without training (e.g. "params", "flops") that
         the benchmark tabulates; handed over for the fitted and the queried architectures.
+    cost_properties: tabulated per-architecture seconds that reading a property stands for
+        (e.g. "zc_synflow_time", the time its score took to compute). The harness charges them
+        as simulated time: the fitted architectures' to initialization, the queried ones' to
+        query time. A cost the benchmark does not tabulate is charged as zero and recorded.
     """
 
     labels: bool = True
@@ -47,6 +51,7 @@ class DataNeeds:
     live: bool = False
     encoding: str | None = None
     properties: tuple[str, ...] = ()
+    cost_properties: tuple[str, ...] = ()
 
     def union(self, other: DataNeeds) -> DataNeeds:
         """The needs of a predictor built from two parts (e.g. OMNI)."""
@@ -58,6 +63,7 @@ class DataNeeds:
             live=self.live or other.live,
             encoding=self.encoding or other.encoding,
             properties=tuple(dict.fromkeys(self.properties + other.properties)),
+            cost_properties=tuple(dict.fromkeys(self.cost_properties + other.cost_properties)),
         )
 
 

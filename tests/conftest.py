@@ -49,8 +49,12 @@ torch.set_num_threads(1)
 
 # --- the synthetic benchmark -----------------------------------------------------------------
 def make_synthetic_benchmark(n: int = 300, seeds: int = 2, epochs: int = 12, seed: int = 0,
-                             name: str = "synthetic-nb201") -> TabularBenchmark:
-    """NB201 cells whose accuracy is a deterministic function of the ops plus seed noise."""
+                             name: str = "synthetic-nb201", zero_cost: tuple[str, ...] = ()
+                             ) -> TabularBenchmark:
+    """NB201 cells whose accuracy is a deterministic function of the ops plus seed noise.
+
+    ``zero_cost`` measures get tabulated columns ``zc_<m>`` (cell quality plus noise) and
+    ``zc_<m>_time`` (seconds, growing with the convolutions), as a benchmark's score table."""
     space = get_space("nb201")
     rng = np.random.default_rng(seed)
     archs, seen = [], set()
@@ -74,7 +78,11 @@ def make_synthetic_benchmark(n: int = 300, seeds: int = 2, epochs: int = 12, see
         values[:, s, :, 0] = (100.0 - curve) / 45.0     # train_loss
     convs = np.array([sum(op.startswith("nor_conv") for op in a.spec) for a in archs], float)
     params = 1000.0 + 400.0 * convs
-    static = np.stack([params, params * 50.0, 2.0 + 0.5 * convs], axis=1).astype(np.float32)
+    columns = [params, params * 50.0, 2.0 + 0.5 * convs]
+    zc_names = [f"zc_{m}" for m in zero_cost] + [f"zc_{m}_time" for m in zero_cost]
+    columns += [quality + rng.normal(0.0, 0.5, n) for _ in zero_cost]
+    columns += [0.1 + 0.05 * convs + 0.01 * k for k in range(len(zero_cost))]
+    static = np.stack(columns, axis=1).astype(np.float32)
     metadata = {
         "name": name,
         "space": "nb201",
@@ -86,7 +94,7 @@ def make_synthetic_benchmark(n: int = 300, seeds: int = 2, epochs: int = 12, see
         "objective": "val_acc",
         "epochs": epochs,
         "seeds": seeds,
-        "static": ["params", "flops", "epoch_time"],
+        "static": ["params", "flops", "epoch_time", *zc_names],
         "cost": {"estimated": False},
         "network": NETWORK,
         "live": {"dataset": "synthetic"},

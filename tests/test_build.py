@@ -20,6 +20,7 @@ from benchmarks.build.recipe import PRESETS, Recipe
 from benchmarks.build.report import plot_epoch_tau
 from benchmarks.build.shards import ShardError, done_pairs, open_shard_dir
 from benchmarks.build.status import progress
+from benchmarks.build.zero_cost import run_scores
 from benchmarks.tabular.format import read_benchmark
 from predictors.spaces import get_space
 
@@ -135,6 +136,8 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
     write_table(table, tmp_path / "pilot")
     assert "| tiny |" in (tmp_path / "pilot" / "README.md").read_text()
 
+    assert run_scores(1, TINY, shards, ("nwot", "synflow")) == [0]  # architecture 1 unscored
+    assert run_scores(1, TINY, shards, ("nwot", "synflow")) == []  # resumes: nothing left
     bench = merge(shards, tmp_path / "bench", "tiny-bench", pilot_dir=tmp_path / "pilot",
                   min_reference=2)
     loaded = read_benchmark(tmp_path / "bench")
@@ -147,6 +150,12 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
     expected = (shard["curves"]["val_acc"][-1])
     assert loaded.final("val_acc")[1] == pytest.approx(expected, abs=1e-4)
     fm.live_source(loaded.metadata).batch("train", 4, 0)
+    for name in ("zc_nwot", "zc_synflow"):
+        values, seconds = loaded.static_value(name), loaded.static_value(name + "_time")
+        assert np.isfinite(values[0]) and seconds[0] > 0
+        assert np.isnan(values[1]) and np.isnan(seconds[1])
+    assert loaded.metadata["zero_cost"]["scored"] == 1
+    assert loaded.metadata["zero_cost"]["settings"]["batch_size"] == 64
     assert plot_epoch_tau(bench, tmp_path / "tau.png").stat().st_size > 0
 
     result = CliRunner().invoke(app, ["status", "--recipe", "tiny", "--archs", "2",

@@ -149,6 +149,58 @@ def test_harness_charges_partial_training_and_live_proxy_time(synthetic_bench_di
     assert record["live_source"] == "synthetic random tensors"
 
 
+def test_tabulated_zero_cost_is_charged_its_tabulated_time(tmp_path):
+    from conftest import write_synthetic_benchmark
+
+    bench_dir = write_synthetic_benchmark(tmp_path / "zc", n=80, zero_cost=("jacov",))
+    bench = load_benchmark(bench_dir)
+    cost = bench.static_value("zc_jacov_time")
+
+    def split_of(task):
+        return make_split(bench, task.train_size if task.predictor == "omni" else 0,
+                          task.test_size, 0, np.random.default_rng(seed_from(task.split_key())))
+
+    lookup = EvalTask(benchmark=str(bench_dir), predictor="zc_table",
+                      params={"measure": "jacov"}, train_size=0, test_size=20)
+    record = evaluate(lookup, device="cpu")
+    test = split_of(lookup).test
+    assert cost[test].mean() > 0
+    assert record["query_sim_tabulated_s"] == pytest.approx(cost[test].mean())
+    assert record["init_sim_tabulated_s"] == 0 and record["tabulated_cost_missing"] is None
+    assert record["query_time_s"] == pytest.approx(cost[test].mean()
+                                                   + record["query_measured_s"])
+
+    omni = EvalTask(benchmark=str(bench_dir), predictor="omni",
+                    params={"model": "xgb", "measures": ["jacov"], "zc_source": "table",
+                            "hpo_evals": 1, "model_params": {"num_boost_round": 20}},
+                    train_size=12, fidelity=4, test_size=10, experiment="vary_both")
+    record = evaluate(omni, device="cpu")
+    split = split_of(omni)
+    assert record["init_sim_tabulated_s"] == pytest.approx(cost[split.train].sum())
+    assert record["init_time_s"] == pytest.approx(record["init_sim_train_s"]
+                                                  + record["init_sim_tabulated_s"]
+                                                  + record["init_fit_s"])
+    assert record["query_time_s"] == pytest.approx(record["query_sim_partial_s"]
+                                                   + cost[split.test].mean()
+                                                   + record["query_measured_s"])
+    assert record["live_source"] is None  # nothing ran on real networks
+
+
+def test_omni_table_mode_reads_the_same_scores_as_zc_table(bench):
+    tabulated = make_synthetic_benchmark(n=60, zero_cost=("synflow",))
+    omni = make("omni", measures=("synflow",), zc_source="table", use_encoding=False,
+                use_curves=False, **FAST_XGB)
+    needs = omni.data_needs()
+    assert needs.properties == ("zc_synflow",) and not needs.live
+    assert needs.cost_properties == ("zc_synflow_time",)
+    fctx, qctx, archs, truth = contexts(tabulated, omni, 30, 30, None)
+    scores = qctx.properties["zc_synflow"]
+    pred = omni.fit(fctx).query(archs, qctx).mean
+    assert tau(scores, pred) > 0.6  # the only feature is the tabulated score
+    with pytest.raises(ValueError, match="zc_source"):
+        make("omni", zc_source="cache").data_needs()
+
+
 # --- accuracy: the ingredients matter ---------------------------------------------------------
 def test_omni_beats_its_encoding_only_ablation_when_curves_carry_signal(bench):
     taus = {"full": [], "encoding_only": []}
@@ -229,3 +281,17 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     ablation = pd.read_csv(out / "ablation.csv")
     assert list(ablation.columns[-3:]) == ["omni", "no_curves", "no_zero_cost"]
     assert ablation["no_curves"].notna().all()  # spread over every fidelity
+
+
+def test_vary_both_reads_a_benchmarks_zero_cost_table_when_it_has_one():
+    from benchmarks.perf.omni_vary_both import resolve_zc_source, single_task_spec
+
+    table = make_synthetic_benchmark(n=30, zero_cost=("jacov", "synflow"))
+    plain = make_synthetic_benchmark(n=30)
+    assert resolve_zc_source("auto", table, {}, ["jacov", "xgb"]) == "table"
+    assert resolve_zc_source("auto", table, {}, ["snip"]) == "live"  # snip is not tabulated
+    assert resolve_zc_source("auto", plain, {}, []) == "live"
+    assert resolve_zc_source("live", table, {}, []) == "live"
+    assert single_task_spec("jacov", "table") == ("zc_table", {"measure": "jacov"})
+    assert single_task_spec("jacov", "live") == ("jacov", {})
+    assert single_task_spec("xgb", "table") == ("xgb", {})

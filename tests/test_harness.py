@@ -21,6 +21,7 @@ from benchmarks.harness import (
     evaluate,
     make_split,
     seed_from,
+    tabulated_cost,
     unique_count,
 )
 from benchmarks.live import LiveSourceError
@@ -115,6 +116,15 @@ def test_live_predictor_needs_live_source(tmp_path):
 def test_live_predictor_runs(synthetic_bench_dir):
     rec = evaluate(task(synthetic_bench_dir, "example-live-norm", test_size=3, train_size=0))
     assert rec["live_source"] == "synthetic random tensors" and rec["n_test"] == 3
+
+
+def test_tabulated_cost_sums_rows_and_names_what_the_benchmark_lacks():
+    bench = make_synthetic_benchmark(n=40, zero_cost=("nwot",))
+    rows = np.arange(5)
+    total, missing = tabulated_cost(bench, ["zc_nwot_time", "zc_grasp_time"], rows)
+    assert total == pytest.approx(bench.static_value("zc_nwot_time", rows).sum()) and total > 0
+    assert missing == ["zc_grasp_time"]
+    assert tabulated_cost(bench, ["zc_nwot_time"], rows[:0]) == (0.0, [])
 
 
 def test_budget_grids(synthetic_bench):

@@ -127,6 +127,26 @@ def generate(
     typer.echo(f"trained {len(done)} pair(s)")
 
 
+@app.command("zero-cost")
+def zero_cost(
+    recipe: str = RecipeOpt,
+    archs: int = typer.Option(DEFAULT_TARGET, help="first N architectures of the order"),
+    measures: list[str] = typer.Option(None, "--measure", "-m",
+                                       help="measures to score [every live proxy]"),
+    workers: int = WorkersOpt,
+    shards: Path | None = ShardsOpt,
+) -> None:
+    """Score the benchmark's architectures with every live zero-cost proxy (resumes); `merge`
+    tabulates the scores and their CPU time as static zc_<measure>[_time] columns."""
+    from benchmarks.build.generate import default_shard_dir
+    from benchmarks.build.zero_cost import run_scores
+
+    _setup_logging(False)
+    r = _recipe(recipe)
+    done = run_scores(archs, r, shards or default_shard_dir(r), measures or None, workers)
+    typer.echo(f"scored {len(done)} architecture(s)")
+
+
 @app.command()
 def merge(
     recipe: str = RecipeOpt,

@@ -5,6 +5,10 @@ on which device trained an architecture: a non-negative least-squares fit of the
 per-epoch CPU time (training plus validation) of shards trained on the reference device
 (CPU, one thread, channels-last layout; CPU time is not inflated by other processes sharing
 the cores) against the number of edges of each operation in the cell.
+
+Zero-cost scores computed by ``predbench build zero-cost`` (``benchmarks.build.zero_cost``)
+become static columns ``zc_<measure>`` and ``zc_<measure>_time``, as in a converted
+NAS-Bench-Suite-Zero table, so the tabulated predictor ``zc_table`` reads them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from benchmarks.build.recipe import Recipe
 from benchmarks.build.shards import ShardError, read_recipe, read_shards
 from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
 from benchmarks.build.train import INPUT_SHAPE, METRICS
+from benchmarks.build.zero_cost import read_scores, tabulate
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
 from predictors.spaces import get_space
 from predictors.spaces.nb201 import OPS
@@ -173,6 +178,12 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
         "citation": "predbench Fashion-MNIST NB201 benchmark; Fashion-MNIST: Xiao, Rasul and "
                     "Vollgraf 2017, arXiv:1708.07747; NAS-Bench-201: Dong and Yang, ICLR 2020",
     }
+    zc_records = read_scores(shard_dir)
+    if zc_records:
+        names, table, meta["zero_cost"] = tabulate(zc_records, indices)
+        static = np.concatenate([static.astype(np.float64), table], axis=1)
+        meta["static"] += names
+        meta["static_units"].update({n: "s" if n.endswith("_time") else "score" for n in names})
     SplitSpec.from_dict(splits)  # the live source must be able to rebuild the splits
     bench = TabularBenchmark(meta, archs, values, static)
     bench.save(out_dir)

@@ -12,6 +12,11 @@ fidelities, ``--trials`` trials each, into a resumable store, then writes to ``-
   mean initialization *and* query time both fit within OMNI's, and OMNI's gain over it
   (negative where OMNI does not win; empty where no single predictor fits the budget);
 - ``ablation.csv`` / ``ablation.md``: mean Kendall tau of each variant per budget and overall.
+
+Zero-cost scores (OMNI's features and the zero-cost singles) are read from the benchmark's
+``zc_<measure>`` table when it has one (``--zc-source auto``; ``predbench build zero-cost``
+makes it for this project's benchmark), each charged its tabulated compute time, instead of
+being recomputed live for every trial and variant.
 """
 
 from __future__ import annotations
@@ -45,12 +50,48 @@ SINGLES = ("xgb", "ngb", "rf", "lcsvr", "sotle", "sotl", "jacov", "synflow")
 KEYS = ["variant", "train_size", "fidelity"]
 
 
+def tabulates(bench, measures) -> bool:
+    """Whether ``bench`` tabulates every zero-cost measure in ``measures`` (and its time)."""
+    names = set(bench.static_names)
+    return all(f"zc_{m}" in names and f"zc_{m}_time" in names for m in measures)
+
+
+def resolve_zc_source(choice: str, bench, omni_params: dict[str, Any],
+                      singles: list[str]) -> str:
+    """``auto``: the benchmark's table when it holds every measure used, else live."""
+    if choice != "auto":
+        return choice
+    from predictors.zero_cost import PROXY_MEASURES
+
+    measures = [*omni_params.get("measures", ("jacov", "synflow")),
+                *(s for s in singles if s in PROXY_MEASURES)]
+    return "table" if tabulates(bench, measures) else "live"
+
+
+def single_task_spec(name: str, zc_source: str) -> tuple[str, dict[str, Any]]:
+    """(predictor, params) of a single predictor; a live proxy reads its table in table mode."""
+    from predictors.zero_cost import PROXY_MEASURES
+
+    if zc_source == "table" and name in PROXY_MEASURES:
+        return "zc_table", {"measure": name}
+    return name, {}
+
+
 def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes: list[int],
                      fidelities: list[int], omni_params: dict[str, Any],
-                     ablations: list[str], singles: list[str]
+                     ablations: list[str], singles: list[str], zc_source: str = "auto"
                      ) -> tuple[list[EvalTask], dict[str, str]]:
-    """Tasks of every OMNI variant and single predictor, and each task key's label."""
+    """Tasks of every OMNI variant and single predictor, and each task key's label.
+
+    ``zc_source`` (``live``, ``table`` or ``auto``) decides whether OMNI's zero-cost features
+    and the zero-cost singles are computed live or read (and charged) from the benchmark's
+    ``zc_<measure>`` table; ``auto`` takes the table when the benchmark has it.
+    """
     bench = load_benchmark(benchmark)
+    zc_source = resolve_zc_source(zc_source, bench, omni_params, singles)
+    log.info("zero-cost scores: %s", "read from the benchmark's table (tabulated time charged)"
+             if zc_source == "table" else "computed live")
+    omni_params = {**omni_params, "zc_source": zc_source}
     tasks: list[EvalTask] = []
     labels: dict[str, str] = {}
     grid = {"trials": trials, "test_size": test_size, "train_sizes": train_sizes,
@@ -63,7 +104,8 @@ def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes
             tasks.append(task)
             labels[task.key()] = name
     for name in singles:
-        for task in build_tasks(bench, name, {}, **grid):
+        predictor, params = single_task_spec(name, zc_source)
+        for task in build_tasks(bench, predictor, params, **grid):
             tasks.append(task)
             labels[task.key()] = name
     return tasks, labels
@@ -218,6 +260,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
     ap.add_argument("--omni-params", default="{}", help="JSON parameters of every OMNI variant")
     ap.add_argument("--ablations", nargs="+", default=list(ABLATIONS))
     ap.add_argument("--singles", nargs="+", default=list(SINGLES))
+    ap.add_argument("--zc-source", choices=("auto", "live", "table"), default="auto",
+                    help="zero-cost scores live or from the benchmark's zc_<measure> table "
+                         "(auto: the table when the benchmark has one)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads of a serial run")
     ap.add_argument("--store", default=None, help="results store (default: OUT/omni.db)")
@@ -230,7 +275,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     tasks, labels = build_experiment(
         args.benchmark, trials=args.trials, test_size=args.test_size,
         train_sizes=args.train_sizes, fidelities=fids, omni_params=json.loads(args.omni_params),
-        ablations=args.ablations, singles=args.singles)
+        ablations=args.ablations, singles=args.singles, zc_source=args.zc_source)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.workers > 1:

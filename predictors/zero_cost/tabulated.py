@@ -3,6 +3,8 @@
 NAS-Bench-Suite-Zero publishes scores of 13 measures for NAS-Bench-201/101/301/TransNAS
 architectures; a converter stores each as a static benchmark property ``zc_<measure>``. This
 predictor returns that property for the queried architectures (NaN where the table has none).
+Where the table also records how long each score took (``zc_<measure>_time``), the harness
+charges that time as the predictor's query time, so reading a score costs what computing it did.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from predictors.registry import register
 from predictors.spaces.base import Arch
 
 PREFIX = "zc_"
+TIME_SUFFIX = "_time"
 
 
 @register("zc_table", family="zero_cost")
@@ -26,7 +29,8 @@ class TabulatedZeroCost(Predictor):
     leading ``zc_`` is accepted). Scores are returned as tabulated: higher is read as better.
     """
 
-    needs = DataNeeds(labels=False, properties=(PREFIX + "synflow",))
+    needs = DataNeeds(labels=False, properties=(PREFIX + "synflow",),
+                      cost_properties=(PREFIX + "synflow" + TIME_SUFFIX,))
     conformance_params: ClassVar[dict[str, Any]] = {"measure": "synflow"}
 
     def __init__(self, measure: str = "synflow") -> None:
@@ -38,7 +42,9 @@ class TabulatedZeroCost(Predictor):
         return name if name.startswith(PREFIX) else PREFIX + name
 
     def data_needs(self) -> DataNeeds:
-        return DataNeeds(labels=False, properties=(self.property_name,))
+        """The score, and its compute time as the cost the harness charges per architecture."""
+        return DataNeeds(labels=False, properties=(self.property_name,),
+                         cost_properties=(self.property_name + TIME_SUFFIX,))
 
     def _fit(self, ctx: FitContext) -> None:
         if not str(self.measure).strip():
