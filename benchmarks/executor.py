@@ -18,16 +18,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from benchmarks.harness import EvalTask, evaluate
+from benchmarks.threads import limit_threads
 
 log = logging.getLogger(__name__)
 
 Outcome = dict[str, Any]
 
 
-def run_task(task: EvalTask) -> Outcome:
-    """Evaluate one task; any exception becomes a failed record (the sweep goes on)."""
+def run_task(task: EvalTask, threads: int | None = None) -> Outcome:
+    """Evaluate one task within a budget of ``threads`` native threads (torch, OpenMP, BLAS;
+    ``None``: as they are); any exception becomes a failed record (the sweep goes on)."""
     try:
-        return evaluate(task)
+        with limit_threads(threads):
+            return evaluate(task)
     except Exception as exc:  # noqa: BLE001 - a predictor may raise anything
         return failed_record(task, exc)
 
@@ -57,15 +60,8 @@ class SerialExecutor(Executor):
         self.threads = threads or default_threads(1)
 
     def map(self, tasks: Sequence[EvalTask]) -> Iterator[tuple[EvalTask, Outcome]]:
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            for task in tasks:
-                yield task, run_task(task)
-        finally:
-            torch.set_num_threads(before)
+        for task in tasks:
+            yield task, run_task(task, self.threads)
 
 
 def _init_worker(modules: Iterable[str], threads: int) -> None:
@@ -106,7 +102,7 @@ class ProcessExecutor(Executor):
             while pending or running:
                 while pending and len(running) < self.workers:
                     task = pending.pop()
-                    running[pool.submit(run_task, task)] = task
+                    running[pool.submit(run_task, task, self.threads)] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = running.pop(future)

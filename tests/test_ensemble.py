@@ -259,13 +259,14 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
 
     from benchmarks.perf.omni_vary_both import main
 
-    bench_dir = write_synthetic_benchmark(tmp_path / "bench", n=80)
+    # a tabulated benchmark: OMNI and the singles read synflow's table (--zc-source auto)
+    bench_dir = write_synthetic_benchmark(tmp_path / "bench", n=80, zero_cost=("synflow",))
     out = tmp_path / "omni"
     params = json.dumps({"model": "xgb", "hpo_evals": 1, "measures": ["synflow"],
                          "model_params": {"num_boost_round": 20}})
     paths = main(["--benchmark", str(bench_dir), "--out", str(out), "--trials", "1",
                   "--test-size", "20", "--train-sizes", "8", "16", "--fidelities", "2", "4",
-                  "--singles", "xgb", "sotle", "--ablations", "omni", "no_curves",
+                  "--singles", "xgb", "sotle", "synflow", "--ablations", "omni", "no_curves",
                   "no_zero_cost", "--omni-params", params])
     assert {p.name for p in paths} >= {"omni_heatmap.png", "improvement.csv", "ablation.md"}
     gains = pd.read_csv(out / "improvement.csv")
@@ -273,7 +274,8 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     np.testing.assert_allclose(gains["gain"], gains["omni_kendall"]
                                - gains["best_single_kendall"])
     cells = pd.read_csv(out / "omni_cells.csv")
-    singles = cells[cells["variant"].isin(["xgb", "sotle"])]
+    singles = cells[cells["variant"].isin(["xgb", "sotle", "synflow"])]
+    assert (singles[singles["variant"] == "synflow"]["query_time_s"] > 0.1).all()  # charged
     for _, row in gains.dropna(subset=["best_single"]).iterrows():
         fits = singles[(singles["init_time_s"] <= row["init_time_s"])
                        & (singles["query_time_s"] <= row["query_time_s"])]

@@ -183,12 +183,18 @@ def test_process_executor_matches_serial(synthetic_bench_dir):
 def test_serial_executor_runs_with_its_thread_budget_and_restores_it(synthetic_bench_dir,
                                                                      monkeypatch):
     import torch
+    from threadpoolctl import threadpool_info
 
     import benchmarks.executor as executor
 
     seen = []
-    monkeypatch.setattr(executor, "run_task", lambda t: seen.append(torch.get_num_threads()))
+
+    def record_budget(t):
+        seen.append((torch.get_num_threads(), {p["num_threads"] for p in threadpool_info()}))
+        return {}
+
+    monkeypatch.setattr(executor, "evaluate", record_budget)
     before = torch.get_num_threads()
     list(SerialExecutor(threads=1).map([task(synthetic_bench_dir, trial=i) for i in range(2)]))
-    assert seen == [1, 1] and torch.get_num_threads() == before
+    assert seen == [(1, {1})] * 2 and torch.get_num_threads() == before  # BLAS pools too
     assert ProcessExecutor(workers=2, threads=3).threads == 3

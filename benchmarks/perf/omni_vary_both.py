@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
                     help="zero-cost scores live or from the benchmark's zc_<measure> table "
                          "(auto: the table when the benchmark has one)")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads of a serial run")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="native threads (torch, OpenMP, BLAS) per worker")
     ap.add_argument("--store", default=None, help="results store (default: OUT/omni.db)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -278,13 +279,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
         ablations=args.ablations, singles=args.singles, zc_source=args.zc_source)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.workers > 1:
-        executor = ProcessExecutor(args.workers)
-    else:
-        import torch
-
-        torch.set_num_threads(args.threads)
-        executor = SerialExecutor()
+    executor = (ProcessExecutor(args.workers, threads=args.threads) if args.workers > 1
+                else SerialExecutor(args.threads))
     with ResultStore(args.store or out / "omni.db") as store:
         summary = run_sweep(tasks, store, executor, progress=False)
         log.info("%d evaluations: %d run now, %d ok, %d failed", summary.total,

@@ -23,8 +23,9 @@ from benchmarks.search.context import RunContext
 from benchmarks.search.optimizers import get_method
 from benchmarks.search.oracle import BudgetExhausted, Landscape, Oracle, SearchSetupError, Step
 from benchmarks.search.store import SearchStore
-from benchmarks.search.surrogate import Prefilter, Surrogate, limit_threads
+from benchmarks.search.surrogate import Prefilter, Surrogate
 from benchmarks.tabular import TabularBenchmark, load_benchmark
+from benchmarks.threads import limit_threads
 from predictors.registry import make
 
 log = logging.getLogger(__name__)

@@ -10,43 +10,19 @@ run can record it beside the simulated training time.
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from benchmarks.search.oracle import Landscape, SearchSetupError
+from benchmarks.threads import limit_threads
 from predictors.base import FitContext, LiveSource, Predictor, QueryContext
 from predictors.registry import make
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def limit_threads(threads: int | None) -> Iterator[None]:
-    """Limit native thread pools (OpenMP/BLAS via threadpoolctl, and torch) to ``threads``.
-
-    Applied around every fit/query: libraries imported lazily by a predictor (xgboost) are only
-    seen once loaded, and oversubscribed pools slow tiny fits by orders of magnitude.
-    """
-    if threads is None:
-        yield
-        return
-    torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        if torch is not None and before is not None:
-            torch.set_num_threads(before)
 
 
 def live_source_for(land: Landscape) -> LiveSource | None:

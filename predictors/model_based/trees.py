@@ -64,14 +64,18 @@ class XGBPredictor(EncodedPredictor):
             "tree_method": "hist",
             "seed": derive_seed(rng),
             "device": "cuda" if str(device).startswith("cuda") else "cpu",
+            # One thread, as lgb and rf: on these small tables more threads gain little, and
+            # XGBoost's OpenMP threads spin-wait, so a busy machine slows it down ~100x.
+            "nthread": 1,
             **hp,
         }
-        return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=self.num_boost_round)
+        data = xgb.DMatrix(x, label=y, nthread=1)
+        return xgb.train(params, data, num_boost_round=self.num_boost_round)
 
     def _predict(self, model, x, device):
         import xgboost as xgb
 
-        return model.predict(xgb.DMatrix(x)), None
+        return model.predict(xgb.DMatrix(x, nthread=1)), None
 
 
 @register("lgb", family="model_based")
