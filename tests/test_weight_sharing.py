@@ -177,19 +177,20 @@ def test_random_best_of_is_the_exact_expectation():
         assert random_best_of(truth, k) == pytest.approx(brute)
 
 
-def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path):
+def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypatch):
     import pandas as pd
     from conftest import write_synthetic_benchmark
 
     from benchmarks.perf.supernet_analysis import main
 
     bench_dir = write_synthetic_benchmark(tmp_path / "tiny-nb201", n=40, name="tiny-nb201")
-    out = main(["analyze", "--benchmark", str(bench_dir), "--samplers", "oneshot,darts_alpha",
-                "--epochs", "1,2", "--steps-per-epoch", "2", "--archs", "30",
-                "--rank-archs", "20", "--finetune-steps", "0,1", "--finetune-archs", "5",
-                "--batch-size", "8", "--eval-batch-size", "8", "--bn-batches", "1",
-                "--eval-batches", "1", "--device", "cpu", "--out", str(tmp_path / "out"),
-                "--checkpoint-dir", str(tmp_path / "ckpt")])
+    args = ["analyze", "--benchmark", str(bench_dir), "--samplers", "oneshot,darts_alpha",
+            "--epochs", "1,2", "--steps-per-epoch", "2", "--archs", "30",
+            "--rank-archs", "20", "--finetune-steps", "0,1", "--finetune-archs", "5",
+            "--batch-size", "8", "--eval-batch-size", "8", "--bn-batches", "1",
+            "--eval-batches", "1", "--device", "cpu", "--out", str(tmp_path / "out"),
+            "--checkpoint-dir", str(tmp_path / "ckpt")]
+    out = main(args)
     table = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "table.csv")
     assert list(table["steps"]) == [2, 4, 2, 4]
     assert table["kendall"].between(-1, 1).all() and table["spearman"].between(-1, 1).all()
@@ -197,3 +198,39 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path):
     assert len(out["finetune"]) == 2 and out["summary"]["rank_archs"] == 20
     for name in ("op_ranks.csv", "summary.json", "supernet_over_epochs.png", "op_mean_rank.png"):
         assert (tmp_path / "out" / "tiny-nb201" / name).is_file()
+    for _, rows in table.groupby("sampler"):
+        assert rows["fit_cpu_seconds_cumulative"].is_monotonic_increasing
+
+    # A rerun reads every snapshot back: no training, no scoring, the same table.
+    from benchmarks.perf import supernet_analysis
+
+    def no_fit(*a, **k):
+        raise AssertionError("a cached snapshot was trained again")
+
+    monkeypatch.setattr(supernet_analysis.SamplerRun, "_fit", no_fit)
+    again = main(args)
+    assert [r["kendall"] for r in again["records"]] == [r["kendall"] for r in out["records"]]
+
+
+def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
+    import json
+
+    from benchmarks.build import fashion_mnist as fm
+    from benchmarks.build.order import arch_order
+    from benchmarks.perf.supernet_analysis import main
+
+    if not all((fm.DEFAULT_DIR / f).is_file() for f in fm.FILES.values()):
+        pytest.skip("needs the Debian package dataset-fashion-mnist")
+    args = ["score", "--recipe", "tiny", "--order", "6", "--samplers", "oneshot",
+            "--epochs", "1", "--steps-per-epoch", "2", "--finetune-steps", "0,1",
+            "--finetune-archs", "3", "--batch-size", "8", "--eval-batch-size", "8",
+            "--bn-batches", "1", "--eval-batches", "1", "--device", "cpu",
+            "--out", str(tmp_path)]
+    assert main(args) == {"oneshot": 6 + 3}
+    files = sorted((tmp_path / "cache").glob("oneshot-e1*.json"))
+    assert len(files) == 2 and sum("-ft1-" in f.name for f in files) == 1
+    plain = json.loads(next(f for f in files if "-ft" not in f.name).read_text())
+    space = get_space("nb201")
+    assert set(plain["scores"]) == {space.to_string(a) for a in arch_order()[:6]}
+    assert plain["steps"] == 2 and plain["train_cpu_s"] > 0
+    assert main(args) == {"oneshot": 9}  # a rerun finds everything cached

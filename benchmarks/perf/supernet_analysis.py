@@ -4,6 +4,7 @@
         [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,2,4,8] \
         [--steps-per-epoch 100] [--archs 1000] [--rank-archs 500] [--finetune-steps 0,5] \
         [--out results/supernet]
+    python -m benchmarks.perf.supernet_analysis score [--order 1000] [...same options]
     python -m benchmarks.perf.supernet_analysis timing [--steps 20] [--archs 5]
 
 ``analyze`` trains each sampler's supernet once, snapshot by snapshot (each snapshot resumes the
@@ -18,6 +19,13 @@ how many edges use it (score and ground truth). At the last snapshot it also mea
 after few-shot fine-tuning of each subnet. Outputs: ``table.csv``, ``op_ranks.csv``,
 ``finetune.csv``, ``summary.json`` and plots, under ``--out/<benchmark>``.
 
+Both training and scoring resume: supernets checkpoint into ``--out/checkpoints`` and every
+snapshot's scores go to a file in ``--out/cache`` (``benchmarks.perf.supernet_snapshots``) after
+each chunk of architectures. ``score`` fills that cache for the first ``--order`` architectures of
+the Fashion-MNIST build order, the benchmark's own architectures, before their ground truth
+exists; ``analyze`` then only correlates. Times are recorded as wall and as process CPU seconds
+(on one thread, what an idle core would take, whatever else shares the machine).
+
 ``timing`` reports fit seconds (per step) and query seconds per architecture of each sampler on
 real Fashion-MNIST batches for a network configuration, without any benchmark.
 """
@@ -27,9 +35,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import tempfile
+import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +47,12 @@ import torch
 from scipy import stats
 from scipy.special import gammaln
 
+from benchmarks.build.recipe import BENCHMARK_RECIPE
 from benchmarks.live import live_source_for
+from benchmarks.perf.supernet_snapshots import Snapshot
 from benchmarks.tabular import load_benchmark
 from benchmarks.tabular.format import TabularBenchmark
+from benchmarks.threads import limit_threads
 from predictors import FitContext, QueryContext, make
 from predictors.base import LiveSource
 from predictors.spaces import get_space
@@ -113,51 +125,166 @@ def train_params(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+@dataclass
+class Setup:
+    """What a supernet is trained and scored on: space, network, data, device, seed."""
+
+    space: Any
+    network: dict[str, Any]
+    live: LiveSource
+    device: str
+    seed: int
+
+    def fit_ctx(self) -> FitContext:
+        return FitContext(space=self.space, rng=np.random.default_rng(self.seed),
+                          device=self.device, live=self.live, network=self.network)
+
+    def query_ctx(self) -> QueryContext:
+        return QueryContext(space=self.space, rng=np.random.default_rng(self.seed + 1),
+                            device=self.device, live=self.live, network=self.network)
+
+    def identity(self) -> dict[str, Any]:
+        return {"space": self.space.name, "network": self.network, "live": self.live.name,
+                "seed": self.seed}
+
+
+class SamplerRun:
+    """One sampler's supernet over its snapshots, each scored through a ``Snapshot`` file."""
+
+    def __init__(self, name: str, setup: Setup, args: argparse.Namespace) -> None:
+        self.name, self.setup, self.args = name, setup, args
+        self.cache_dir = Path(args.cache_dir or Path(args.out) / "cache")
+        self.ckpt_dir = str(args.checkpoint_dir or Path(args.out) / "checkpoints")
+        self.pred: Any = None
+        self.prev_steps = 0
+
+    def _params(self, epochs: int) -> dict[str, Any]:
+        return {"epochs": epochs, **train_params(self.name, self.args)}
+
+    def _fit(self, epochs: int) -> tuple[float, float, int, int]:
+        """Fit (resuming from the checkpoint): wall s, CPU s, steps trained now, total steps."""
+        self.pred = make(self.name, checkpoint_dir=self.ckpt_dir, **self._params(epochs))
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.pred.fit(self.setup.fit_ctx())
+        info = self.pred.fit_info_
+        return (time.perf_counter() - wall, time.process_time() - cpu,
+                info["steps"] - info["resumed_from"], info["steps"])
+
+    def _query(self, archs: list) -> tuple[np.ndarray, np.ndarray | None]:
+        scores = self.pred.query(archs, self.setup.query_ctx()).mean
+        acc = getattr(self.pred, "last_query_", {}).get("acc")
+        return scores, (None if acc is None else np.asarray(acc))
+
+    def snapshot(self, epochs: int, keys: list[str], archs: list,
+                 finetune_steps: int = 0) -> Snapshot:
+        """The snapshot after ``epochs`` cumulative epochs, with every one of ``keys`` scored."""
+        config = {"sampler": self.name, "params": self._params(epochs),
+                  "finetune_steps": finetune_steps, **self.setup.identity()}
+        label = f"{self.name}-e{epochs}" + (f"-ft{finetune_steps}" if finetune_steps else "")
+        snap = Snapshot.open(self.cache_dir, config, label)
+        loaded = self.pred is not None and self.pred.epochs == epochs
+        if not snap.trained or (snap.missing(keys) and not loaded):
+            wall, cpu, trained, total = self._fit(epochs)
+            if not snap.trained:
+                new = total - self.prev_steps  # steps since the previous snapshot
+                share = new / trained if trained else math.nan
+                snap.steps, snap.train_wall_s, snap.train_cpu_s = total, wall * share, cpu * share
+                snap.save()
+        self.prev_steps = int(snap.steps)
+        if self.pred is not None and hasattr(self.pred, "finetune_steps"):
+            self.pred.finetune_steps = finetune_steps
+        snap.score(keys, archs, self._query, desc=label)
+        return snap
+
+
+def snapshot_records(name: str, setup: Setup, args: argparse.Namespace, keys: list[str],
+                     archs: list) -> tuple[list[Snapshot], list[Snapshot]]:
+    """Every epoch snapshot of one sampler, and its fine-tuned snapshots (last epoch, first
+    ``--finetune-archs`` architectures; zero steps is the plain last snapshot)."""
+    run = SamplerRun(name, setup, args)
+    snaps = [run.snapshot(epoch, keys, archs) for epoch in args.epochs]
+    tuned: list[Snapshot] = []
+    if name != "darts_alpha":
+        n = min(args.finetune_archs, len(keys))
+        for steps in args.finetune_steps:
+            tuned.append(snaps[-1] if steps == 0 else
+                         run.snapshot(args.epochs[-1], keys[:n], archs[:n], steps))
+    return snaps, tuned
+
+
+def setup_for(bench: TabularBenchmark | None, args: argparse.Namespace) -> Setup:
+    """The benchmark's network and data; without one, those of the Fashion-MNIST recipe."""
+    if bench is not None:
+        return Setup(bench.space, dict(bench.metadata["network"]),
+                     live_source_for(bench.metadata), args.device, args.seed)
+    from benchmarks.build.fashion_mnist import live_source
+    from benchmarks.build.recipe import get_recipe
+    from benchmarks.build.train import INPUT_SHAPE
+
+    recipe = get_recipe(args.recipe)
+    live = {**recipe.splits.as_dict(), "dataset": "fashion-mnist"}
+    return Setup(get_space("nb201"), {**recipe.network_kwargs(), "input_shape": list(INPUT_SHAPE)},
+                 live_source(live), args.device, args.seed)
+
+
+def score_order(args: argparse.Namespace) -> dict[str, int]:
+    """Fill the snapshot cache for the first ``--order`` architectures of the Fashion-MNIST
+    build order: the expensive part of ``analyze``, which needs no ground truth."""
+    from benchmarks.build.order import arch_order
+
+    setup = setup_for(None, args)
+    archs = list(arch_order()[: args.order])
+    keys = [setup.space.to_string(a) for a in archs]
+    done = {}
+    with limit_threads(args.threads):
+        for name in args.samplers:
+            snaps, tuned = snapshot_records(name, setup, args, keys, archs)
+            unique = {id(s): s for s in snaps + tuned}.values()  # zero steps is the last one
+            done[name] = sum(s.query_count for s in unique)
+            log.info("%s: %d snapshot scores cached", name, done[name])
+    return done
+
+
 def analyze(args: argparse.Namespace) -> dict[str, Any]:
     bench = load_benchmark(args.benchmark)
-    live = live_source_for(bench.metadata)
-    network = dict(bench.metadata["network"])
+    setup = setup_for(bench, args)
     rows = pick_archs(bench, args.archs, args.seed)
     if len(rows) < args.archs:
         log.warning("benchmark has only %d distinct architectures; using them all", len(rows))
     archs = [bench.archs[i] for i in rows]
+    keys = [bench.space.to_string(a) for a in archs]
     truth = bench.final()[rows]
     n_rank = min(args.rank_archs, len(rows))
     params = (bench.static_value("params", rows) if "params" in bench.static_names else None)
     out_dir = Path(args.out) / bench.name
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_dir = args.checkpoint_dir or tempfile.mkdtemp(prefix="supernet-ckpt-")
     records: list[dict[str, Any]] = []
     op_rows: list[dict[str, Any]] = []
     ft_rows: list[dict[str, Any]] = []
     random_top = {k: random_best_of(truth, k) for k in (1, 10)}
     summary: dict[str, Any] = {"benchmark": bench.name, "objective": bench.objective,
                                "archs": len(rows), "rank_archs": n_rank, "device": args.device,
-                               "live_source": live.name, "random_best": random_top,
+                               "live_source": setup.live.name, "random_best": random_top,
                                "truth_best": float(truth.max())}
     if params is not None:
         summary["truth_params_kendall"] = kendall(truth[:n_rank], params[:n_rank])
     op_rows.append({"sampler": "ground_truth", "epoch": bench.epochs,
                     **op_mean_ranks(archs[:n_rank], truth[:n_rank])})
-    for name in args.samplers:
-        fit_total = 0.0
-        pred = None
-        for epoch in args.epochs:
-            pred = make(name, epochs=epoch, checkpoint_dir=ckpt_dir, **train_params(name, args))
-            fctx = FitContext(space=bench.space, rng=np.random.default_rng(args.seed),
-                              device=args.device, live=live, network=network)
-            qctx = QueryContext(space=bench.space, rng=np.random.default_rng(args.seed + 1),
-                                device=args.device, live=live, network=network)
-            start = time.perf_counter()
-            pred.fit(fctx)
-            fit_total += time.perf_counter() - start
-            start = time.perf_counter()
-            scores = pred.query(archs, qctx).mean
-            query_s = (time.perf_counter() - start) / len(archs)
-            acc = getattr(pred, "last_query_", {}).get("acc")
-            rec = {"sampler": name, "epoch": epoch, "steps": pred.fit_info_["steps"],
-                   "fit_seconds_cumulative": fit_total, "query_seconds_per_arch": query_s,
-                   "mean_subnet_acc": float(np.mean(acc)) if acc is not None else float("nan"),
+    with limit_threads(args.threads):
+        runs = {name: snapshot_records(name, setup, args, keys, archs) for name in args.samplers}
+    for name, (snaps, tuned) in runs.items():
+        fit_wall = fit_cpu = 0.0
+        for epoch, snap in zip(args.epochs, snaps, strict=True):
+            scores, acc = snap.values(keys)
+            fit_wall += snap.train_wall_s or math.nan
+            fit_cpu += snap.train_cpu_s or math.nan
+            n = max(snap.query_count, 1)
+            rec = {"sampler": name, "epoch": epoch, "steps": snap.steps,
+                   "fit_seconds_cumulative": fit_wall, "fit_cpu_seconds_cumulative": fit_cpu,
+                   "query_seconds_per_arch": snap.query_wall_s / n,
+                   "query_cpu_seconds_per_arch": snap.query_cpu_s / n,
+                   "mean_subnet_acc": float(np.nanmean(acc)) if np.isfinite(acc).any()
+                   else float("nan"),
                    "kendall": kendall(truth[:n_rank], scores[:n_rank]),
                    "spearman": spearman(truth[:n_rank], scores[:n_rank]),
                    "top1_best_truth": best_of_top(scores, truth, 1),
@@ -171,16 +298,11 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                             **op_mean_ranks(archs[:n_rank], scores[:n_rank])})
             log.info("%s epoch %d: tau %.3f spearman %.3f", name, epoch, rec["kendall"],
                      rec["spearman"])
-        if name != "darts_alpha" and pred is not None:
-            ft_archs = archs[: min(args.finetune_archs, n_rank)]
-            for steps in args.finetune_steps:
-                pred.finetune_steps = steps
-                qctx = QueryContext(space=bench.space, rng=np.random.default_rng(args.seed + 1),
-                                    device=args.device, live=live, network=network)
-                scores = pred.query(ft_archs, qctx).mean
-                ft_rows.append({"sampler": name, "epoch": args.epochs[-1],
-                                "finetune_steps": steps, "archs": len(ft_archs),
-                                "kendall": kendall(truth[: len(ft_archs)], scores)})
+        n_ft = min(args.finetune_archs, n_rank)
+        for steps, snap in zip(args.finetune_steps if tuned else [], tuned, strict=True):
+            scores, _ = snap.values(keys[:n_ft])
+            ft_rows.append({"sampler": name, "epoch": args.epochs[-1], "finetune_steps": steps,
+                            "archs": n_ft, "kendall": kendall(truth[:n_ft], scores)})
     write_outputs(out_dir, records, op_rows, ft_rows, summary)
     return {"records": records, "op_ranks": op_rows, "finetune": ft_rows, "summary": summary}
 
@@ -288,7 +410,7 @@ def _names(text: str) -> list[str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for cmd in ("analyze", "timing"):
+    for cmd in ("analyze", "score", "timing"):
         s = sub.add_parser(cmd)
         s.add_argument("--samplers", type=_names, default=list(SAMPLERS))
         s.add_argument("--batch-size", type=int, default=64)
@@ -297,17 +419,28 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--eval-batch-size", type=int, default=256)
         s.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
         s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--threads", type=int, default=1,
+                       help="native threads (torch, OpenMP, BLAS)")
+    for cmd in ("analyze", "score"):
+        s = sub.choices[cmd]
+        s.add_argument("--epochs", type=_ints, default=[1, 2, 4, 8],
+                       help="snapshots (cumulative supernet epochs), ascending")
+        s.add_argument("--steps-per-epoch", type=int, default=100)
+        s.add_argument("--finetune-steps", type=_ints, default=[0, 5])
+        s.add_argument("--finetune-archs", type=int, default=200)
+        s.add_argument("--out", default="results/supernet")
+        s.add_argument("--cache-dir", default=None,
+                       help="snapshot score files [OUT/cache]; shared by analyses and `score`")
+        s.add_argument("--checkpoint-dir", default=None, help="supernet checkpoints "
+                       "[OUT/checkpoints]")
     a = sub.choices["analyze"]
     a.add_argument("--benchmark", required=True, help="benchmark name or directory")
-    a.add_argument("--epochs", type=_ints, default=[1, 2, 4, 8],
-                   help="snapshots (cumulative supernet epochs), ascending")
-    a.add_argument("--steps-per-epoch", type=int, default=100)
     a.add_argument("--archs", type=int, default=1000)
     a.add_argument("--rank-archs", type=int, default=500)
-    a.add_argument("--finetune-steps", type=_ints, default=[0, 5])
-    a.add_argument("--finetune-archs", type=int, default=200)
-    a.add_argument("--checkpoint-dir", default=None)
-    a.add_argument("--out", default="results/supernet")
+    sc = sub.choices["score"]
+    sc.add_argument("--order", type=int, default=1000,
+                    help="score the first N architectures of the Fashion-MNIST build order")
+    sc.add_argument("--recipe", default=BENCHMARK_RECIPE, help="build recipe (network, data)")
     t = sub.choices["timing"]
     t.add_argument("--steps", type=int, default=20)
     t.add_argument("--archs", type=int, default=5)
@@ -320,10 +453,11 @@ def main(argv: Sequence[str] | None = None) -> Any:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parser().parse_args(argv)
     if args.command == "timing":
-        return timing(args)
+        with limit_threads(args.threads):
+            return timing(args)
     if args.epochs != sorted(args.epochs):
         raise SystemExit("--epochs must be ascending (each snapshot resumes the previous one)")
-    return analyze(args)
+    return score_order(args) if args.command == "score" else analyze(args)
 
 
 if __name__ == "__main__":
