@@ -370,6 +370,27 @@ def test_search_command_writes_report_and_resumes(tmp_path, monkeypatch):
     assert len((out / "synthetic-search-search-table.csv").read_text().splitlines()) == 5
 
 
+def test_tabulated_prefilter_is_charged_the_scores_compute_time(bench):
+    from benchmarks.search.runner import landscape
+    from benchmarks.search.surrogate import Prefilter
+
+    table = TabularBenchmark(
+        {**bench.metadata, "name": "synthetic-search-zc",
+         "static": [*bench.metadata["static"], "zc_jacov", "zc_jacov_time"]},
+        bench.archs, bench.values,
+        np.concatenate([bench.static, bench.static[:, 1:2], np.full((len(bench), 1), 0.25)],
+                       axis=1))
+    pre = Prefilter(landscape(table), "zc_table", params={"measure": "jacov"}, keep=0.5)
+    rng = np.random.default_rng(0)
+    pre.apply(list(range(40)), rng)
+    pre.apply(list(range(20, 60)), rng)  # 20 rows already scored: charged once
+    assert pre.tabulated_s == pytest.approx(60 * 0.25)
+    result = run_once(table, SearchSpec(table.name, "rea", queries=20, prefilter="zc_table",
+                                        prefilter_params={"measure": "jacov"},
+                                        prefilter_keep=1.0, warmup_pool=100), 0)
+    assert result.steps[-1].predictor_s >= 100 * 0.25  # the warm-up pool's scores
+
+
 def test_zero_cost_warmup_starts_from_the_proxys_best(bench):
     if "flops" not in available():
         pytest.skip("flops predictor not registered")

@@ -27,12 +27,13 @@ class RunContext:
             raise BudgetExhausted
 
     def sync_predictor_time(self) -> None:
-        """Copy the measured surrogate/pre-filter wall time into the oracle before queries."""
+        """Copy the surrogate/pre-filter time into the oracle before queries: measured wall
+        time, plus the tabulated compute time of scores a pre-filter read from a table."""
         total = 0.0
         if self.surrogate is not None:
             total += self.surrogate.wall_s
         if self.prefilter is not None:
-            total += self.prefilter.wall_s
+            total += self.prefilter.wall_s + self.prefilter.tabulated_s
         self.oracle.predictor_s = total
 
     def query_all(self, rows) -> None:

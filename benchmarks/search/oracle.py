@@ -35,7 +35,7 @@ class Step:
     best: float  # best objective value found so far (in the objective's direction)
     sim_time: float  # cumulative simulated training seconds
     regret: float  # benchmark best minus best so far (>= 0)
-    predictor_s: float  # cumulative measured wall time spent fitting/querying predictors
+    predictor_s: float  # cumulative predictor seconds: measured wall + tabulated proxy time
 
 
 class Landscape:
