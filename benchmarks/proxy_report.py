@@ -2,8 +2,12 @@
 
     python -m benchmarks.proxy_report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000] \
         [--plot BARS.png]
+    python -m benchmarks.proxy_report --table BENCHMARK --out REPORT.md [--plot BARS.png]
 
-Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it).
+Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it);
+``--table BENCHMARK`` reads the zero-cost scores a benchmark tabulates instead (``zc_<measure>``
+with their compute time ``zc_<measure>_time``, as ``predbench build zero-cost`` and the
+NAS-Bench-Suite-Zero converter write them) and its ``params`` and ``flops``.
 For each, the report gives Spearman and Kendall tau against the benchmark's objective (with 95%
 bootstrap intervals over the scored architectures), how many scores are missing, and the CPU
 time per architecture, beside the published NAS-Bench-201 CIFAR-10 Spearman of the same measure.
@@ -60,31 +64,75 @@ def bootstrap_interval(truth: np.ndarray, score: np.ndarray, boot: int, seed: in
             for name, v in (("spearman", rho), ("kendall_tau", tau))}
 
 
-def score_row(csv: Path, boot: int) -> dict:
-    """Agreement of one score file with its benchmark's objective, and its cost."""
-    record = json.loads(csv.with_name(csv.name + ".json").read_text())
-    bench = load_benchmark(record["benchmark"])
-    frame = pd.read_csv(csv)
-    truth = oriented_truth(frame["arch"], bench, bench.objective)
-    score = frame["score"].to_numpy(dtype=float)
+def correlation_row(predictor: str, bench, truth: np.ndarray, score: np.ndarray,
+                    cpu_s_per_arch: float, wall_s: float, device: str | None,
+                    batch_source: str | None, boot: int) -> dict:
+    """Agreement of one measure's scores with the benchmark's objective, and their cost."""
     ok = np.isfinite(score) & np.isfinite(truth)
     row = {
-        "predictor": record["predictor"],
+        "predictor": predictor,
         "benchmark": bench.name,
         "against": bench.objective,
-        "archs": len(frame),
+        "archs": len(score),
         "missing": int((~np.isfinite(score)).sum()),
         "spearman": float(stats.spearmanr(truth[ok], score[ok]).statistic),
         "kendall_tau": float(stats.kendalltau(truth[ok], score[ok]).statistic),
-        "cpu_s_per_arch": float(record.get("cpu_seconds", np.nan)) / len(frame),
-        "wall_s": float(record["fit_seconds"] + record["query_seconds"]),
-        "device": record["device"],
-        "batch_source": record.get("batch_source"),
+        "cpu_s_per_arch": cpu_s_per_arch,
+        "wall_s": wall_s,
+        "device": device,
+        "batch_source": batch_source,
     }
     if boot:
         ci = bootstrap_interval(truth[ok], score[ok], boot)
         row["spearman_ci"], row["kendall_tau_ci"] = ci["spearman"], ci["kendall_tau"]
     return row
+
+
+def score_row(csv: Path, boot: int) -> dict:
+    """The row of one ``predbench score`` output (its ``.json`` record names the benchmark)."""
+    record = json.loads(csv.with_name(csv.name + ".json").read_text())
+    bench = load_benchmark(record["benchmark"])
+    frame = pd.read_csv(csv)
+    truth = oriented_truth(frame["arch"], bench, bench.objective)
+    return correlation_row(
+        record["predictor"], bench, truth, frame["score"].to_numpy(dtype=float),
+        float(record.get("cpu_seconds", np.nan)) / len(frame),
+        float(record["fit_seconds"] + record["query_seconds"]), record["device"],
+        record.get("batch_source"), boot)
+
+
+def table_rows(benchmark: str, boot: int, baselines: Sequence[str] = ("params", "flops")
+               ) -> list[dict]:
+    """Rows of every zero-cost measure a benchmark tabulates (``zc_<m>``, with its compute time
+    ``zc_<m>_time``), plus the ``baselines`` among its static properties."""
+    bench = load_benchmark(benchmark)
+    names = bench.static_names
+    measures = [n[3:] for n in names if n.startswith("zc_") and not n.endswith("_time")]
+    if not measures:
+        raise SystemExit(f"benchmark {bench.name!r} tabulates no zero-cost scores (zc_<measure> "
+                         "columns); for this project's benchmark run `predbench build zero-cost` "
+                         "and merge again, or pass `predbench score` outputs instead")
+    truth = oriented_truth([bench.space.to_string(a) for a in bench.archs], bench,
+                           bench.objective)
+    settings = (bench.metadata.get("zero_cost") or {}).get("settings", {})
+    device = settings.get("device")
+    source = f"{bench.name}'s data" if bench.metadata.get("live") else None
+    rows = []
+    for m in measures:
+        seconds = (bench.static_value(f"zc_{m}_time") if f"zc_{m}_time" in names
+                   else np.full(len(bench), np.nan))
+        rows.append(correlation_row(m, bench, truth, bench.static_value(f"zc_{m}"),
+                                    float(np.nanmean(seconds)), float(np.nansum(seconds)),
+                                    device, source, boot))
+    for b in baselines:
+        if b in names:
+            rows.append(correlation_row(b, bench, truth, bench.static_value(b), np.nan, 0.0,
+                                        None, None, boot))
+    return rows
+
+
+def _seconds(value: float, fmt: str) -> str:
+    return format(value, fmt) if np.isfinite(value) else "–"
 
 
 def _published(name: str) -> str:
@@ -98,12 +146,12 @@ def markdown(rows: Sequence[dict]) -> str:
         return f"{row[key]:.3f}" + (f" [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]" if lo_hi else "")
 
     lines = ["| measure | benchmark | architectures (missing) | Spearman [95% CI] | "
-             "Kendall tau [95% CI] | CPU s per arch | total wall (s) | published Spearman "
+             "Kendall tau [95% CI] | CPU s per arch | total s | published Spearman "
              "NB201-C10 (Suite-Zero / Abdelfattah) |", "|" + "---|" * 8]
     for r in rows:
         lines.append(f"| {r['predictor']} | {r['benchmark']} | {r['archs']} ({r['missing']}) | "
                      f"{ci(r, 'spearman')} | {ci(r, 'kendall_tau')} | "
-                     f"{r['cpu_s_per_arch']:.3g} | {r['wall_s']:.0f} | "
+                     f"{_seconds(r['cpu_s_per_arch'], '.3g')} | {r['wall_s']:.0f} | "
                      f"{_published(r['predictor'])} |")
     return "\n".join(lines) + "\n"
 
@@ -139,7 +187,8 @@ def plot_bars(rows: Sequence[dict], path: Path) -> Path:
     if marked:
         ax.scatter([v for _, v in marked], [i + 0.2 for i, _ in marked], marker="D",
                    color="black", zorder=3, label="published Spearman, NB201 CIFAR-10")
-    labels = [f"{r['predictor']} ({1000 * r['cpu_s_per_arch']:.0f} ms)" for r in order]
+    labels = [f"{r['predictor']} ({_seconds(1000 * r['cpu_s_per_arch'], '.0f')} ms)"
+              for r in order]
     ax.set_yticks(y, labels)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"rank correlation with {order[0]['against']} on {order[0]['benchmark']} "
@@ -155,12 +204,18 @@ def plot_bars(rows: Sequence[dict], path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scores", nargs="+", type=Path)
+    parser.add_argument("scores", nargs="*", type=Path, help="`predbench score` outputs")
+    parser.add_argument("--table", default=None, metavar="BENCHMARK",
+                        help="read the zero-cost scores the benchmark tabulates instead")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (0: none)")
     parser.add_argument("--plot", type=Path, default=None, help="bar chart PNG of the measures")
     args = parser.parse_args(argv)
+    if not args.scores and not args.table:
+        parser.error("give `predbench score` outputs or --table BENCHMARK")
     rows = [score_row(path, args.boot) for path in args.scores]
+    if args.table:
+        rows += table_rows(args.table, args.boot)
     table = markdown(rows)
     agreement = ranking_agreement(rows)
     if agreement:

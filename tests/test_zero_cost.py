@@ -272,3 +272,24 @@ def test_throughput_script_prints_every_requested_measure(capsys):
     assert "1x28x28" in out and "min for 1,000 architectures" in out
     for name in ("snip", "l2_norm", "params"):
         assert any(line.split()[0] == name for line in out.splitlines() if line.strip())
+
+
+def test_proxy_report_reads_a_benchmarks_zero_cost_table(tmp_path):
+    import json
+
+    from conftest import write_synthetic_benchmark
+
+    from benchmarks.proxy_report import main as report
+
+    bench_dir = write_synthetic_benchmark(tmp_path / "zc", n=60, zero_cost=("jacov", "nwot"))
+    out = tmp_path / "report.md"
+    report(["--table", str(bench_dir), "--out", str(out), "--boot", "20",
+            "--plot", str(tmp_path / "bars.png")])
+    rows = {r["predictor"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert set(rows) == {"jacov", "nwot", "params", "flops"}
+    assert rows["jacov"]["archs"] == 60 and rows["jacov"]["spearman"] > 0.5  # quality + noise
+    assert rows["jacov"]["cpu_s_per_arch"] > 0 and math.isnan(rows["params"]["cpu_s_per_arch"])
+    assert (tmp_path / "bars.png").stat().st_size > 0
+    plain = write_synthetic_benchmark(tmp_path / "plain", n=20)
+    with pytest.raises(SystemExit, match="build zero-cost"):
+        report(["--table", str(plain), "--out", str(out)])
