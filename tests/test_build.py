@@ -162,6 +162,7 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
                                       "--second-seed-every", "1", "--shards", str(shards)])
     assert result.exit_code == 0, result.output
     assert "3/4 target trainings done: 2 architectures with seed 0, 1 with seed 1" in result.output
+    assert "Zero-cost scores: 1 of 2 architectures" in result.output
 
 
 def test_choose_recipe_rule(tmp_path):

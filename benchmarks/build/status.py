@@ -1,4 +1,5 @@
-"""Progress of a generation run: pairs done against the target, and the time left."""
+"""Progress of a generation run: pairs done against the target, the time left, and how many
+target architectures have their zero-cost scores."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from benchmarks.build.order import benchmark_tasks
 from benchmarks.build.shards import done_pairs, read_shards
+from benchmarks.build.zero_cost import done_indices
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Progress:
     seconds_per_training: float | None
     cpu_seconds_per_training: float | None
     workers: int
+    target_archs: int = 0
+    zero_cost_scored: int = 0  # target architectures with tabulated zero-cost scores
 
     @property
     def seconds_left(self) -> float | None:
@@ -46,7 +50,8 @@ class Progress:
                 f"{self.archs_done} architectures with seed 0, {self.second_seeds_done} with "
                 f"seed 1 ({self.extra_pairs} further pilot trainings outside the target); "
                 f"{per} wall per training (last 50); time left with {self.workers} "
-                f"worker(s): {eta}")
+                f"worker(s): {eta}. Zero-cost scores: {self.zero_cost_scored} of "
+                f"{self.target_archs} architectures")
 
 
 def progress(shard_dir: Path, num_archs: int, workers: int = 1,
@@ -66,4 +71,6 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
         seconds_per_training=per,
         cpu_seconds_per_training=float(np.median(cpu)) if cpu else None,
         workers=workers,
+        target_archs=num_archs,
+        zero_cost_scored=len(done_indices(shard_dir) & set(range(num_archs))),
     )
