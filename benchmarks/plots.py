@@ -94,7 +94,9 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Pat
     ax.set_ylabel("Kendall tau (mean over trials)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    # Two legend columns past 24 entries, so that a full registry still fits the figure.
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              ncol=2 if len(predictors) > 24 else 1)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
