@@ -212,6 +212,16 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
     assert [r["kendall"] for r in again["records"]] == [r["kendall"] for r in out["records"]]
 
 
+def test_finetune_subset_depends_on_the_set_of_architectures_not_their_order():
+    from benchmarks.perf.supernet_analysis import finetune_subset
+
+    keys = [f"arch-{i}" for i in range(50)]
+    chosen = {keys[i] for i in finetune_subset(keys, 10)}
+    shuffled = list(np.random.default_rng(0).permutation(keys))
+    assert {shuffled[i] for i in finetune_subset(shuffled, 10)} == chosen
+    assert len(chosen) == 10 and finetune_subset(keys, 80) == list(range(50))
+
+
 def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
     import json
 
@@ -234,3 +244,8 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
     assert set(plain["scores"]) == {space.to_string(a) for a in arch_order()[:6]}
     assert plain["steps"] == 2 and plain["train_cpu_s"] > 0
     assert main(args) == {"oneshot": 9}  # a rerun finds everything cached
+    from benchmarks.perf.supernet_analysis import finetune_subset
+
+    tuned = json.loads(next(f for f in files if "-ft1-" in f.name).read_text())
+    keys = [space.to_string(a) for a in arch_order()[:6]]
+    assert set(tuned["scores"]) == {keys[i] for i in finetune_subset(keys, 3)}

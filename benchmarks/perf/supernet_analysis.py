@@ -33,6 +33,7 @@ real Fashion-MNIST batches for a network configuration, without any benchmark.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -197,18 +198,31 @@ class SamplerRun:
         return snap
 
 
+def finetune_subset(keys: Sequence[str], n: int) -> list[int]:
+    """Positions of the ``n`` keys with the smallest SHA-256 digests, ascending.
+
+    The subset depends on the set of keys alone, not on their order, so ``score`` (build
+    order) and ``analyze`` (a seeded permutation of the benchmark) fine-tune the same
+    architectures whenever they see the same ones, and the cached scores are reused.
+    """
+    digest = [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+    return sorted(sorted(range(len(keys)), key=digest.__getitem__)[:n])
+
+
 def snapshot_records(name: str, setup: Setup, args: argparse.Namespace, keys: list[str],
                      archs: list) -> tuple[list[Snapshot], list[Snapshot]]:
-    """Every epoch snapshot of one sampler, and its fine-tuned snapshots (last epoch, first
-    ``--finetune-archs`` architectures; zero steps is the plain last snapshot)."""
+    """Every epoch snapshot of one sampler, and its fine-tuned snapshots (last epoch,
+    ``--finetune-archs`` architectures chosen by ``finetune_subset``; zero steps is the plain
+    last snapshot)."""
     run = SamplerRun(name, setup, args)
     snaps = [run.snapshot(epoch, keys, archs) for epoch in args.epochs]
     tuned: list[Snapshot] = []
     if name != "darts_alpha":
-        n = min(args.finetune_archs, len(keys))
+        subset = finetune_subset(keys, args.finetune_archs)
+        sub_keys, sub_archs = [keys[i] for i in subset], [archs[i] for i in subset]
         for steps in args.finetune_steps:
             tuned.append(snaps[-1] if steps == 0 else
-                         run.snapshot(args.epochs[-1], keys[:n], archs[:n], steps))
+                         run.snapshot(args.epochs[-1], sub_keys, sub_archs, steps))
     return snaps, tuned
 
 
@@ -298,11 +312,11 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                             **op_mean_ranks(archs[:n_rank], scores[:n_rank])})
             log.info("%s epoch %d: tau %.3f spearman %.3f", name, epoch, rec["kendall"],
                      rec["spearman"])
-        n_ft = min(args.finetune_archs, n_rank)
+        subset = finetune_subset(keys, args.finetune_archs)
         for steps, snap in zip(args.finetune_steps if tuned else [], tuned, strict=True):
-            scores, _ = snap.values(keys[:n_ft])
+            scores, _ = snap.values([keys[i] for i in subset])
             ft_rows.append({"sampler": name, "epoch": args.epochs[-1], "finetune_steps": steps,
-                            "archs": n_ft, "kendall": kendall(truth[:n_ft], scores)})
+                            "archs": len(subset), "kendall": kendall(truth[subset], scores)})
     write_outputs(out_dir, records, op_rows, ft_rows, summary)
     return {"records": records, "op_ranks": op_rows, "finetune": ft_rows, "summary": summary}
 
