@@ -9,7 +9,7 @@
 
 ``analyze`` trains each sampler's supernet once, snapshot by snapshot (each snapshot resumes the
 previous one's checkpoint), and after every snapshot scores ``--archs`` distinct benchmark
-architectures. Per sampler and epoch it records (a) the mean supernet accuracy of the subnets,
+architectures. Per sampler and epoch it records (a) the mean supernet accuracy of the subnets (%),
 (b) Kendall tau and Spearman against the benchmark's final objective over the first
 ``--rank-archs`` of them, (c) the best ground-truth value among the supernet's top-1 and top-10
 of all ``--archs`` next to the expected best of a random 1 and 10 (the analyses of "How Does
@@ -297,7 +297,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                    "fit_seconds_cumulative": fit_wall, "fit_cpu_seconds_cumulative": fit_cpu,
                    "query_seconds_per_arch": snap.query_wall_s / n,
                    "query_cpu_seconds_per_arch": snap.query_cpu_s / n,
-                   "mean_subnet_acc": float(np.nanmean(acc)) if np.isfinite(acc).any()
+                   "mean_subnet_acc": 100 * float(np.nanmean(acc)) if np.isfinite(acc).any()
                    else float("nan"),
                    "kendall": kendall(truth[:n_rank], scores[:n_rank]),
                    "spearman": spearman(truth[:n_rank], scores[:n_rank]),
@@ -340,7 +340,7 @@ def plot(out_dir: Path, table, ops) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    panels = [("mean_subnet_acc", "mean supernet accuracy of subnets"),
+    panels = [("mean_subnet_acc", "mean supernet accuracy of subnets (%)"),
               ("kendall", "Kendall tau vs ground truth"),
               ("spearman", "Spearman vs ground truth")]
     for ax, (col, title) in zip(axes, panels, strict=False):
