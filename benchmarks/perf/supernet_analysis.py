@@ -1,8 +1,8 @@
 """How far can a supernet's ranking be trusted? Weight-sharing predictors against ground truth.
 
     python -m benchmarks.perf.supernet_analysis analyze --benchmark fmnist-nb201 \
-        [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,2,4,8] \
-        [--steps-per-epoch 100] [--archs 1000] [--rank-archs 500] [--finetune-steps 0,5] \
+        [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,3,10,30] \
+        [--steps-per-epoch 157] [--archs 1000] [--rank-archs 500] [--finetune-steps 0,5] \
         [--out results/supernet]
     python -m benchmarks.perf.supernet_analysis score [--order 1000] [...same options]
     python -m benchmarks.perf.supernet_analysis timing [--steps 20] [--archs 5]
@@ -437,9 +437,11 @@ def parser() -> argparse.ArgumentParser:
                        help="native threads (torch, OpenMP, BLAS)")
     for cmd in ("analyze", "score"):
         s = sub.choices[cmd]
-        s.add_argument("--epochs", type=_ints, default=[1, 2, 4, 8],
+        s.add_argument("--epochs", type=_ints, default=[1, 3, 10, 30],
                        help="snapshots (cumulative supernet epochs), ascending")
-        s.add_argument("--steps-per-epoch", type=int, default=100)
+        s.add_argument("--steps-per-epoch", type=int, default=157,
+                       help="steps of one supernet epoch (157 batches of 64 = one pass over "
+                       "the benchmark's 10,000 training images)")
         s.add_argument("--finetune-steps", type=_ints, default=[0, 5])
         s.add_argument("--finetune-archs", type=int, default=200)
         s.add_argument("--out", default="results/supernet")
