@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Every figure of the Fashion-MNIST benchmark (fmnist-nb201), in dependency order.
+#
+#   bash scripts/own_benchmark_results.sh [STEP ...]
+#
+# Steps: merge reproduce lc zero_cost supernet omni search (default: all, in that order).
+# Each step writes into a resumable store or cache, so a run stopped at any point continues
+# where it stopped when started again; finished evaluations are never repeated.
+# Environment: WORKERS (default 2) processes of THREADS (default 1) native threads each.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+B=fmnist-nb201
+OUT=results/$B
+WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-1}
+STEPS=("$@")
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge reproduce lc zero_cost supernet omni search)
+
+step_merge() {
+  predbench build merge --plot "$OUT/epoch_vs_final.png"   # into data/$B
+}
+
+step_reproduce() {
+  # Every registered predictor on its quick grid, 5 trials of 200 test architectures.
+  predbench reproduce --benchmark $B --trials 5 --test-size 200 --workers "$WORKERS" \
+    --threads "$THREADS" --out "$OUT"
+}
+
+step_lc() {
+  python -m benchmarks.lc_report --store "$OUT/predbench.db" --benchmark $B \
+    --out "$OUT/learning_curve"
+}
+
+step_zero_cost() {
+  python -m benchmarks.proxy_report --table $B --out "$OUT/zero_cost/README.md" \
+    --plot "$OUT/zero_cost/correlations.png"
+}
+
+step_supernet() {
+  python -m benchmarks.perf.supernet_analysis analyze --benchmark $B --threads "$THREADS"
+}
+
+step_omni() {
+  python -m benchmarks.perf.omni_vary_both --benchmark $B --workers "$WORKERS" \
+    --threads "$THREADS"
+}
+
+step_search() {
+  local xgb='{"num_boost_round": 100}' par=(--jobs "$WORKERS" --threads "$THREADS")
+  predbench search --benchmark $B --method random,rea,local,evolution,bo --predictor xgb \
+    --predictor-params "$xgb" --runs 20 --queries 150 "${par[@]}"
+  predbench search --benchmark $B --method evolution,bo --predictor gp,bananas,gcn,seminas \
+    --runs 20 --queries 150 "${par[@]}"
+  predbench search --benchmark $B --method rea,evolution --predictor xgb \
+    --predictor-params "$xgb" --prefilter params --prefilter-params '{"source": "table"}' \
+    --prefilter-keep 1 --warmup-pool 500 --runs 20 --queries 150 "${par[@]}"
+}
+
+for step in "${STEPS[@]}"; do
+  if ! declare -F "step_$step" > /dev/null; then
+    echo "unknown step '$step'; steps: merge reproduce lc zero_cost supernet omni search" >&2
+    exit 2
+  fi
+  echo "== $step =="
+  "step_$step"
+done
