@@ -8,6 +8,7 @@ the composite's, so results depend on the seeds, not on the order parts run in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,19 +30,13 @@ def _rows(data: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarr
 def fit_subset(ctx: FitContext, idx: np.ndarray, rng: np.random.Generator) -> FitContext:
     """``ctx`` restricted to labeled rows ``idx`` (archs, labels, curves, properties)."""
     idx = np.asarray(idx, dtype=int)
-    return FitContext(
-        space=ctx.space,
+    return dataclasses.replace(
+        ctx,
         archs=[ctx.archs[int(i)] for i in idx],
         labels=None if ctx.labels is None else np.asarray(ctx.labels)[idx],
         curves=_rows(ctx.curves, idx),
-        unlabeled=ctx.unlabeled,
-        fidelity=ctx.fidelity,
-        total_epochs=ctx.total_epochs,
         rng=rng,
-        device=ctx.device,
-        live=ctx.live,
         properties=_rows(ctx.properties, idx),
-        network=ctx.network,
     )
 
 
@@ -63,6 +58,4 @@ def query_rows(ctx: FitContext, idx: np.ndarray, rng: np.random.Generator) -> Qu
 
 def with_rng(ctx: QueryContext, rng: np.random.Generator) -> QueryContext:
     """``ctx`` with another generator (the caller's context is left untouched)."""
-    return QueryContext(space=ctx.space, curves=ctx.curves, fidelity=ctx.fidelity,
-                        total_epochs=ctx.total_epochs, rng=rng, device=ctx.device,
-                        live=ctx.live, properties=ctx.properties, network=ctx.network)
+    return dataclasses.replace(ctx, rng=rng)
