@@ -249,3 +249,14 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
     tuned = json.loads(next(f for f in files if "-ft1-" in f.name).read_text())
     keys = [space.to_string(a) for a in arch_order()[:6]]
     assert set(tuned["scores"]) == {keys[i] for i in finetune_subset(keys, 3)}
+
+
+def test_supernet_analysis_epoch_is_one_pass_over_the_benchmark_training_split():
+    import math
+
+    from benchmarks.build.recipe import BENCHMARK_RECIPE, get_recipe
+    from benchmarks.perf.supernet_analysis import parser
+
+    args = parser().parse_args(["score"])
+    recipe = get_recipe(BENCHMARK_RECIPE)
+    assert args.steps_per_epoch == math.ceil(recipe.train_size / args.batch_size)
