@@ -165,6 +165,20 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
     assert "Zero-cost scores: 1 of 2 architectures" in result.output
 
 
+def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():
+    from benchmarks.build.status import _seed_agreement
+
+    def rec(index, seed, final):
+        return {"index": index, "seed": seed, "curves": {"val_acc": [50.0, final]}}
+
+    seed0 = [rec(i, 0, 80.0 + i) for i in range(5)]
+    seed1 = [rec(0, 1, 80.5), rec(1, 1, 81.5), rec(2, 1, 81.0), rec(7, 1, 90.0)]
+    out = _seed_agreement(seed0 + seed1)
+    assert out["seed_pairs"] == 3  # architecture 7 has no seed 0
+    assert out["seed_tau"] == pytest.approx(1 / 3)  # one discordant pair of three
+    assert "seed_tau" not in _seed_agreement(seed0 + seed1[:2])
+
+
 def test_choose_recipe_rule(tmp_path):
     def table(name, cells, tau, cost):
         (tmp_path / f"{name}.json").write_text(json.dumps({

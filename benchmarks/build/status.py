@@ -1,15 +1,18 @@
-"""Progress of a generation run: pairs done against the target, the time left, and how many
-target architectures have their zero-cost scores."""
+"""Progress of a generation run: pairs done against the target, the time left, the seed-to-seed
+agreement so far (against the recipe's floor of Kendall tau 0.7), and how many target
+architectures have their zero-cost scores."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from benchmarks.build.order import benchmark_tasks
 from benchmarks.build.shards import done_pairs, read_shards
+from benchmarks.build.stats import seed_agreement
 from benchmarks.build.zero_cost import done_indices
 
 
@@ -25,6 +28,8 @@ class Progress:
     workers: int
     target_archs: int = 0
     zero_cost_scored: int = 0  # target architectures with tabulated zero-cost scores
+    seed_tau: float | None = None  # Kendall tau of final val_acc between the two seeds so far
+    seed_pairs: int = 0  # architectures with both seeds (pilot ones included, as in merge)
 
     @property
     def seconds_left(self) -> float | None:
@@ -46,11 +51,13 @@ class Progress:
             eta += (f" at the observed load; {cores / 3600:.1f} core-hours of CPU "
                     f"({cores / 3600 / self.workers:.1f} h with {self.workers} free core(s))")
         per = "-" if self.seconds_per_training is None else f"{self.seconds_per_training:.0f} s"
+        tau = "" if self.seed_tau is None else (f"; seed-to-seed Kendall tau {self.seed_tau:.3f} "
+                                                f"over {self.seed_pairs} pairs (floor 0.7)")
         return (f"{self.done_pairs}/{self.target_pairs} target trainings done: "
                 f"{self.archs_done} architectures with seed 0, {self.second_seeds_done} with "
                 f"seed 1 ({self.extra_pairs} further pilot trainings outside the target); "
                 f"{per} wall per training (last 50); time left with {self.workers} "
-                f"worker(s): {eta}. Zero-cost scores: {self.zero_cost_scored} of "
+                f"worker(s): {eta}{tau}. Zero-cost scores: {self.zero_cost_scored} of "
                 f"{self.target_archs} architectures")
 
 
@@ -59,7 +66,8 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
     target = set(benchmark_tasks(num_archs, every))
     done = done_pairs(shard_dir)
     hit = done & target
-    recent = sorted(read_shards(shard_dir), key=lambda r: r.get("finished", ""))[-50:]
+    records = list(read_shards(shard_dir))
+    recent = sorted(records, key=lambda r: r.get("finished", ""))[-50:]
     per = float(np.median([r["wall_time"] for r in recent])) if recent else None
     cpu = [r["cpu_time"] for r in recent if r["device"] == "cpu"]
     return Progress(
@@ -73,4 +81,16 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
         workers=workers,
         target_archs=num_archs,
         zero_cost_scored=len(done_indices(shard_dir) & set(range(num_archs))),
+        **_seed_agreement(records),
     )
+
+
+def _seed_agreement(records: list[dict]) -> dict[str, Any]:
+    """Kendall tau of the final validation accuracy between seeds 0 and 1, over every
+    architecture with both (as ``merge`` computes it)."""
+    final = {(r["index"], r["seed"]): r["curves"]["val_acc"][-1] for r in records}
+    pairs = [(final[i, 0], final[i, 1]) for i, s in final if s == 1 and (i, 0) in final]
+    if len(pairs) < 3:
+        return {"seed_pairs": len(pairs)}
+    a, b = np.array(pairs, dtype=float).T
+    return {"seed_pairs": len(pairs), "seed_tau": seed_agreement(a, b).get("kendall_tau")}
