@@ -17,7 +17,12 @@ from benchmarks.build.generate import REPO_ROOT, default_shard_dir, run_tasks
 from benchmarks.build.order import arch_order, pilot_tasks
 from benchmarks.build.recipe import Recipe, with_overrides
 from benchmarks.build.shards import atomic_write_text, read_recipe, read_shards
-from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
+from benchmarks.build.stats import (
+    epoch_vs_final_tau,
+    paired_final_val_acc,
+    seed_agreement,
+    spread,
+)
 
 PILOT_DIR = REPO_ROOT / "results" / "pilot"
 
@@ -28,9 +33,9 @@ def pilot_table(shard_dir: Path, num_archs: int | None = None) -> dict[str, Any]
     final: dict[int, dict[int, float]] = {}
     curves: list[list[float]] = []
     walls, cores, trains, devices = [], [], [], set()
-    for rec in read_shards(shard_dir):
-        if num_archs is not None and rec["index"] >= num_archs:
-            continue
+    kept = [rec for rec in read_shards(shard_dir)
+            if num_archs is None or rec["index"] < num_archs]
+    for rec in kept:
         final.setdefault(rec["index"], {})[rec["seed"]] = rec["curves"]["val_acc"][-1]
         if rec["seed"] == 0:
             curves.append(rec["curves"]["val_acc"])
@@ -38,15 +43,13 @@ def pilot_table(shard_dir: Path, num_archs: int | None = None) -> dict[str, Any]
         cores.append(rec["cpu_time"])
         trains.append(sum(rec["train_time"]))
         devices.add(f"{rec['device']} x{rec.get('threads', 1)} thread(s)")
-    both = sorted(i for i, s in final.items() if 0 in s and 1 in s)
-    a = np.array([final[i][0] for i in both])
-    b = np.array([final[i][1] for i in both])
+    a, b = paired_final_val_acc(kept)
     means = [np.mean(list(s.values())) for s in final.values()]
     return {
         "recipe": recipe.as_dict(),
         "recipe_key": recipe.key,
         "trainings": len(walls),
-        "cells_with_two_seeds": len(both),
+        "cells_with_two_seeds": len(a),
         "core_seconds_per_training": float(np.mean(cores)) if cores else None,
         "wall_seconds_per_training": float(np.mean(walls)) if walls else None,
         "train_seconds_per_training": float(np.mean(trains)) if trains else None,

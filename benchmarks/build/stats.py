@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import numpy as np
 from scipy import stats
+
+
+def paired_final_val_acc(records: Iterable[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Final validation accuracy of seed 0 and of seed 1, for every architecture of the shard
+    ``records`` trained with both seeds (in architecture-index order)."""
+    final: dict[tuple[int, int], float] = {
+        (r["index"], r["seed"]): r["curves"]["val_acc"][-1] for r in records}
+    both = sorted(i for i, seed in final if seed == 1 and (i, 0) in final)
+    return (np.array([final[i, 0] for i in both], dtype=float),
+            np.array([final[i, 1] for i in both], dtype=float))
 
 
 def seed_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float | int]:

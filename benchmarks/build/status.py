@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmarks.build.order import benchmark_tasks
 from benchmarks.build.shards import done_pairs, read_shards
-from benchmarks.build.stats import seed_agreement
+from benchmarks.build.stats import paired_final_val_acc, seed_agreement
 from benchmarks.build.zero_cost import done_indices
 
 
@@ -88,9 +88,6 @@ def progress(shard_dir: Path, num_archs: int, workers: int = 1,
 def _seed_agreement(records: list[dict]) -> dict[str, Any]:
     """Kendall tau of the final validation accuracy between seeds 0 and 1, over every
     architecture with both (as ``merge`` computes it)."""
-    final = {(r["index"], r["seed"]): r["curves"]["val_acc"][-1] for r in records}
-    pairs = [(final[i, 0], final[i, 1]) for i, s in final if s == 1 and (i, 0) in final]
-    if len(pairs) < 3:
-        return {"seed_pairs": len(pairs)}
-    a, b = np.array(pairs, dtype=float).T
-    return {"seed_pairs": len(pairs), "seed_tau": seed_agreement(a, b).get("kendall_tau")}
+    a, b = paired_final_val_acc(records)
+    tau = seed_agreement(a, b).get("kendall_tau")  # absent below three pairs
+    return {"seed_pairs": len(a)} if tau is None else {"seed_pairs": len(a), "seed_tau": tau}

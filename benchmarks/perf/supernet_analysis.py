@@ -286,6 +286,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                     **op_mean_ranks(archs[:n_rank], truth[:n_rank])})
     with limit_threads(args.threads):
         runs = {name: snapshot_records(name, setup, args, keys, archs) for name in args.samplers}
+    subset = finetune_subset(keys, args.finetune_archs)  # the fine-tuned architectures
     for name, (snaps, tuned) in runs.items():
         fit_wall = fit_cpu = 0.0
         for epoch, snap in zip(args.epochs, snaps, strict=True):
@@ -312,7 +313,6 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                             **op_mean_ranks(archs[:n_rank], scores[:n_rank])})
             log.info("%s epoch %d: tau %.3f spearman %.3f", name, epoch, rec["kendall"],
                      rec["spearman"])
-        subset = finetune_subset(keys, args.finetune_archs)
         for steps, snap in zip(args.finetune_steps if tuned else [], tuned, strict=True):
             scores, _ = snap.values([keys[i] for i in subset])
             ft_rows.append({"sampler": name, "epoch": args.epochs[-1], "finetune_steps": steps,
