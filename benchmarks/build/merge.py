@@ -31,7 +31,7 @@ from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
 from benchmarks.build.train import INPUT_SHAPE, METRICS
 from benchmarks.build.zero_cost import read_scores, tabulate
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
-from predictors.spaces import get_space
+from predictors.spaces import Arch, get_space
 from predictors.spaces.nb201 import OPS
 
 log = logging.getLogger(__name__)
@@ -90,25 +90,16 @@ def predict_cost(model: dict[str, Any], spec: tuple[str, ...]) -> float:
     return float(_features(spec) @ coef)
 
 
-def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
-          pilot_dir: Path = PILOT_DIR,
-          min_reference: int = MIN_REFERENCE_SHARDS) -> TabularBenchmark:
-    """Merge every shard of ``shard_dir`` into a benchmark saved at ``out_dir``."""
-    recipe: Recipe = read_recipe(shard_dir)
-    records = list(read_shards(shard_dir))
-    by_index: dict[int, dict[int, dict[str, Any]]] = {}
-    for rec in records:
-        if rec["recipe_key"] != recipe.key:
-            raise ShardError(f"shard a{rec['index']:04d}-s{rec['seed']} of {shard_dir} was "
-                             "trained with another recipe; move it out and merge again")
-        by_index.setdefault(rec["index"], {})[rec["seed"]] = rec
-    indices = sorted(i for i, s in by_index.items() if 0 in s)
-    if not indices:
-        raise ShardError(f"{shard_dir} holds no seed-0 shard yet; nothing to merge")
+NUM_SEEDS = 2
+
+
+def _curves_and_statics(
+    indices: list[int], by_index: dict[int, dict[int, dict[str, Any]]], recipe: Recipe,
+    cost: dict[str, Any],
+) -> tuple[list[Arch], np.ndarray, np.ndarray]:
+    """Architectures, curves ``[arch, seed, epoch, metric]`` and static columns of the rows."""
     space = get_space("nb201")
-    cost = fit_cost_model(records, min_reference)
-    num_seeds = 2
-    values = np.full((len(indices), num_seeds, recipe.epochs, len(METRICS)), np.nan, np.float32)
+    values = np.full((len(indices), NUM_SEEDS, recipe.epochs, len(METRICS)), np.nan, np.float32)
     static = np.zeros((len(indices), len(STATIC)), np.float32)
     archs = []
     for row, index in enumerate(indices):
@@ -117,7 +108,7 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
         arch = space.from_string(first["arch"])
         archs.append(arch)
         for seed, rec in seeds.items():
-            if seed < num_seeds:
+            if seed < NUM_SEEDS:
                 for m, metric in enumerate(METRICS):
                     values[row, seed, :, m] = [np.nan if v is None else v
                                                for v in rec["curves"][metric]]
@@ -125,12 +116,18 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
                        np.median([r["latency_cpu"] for r in seeds.values()]),
                        predict_cost(cost, arch.spec),
                        np.mean([measured_epoch_time(r) for r in seeds.values()])]
+    return archs, values, static
+
+
+def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices: list[int],
+              values: np.ndarray, cost: dict[str, Any], pilot_dir: Path) -> dict[str, Any]:
+    """``metadata.json`` of the merged benchmark: recipe, splits, order, compute and summary."""
     val = values[:, :, :, METRICS.index("val_acc")]
     paired = ~np.isnan(val[:, 1, -1])
     devices = Counter(f"{r['device']} x{r.get('threads', 1)} thread(s)" for r in records)
     pilot_path = pilot_dir / f"{recipe.name}.json"
     splits = recipe.splits.as_dict()
-    meta: dict[str, Any] = {
+    return {
         "name": name,
         "space": "nb201",
         "dataset": "fashion-mnist",
@@ -144,7 +141,7 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
         "ground_truth": "mean over the seeds present at the final epoch (seeds 0 and 1 where "
                         "both exist, else seed 0)",
         "epochs": recipe.epochs,
-        "seeds": num_seeds,
+        "seeds": NUM_SEEDS,
         "static": list(STATIC),
         "static_units": {"params": "count", "flops": "forward FLOPs of one image",
                          "latency_cpu": "s, batch 1, CPU, median of 30",
@@ -178,15 +175,35 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
         "citation": "predbench Fashion-MNIST NB201 benchmark; Fashion-MNIST: Xiao, Rasul and "
                     "Vollgraf 2017, arXiv:1708.07747; NAS-Bench-201: Dong and Yang, ICLR 2020",
     }
+
+
+def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
+          pilot_dir: Path = PILOT_DIR,
+          min_reference: int = MIN_REFERENCE_SHARDS) -> TabularBenchmark:
+    """Merge every shard of ``shard_dir`` into a benchmark saved at ``out_dir``."""
+    recipe: Recipe = read_recipe(shard_dir)
+    records = list(read_shards(shard_dir))
+    by_index: dict[int, dict[int, dict[str, Any]]] = {}
+    for rec in records:
+        if rec["recipe_key"] != recipe.key:
+            raise ShardError(f"shard a{rec['index']:04d}-s{rec['seed']} of {shard_dir} was "
+                             "trained with another recipe; move it out and merge again")
+        by_index.setdefault(rec["index"], {})[rec["seed"]] = rec
+    indices = sorted(i for i, s in by_index.items() if 0 in s)
+    if not indices:
+        raise ShardError(f"{shard_dir} holds no seed-0 shard yet; nothing to merge")
+    cost = fit_cost_model(records, min_reference)
+    archs, values, static = _curves_and_statics(indices, by_index, recipe, cost)
+    meta = _metadata(name, recipe, records, indices, values, cost, pilot_dir)
     zc_records = read_scores(shard_dir)
     if zc_records:
         names, table, meta["zero_cost"] = tabulate(zc_records, indices)
         static = np.concatenate([static.astype(np.float64), table], axis=1)
         meta["static"] += names
         meta["static_units"].update({n: "s" if n.endswith("_time") else "score" for n in names})
-    SplitSpec.from_dict(splits)  # the live source must be able to rebuild the splits
+    SplitSpec.from_dict(meta["splits"])  # the live source must be able to rebuild the splits
     bench = TabularBenchmark(meta, archs, values, static)
     bench.save(out_dir)
     log.info("merged %d architectures (%d with two seeds) into %s", len(indices),
-             int(paired.sum()), out_dir)
+             meta["summary"]["archs_with_two_seeds"], out_dir)
     return bench
