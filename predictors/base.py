@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -80,19 +80,12 @@ class LiveSource:
 
 
 @dataclass
-class FitContext:
-    """Everything a predictor may use in ``fit``; fields it did not declare are empty.
-
-    ``network`` is the benchmark's network configuration (``to_network`` keyword arguments plus
-    ``input_shape``), present whenever the space can build the benchmark's networks; it is a
-    description of the space, not data about any architecture.
-    """
+class _Context:
+    """Fields common to fit and query contexts; all but ``space`` are keyword-only."""
 
     space: SearchSpace
-    archs: Sequence[Arch] = ()
-    labels: np.ndarray | None = None
+    _: KW_ONLY
     curves: Mapping[str, np.ndarray] = field(default_factory=dict)
-    unlabeled: Sequence[Arch] = ()
     fidelity: int | None = None
     total_epochs: int | None = None
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
@@ -103,18 +96,22 @@ class FitContext:
 
 
 @dataclass
-class QueryContext:
-    """Everything a predictor may use in ``query``; ``curves`` rows align with the archs."""
+class FitContext(_Context):
+    """Everything a predictor may use in ``fit``; fields it did not declare are empty.
 
-    space: SearchSpace
-    curves: Mapping[str, np.ndarray] = field(default_factory=dict)
-    fidelity: int | None = None
-    total_epochs: int | None = None
-    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
-    device: str = "cpu"
-    live: LiveSource | None = None
-    properties: Mapping[str, np.ndarray] = field(default_factory=dict)
-    network: Mapping[str, Any] | None = None
+    ``network`` is the benchmark's network configuration (``to_network`` keyword arguments plus
+    ``input_shape``), present whenever the space can build the benchmark's networks; it is a
+    description of the space, not data about any architecture.
+    """
+
+    archs: Sequence[Arch] = ()
+    labels: np.ndarray | None = None
+    unlabeled: Sequence[Arch] = ()
+
+
+@dataclass
+class QueryContext(_Context):
+    """Everything a predictor may use in ``query``; ``curves`` rows align with the archs."""
 
 
 @dataclass

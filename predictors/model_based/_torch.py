@@ -13,6 +13,14 @@ def as_tensor(x: np.ndarray, device: str) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=device)
 
 
+def tanh_layers(in_dim: int, units: int, depth: int = 3) -> list[nn.Module]:
+    """``depth`` fully connected layers of ``units`` tanh units (the DNGO/BOHAMIANN body)."""
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        layers += [nn.Linear(in_dim if i == 0 else units, units), nn.Tanh()]
+    return layers
+
+
 def minibatches(n: int, batch_size: int, gen: torch.Generator, shuffle: bool = True):
     """Index tensors of a shuffled pass over ``n`` rows (drawn from ``gen`` on the CPU)."""
     order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)

@@ -18,7 +18,7 @@ from torch import nn
 
 from predictors.base import DataNeeds
 from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
-from predictors.model_based._torch import as_tensor, train_regressor
+from predictors.model_based._torch import as_tensor, tanh_layers, train_regressor
 from predictors.registry import register
 
 
@@ -56,11 +56,7 @@ class BasisNet(nn.Module):
 
     def __init__(self, in_dim: int, units: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(in_dim, units), nn.Tanh(),
-            nn.Linear(units, units), nn.Tanh(),
-            nn.Linear(units, units), nn.Tanh(),
-        )
+        self.body = nn.Sequential(*tanh_layers(in_dim, units))
         self.out = nn.Linear(units, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from predictors.model_based._base import torch_seeded
+from predictors.model_based._torch import tanh_layers
 
 
 class GaussianNet(nn.Module):
@@ -27,12 +28,7 @@ class GaussianNet(nn.Module):
 
     def __init__(self, in_dim: int, units: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(in_dim, units), nn.Tanh(),
-            nn.Linear(units, units), nn.Tanh(),
-            nn.Linear(units, units), nn.Tanh(),
-            nn.Linear(units, 1),
-        )
+        self.body = nn.Sequential(*tanh_layers(in_dim, units), nn.Linear(units, 1))
         self.log_var = nn.Parameter(torch.tensor(-3.0))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
