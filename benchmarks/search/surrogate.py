@@ -73,35 +73,28 @@ class ContextFactory:
         bench = self.land.bench
         return {p: bench.static_value(p, rows) for p in self.needs.properties}
 
+    def _shared(self, rows: Sequence[int], rng: np.random.Generator) -> dict[str, Any]:
+        """Context fields common to fit and query for the benchmark rows ``rows``."""
+        land = self.land
+        return dict(space=land.space, total_epochs=land.bench.epochs, rng=rng, device=self.device,
+                    live=self.live if self.needs.live else None,
+                    properties=self._properties(rows),
+                    network=land.bench.metadata.get("network"))
+
     def fit_context(
         self, rows: Sequence[int], labels: np.ndarray | None, rng: np.random.Generator,
         unlabeled: Sequence[int] = (),
     ) -> FitContext:
         land = self.land
         return FitContext(
-            space=land.space,
             archs=[land.arch(i) for i in rows],
             labels=None if labels is None or not self.needs.labels else np.asarray(labels, float),
             unlabeled=[land.arch(i) for i in unlabeled],
-            total_epochs=land.bench.epochs,
-            rng=rng,
-            device=self.device,
-            live=self.live if self.needs.live else None,
-            properties=self._properties(rows),
-            network=land.bench.metadata.get("network"),
+            **self._shared(rows, rng),
         )
 
     def query_context(self, rows: Sequence[int], rng: np.random.Generator) -> QueryContext:
-        land = self.land
-        return QueryContext(
-            space=land.space,
-            total_epochs=land.bench.epochs,
-            rng=rng,
-            device=self.device,
-            live=self.live if self.needs.live else None,
-            properties=self._properties(rows),
-            network=land.bench.metadata.get("network"),
-        )
+        return QueryContext(**self._shared(rows, rng))
 
 
 @dataclass
