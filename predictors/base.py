@@ -81,7 +81,12 @@ class LiveSource:
 
 @dataclass
 class _Context:
-    """Fields common to fit and query contexts; all but ``space`` are keyword-only."""
+    """Fields common to fit and query contexts; all but ``space`` are keyword-only.
+
+    ``network`` is the benchmark's network configuration (``to_network`` keyword arguments plus
+    ``input_shape``), present whenever the space can build the benchmark's networks; it is a
+    description of the space, not data about any architecture.
+    """
 
     space: SearchSpace
     _: KW_ONLY
@@ -97,12 +102,7 @@ class _Context:
 
 @dataclass
 class FitContext(_Context):
-    """Everything a predictor may use in ``fit``; fields it did not declare are empty.
-
-    ``network`` is the benchmark's network configuration (``to_network`` keyword arguments plus
-    ``input_shape``), present whenever the space can build the benchmark's networks; it is a
-    description of the space, not data about any architecture.
-    """
+    """Everything a predictor may use in ``fit``; fields it did not declare are empty."""
 
     archs: Sequence[Arch] = ()
     labels: np.ndarray | None = None

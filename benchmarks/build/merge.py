@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 STATIC = ("params", "flops", "latency_cpu", EPOCH_COST, "epoch_time_measured")
 COST_OPS = tuple(op for op in OPS if op != "none")
 MIN_REFERENCE_SHARDS = 5
+#: Seeds a benchmark row holds (seed 0 always, seed 1 for the second-seed subset).
+NUM_SEEDS = 2
 
 
 def is_reference(rec: dict[str, Any]) -> bool:
@@ -88,9 +90,6 @@ def fit_cost_model(records: list[dict[str, Any]],
 def predict_cost(model: dict[str, Any], spec: tuple[str, ...]) -> float:
     coef = np.array(list(model["coefficients"].values()))
     return float(_features(spec) @ coef)
-
-
-NUM_SEEDS = 2
 
 
 def _curves_and_statics(
