@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every figure of the Fashion-MNIST benchmark (fmnist-nb201), in dependency order.
+# Every figure of the Fashion-MNIST benchmark (fmnist-nb201), in dependency order, the quick
+# analyses (zero-cost table, supernet correlations) before the long sweeps.
 #
 #   bash scripts/own_benchmark_results.sh [STEP ...]
 #
-# Steps: merge reproduce lc zero_cost supernet omni search (default: all, in that order).
+# Steps: merge zero_cost supernet reproduce lc omni search (default: all, in that order).
 # Each step writes into a resumable store or cache, so a run stopped at any point continues
 # where it stopped when started again; finished evaluations are never repeated.
 # Environment: WORKERS (default 2) processes of THREADS (default 1) native threads each.
@@ -15,7 +16,7 @@ OUT=results/$B
 WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-1}
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge reproduce lc zero_cost supernet omni search)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet reproduce lc omni search)
 
 step_merge() {
   predbench build merge --plot "$OUT/epoch_vs_final.png"   # into data/$B
@@ -59,7 +60,7 @@ step_search() {
 
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
-    echo "unknown step '$step'; steps: merge reproduce lc zero_cost supernet omni search" >&2
+    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc omni search" >&2
     exit 2
   fi
   echo "== $step =="
