@@ -20,6 +20,7 @@ from rich.table import Table
 from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
+from benchmarks.snapshot import SnapshotError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
 from predictors.registry import UnknownPredictorError, available
 from predictors.spaces import ArchError
@@ -36,7 +37,7 @@ DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 PREFERRED_BENCHMARKS = ("fmnist-nb201", "nasbench-graph-cora")
 DEFAULT_STORE = Path("runs/predbench.db")
 USER_ERRORS = (TaskError, BenchmarkFormatError, UnknownPredictorError, ArchError,
-               LiveSourceError)
+               LiveSourceError, SnapshotError)
 
 
 class UsageError(ValueError):
@@ -292,6 +293,41 @@ def plot(
         raise UsageError(f"{store} holds no successful evaluations to plot")
     for path in write_report(frame, out):
         console.print(f"wrote {path}")
+
+
+store_app = typer.Typer(no_args_is_help=True,
+                        help="Snapshot a results store to text (to commit it) and restore it.")
+app.add_typer(store_app, name="store")
+
+
+def _row_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table}: {n}" for table, n in counts.items()) or "no tables"
+
+
+@store_app.command("snapshot")
+@_guard
+def store_snapshot(
+    db: Path = typer.Argument(..., help="SQLite store, e.g. results/NAME/predbench.db."),
+    out: Path | None = typer.Option(None, help="Snapshot file (default: DB's stem + .jsonl.gz)."),
+) -> None:
+    """Write a store's rows into a gzipped JSON-lines snapshot (byte-stable when unchanged)."""
+    from benchmarks.snapshot import dump
+
+    path, counts = dump(db, out)
+    console.print(f"wrote {path} ({_row_counts(counts)} rows)")
+
+
+@store_app.command("restore")
+@_guard
+def store_restore(
+    snapshot: Path = typer.Argument(..., help="Snapshot written by `predbench store snapshot`."),
+    db: Path | None = typer.Option(None, help="Store to fill (default: snapshot stem + .db)."),
+) -> None:
+    """Insert a snapshot's rows that the store lacks; a sweep run afterwards skips them."""
+    from benchmarks.snapshot import restore
+
+    path, added = restore(snapshot, db)
+    console.print(f"restored into {path} ({_row_counts(added)} rows added)")
 
 
 def _optional(module: str) -> Any | None:

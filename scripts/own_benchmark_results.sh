@@ -4,9 +4,13 @@
 #
 #   bash scripts/own_benchmark_results.sh [STEP ...]
 #
-# Steps: merge zero_cost supernet reproduce lc omni search (default: all, in that order).
+# Steps: merge zero_cost supernet reproduce lc omni search (default: all, in that order), and
+# snapshot.
 # Each step writes into a resumable store or cache, so a run stopped at any point continues
-# where it stopped when started again; finished evaluations are never repeated.
+# where it stopped when started again; finished evaluations are never repeated. The SQLite stores
+# are not versioned: `snapshot` (also run after every step) writes each into a committable
+# <store>.jsonl.gz beside it, and every run first restores those snapshots, so a sweep carries
+# on from the last committed snapshot on a fresh checkout too.
 # Environment: WORKERS (default 2) processes of THREADS (default 1) native threads each.
 set -euo pipefail
 
@@ -15,8 +19,25 @@ B=fmnist-nb201
 OUT=results/$B
 WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-1}
+SEARCH_STORE=results/search/$B.db
+STORES=("$OUT/predbench.db" results/omni/omni.db "$SEARCH_STORE")
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet reproduce lc omni search)
+
+restore_snapshots() {
+  local db snap
+  for db in "${STORES[@]}"; do
+    snap="${db%.db}.jsonl.gz"
+    if [ -f "$snap" ]; then predbench store restore "$snap" --db "$db"; fi
+  done
+}
+
+step_snapshot() {
+  local db
+  for db in "${STORES[@]}"; do
+    if [ -f "$db" ]; then predbench store snapshot "$db"; fi
+  done
+}
 
 step_merge() {
   predbench build merge --plot "$OUT/epoch_vs_final.png"   # into data/$B
@@ -48,7 +69,8 @@ step_omni() {
 }
 
 step_search() {
-  local xgb='{"num_boost_round": 100}' par=(--jobs "$WORKERS" --threads "$THREADS")
+  local xgb='{"num_boost_round": 100}'
+  local par=(--jobs "$WORKERS" --threads "$THREADS" --store "$SEARCH_STORE")
   predbench search --benchmark $B --method random,rea,local,evolution,bo --predictor xgb \
     --predictor-params "$xgb" --runs 20 --queries 150 "${par[@]}"
   predbench search --benchmark $B --method evolution,bo --predictor gp,bananas,gcn,seminas \
@@ -60,9 +82,14 @@ step_search() {
 
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
-    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc omni search" >&2
+    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc omni search" \
+      "snapshot" >&2
     exit 2
   fi
+done
+restore_snapshots
+for step in "${STEPS[@]}"; do
   echo "== $step =="
   "step_$step"
+  [ "$step" = snapshot ] || step_snapshot
 done

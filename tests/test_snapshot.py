@@ -1,0 +1,108 @@
+"""Text snapshots of results stores: round trip, merge without loss, byte stability, errors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.cli import app
+from benchmarks.snapshot import SnapshotError, db_path, dump, restore, snapshot_path
+from benchmarks.store import ResultStore
+
+
+def _record(i: int, status: str = "ok") -> dict:
+    return {"key": f"task-{i}", "status": status, "predictor": "xgb", "train_size": 10 * i,
+            "kendall": 0.1 * i, "params": {"depth": i}, "error": None if status == "ok" else "x"}
+
+
+def _store(path, indices) -> None:
+    with ResultStore(path) as store:
+        for i in indices:
+            store.put(_record(i, "failed" if i == 3 else "ok"))
+
+
+def test_round_trip_keeps_every_record(tmp_path):
+    _store(tmp_path / "a.db", range(5))
+    snap, counts = dump(tmp_path / "a.db")
+    assert snap == tmp_path / "a.jsonl.gz" and counts == {"evaluations": 5}
+    restored, added = restore(snap, tmp_path / "b.db")
+    assert added == {"evaluations": 5}
+    with ResultStore(tmp_path / "a.db") as a, ResultStore(restored) as b:
+        assert list(a.records()) == list(b.records())
+        assert b.keys("failed") == {"task-3"}
+
+
+def test_restore_adds_only_missing_rows_and_keeps_newer_ones(tmp_path):
+    _store(tmp_path / "old.db", range(3))
+    snap, _ = dump(tmp_path / "old.db")
+    with ResultStore(tmp_path / "new.db") as store:
+        store.put({**_record(1), "kendall": 0.9})  # the store went further than the snapshot
+        store.put(_record(7))
+    _, added = restore(snap, tmp_path / "new.db")
+    assert added == {"evaluations": 2}
+    with ResultStore(tmp_path / "new.db") as store:
+        assert store.keys() == {"task-0", "task-1", "task-2", "task-7"}
+        assert store.get("task-1")["kendall"] == 0.9
+    assert restore(snap, tmp_path / "new.db")[1] == {"evaluations": 0}
+
+
+def test_unchanged_store_gives_identical_bytes(tmp_path):
+    _store(tmp_path / "s.db", [4, 1, 2])
+    first = dump(tmp_path / "s.db", tmp_path / "one.jsonl.gz")[0].read_bytes()
+    second = dump(tmp_path / "s.db", tmp_path / "two.jsonl.gz")[0].read_bytes()
+    assert first == second
+    _store(tmp_path / "s.db", [9])
+    assert dump(tmp_path / "s.db", tmp_path / "three.jsonl.gz")[0].read_bytes() != first
+
+
+def test_any_schema_round_trips_including_without_rowid_tables(tmp_path):
+    src = tmp_path / "search.db"
+    with sqlite3.connect(src) as conn:
+        conn.execute("CREATE TABLE runs (config TEXT, run INTEGER, best REAL, "
+                     "PRIMARY KEY (config, run)) WITHOUT ROWID")
+        conn.execute("CREATE TABLE configs (config TEXT PRIMARY KEY, body TEXT)")
+        conn.executemany("INSERT INTO runs VALUES (?, ?, ?)",
+                         [("b", 1, 0.5), ("a", 2, 0.25), ("a", 1, None)])
+        conn.execute("INSERT INTO configs VALUES ('a', '{}')")
+    conn.close()
+    snap, counts = dump(src)
+    assert counts == {"configs": 1, "runs": 3}
+    restored, _ = restore(snap, tmp_path / "copy.db")
+    with sqlite3.connect(restored) as conn:
+        rows = conn.execute("SELECT * FROM runs ORDER BY config, run").fetchall()
+    conn.close()
+    assert rows == [("a", 1, None), ("a", 2, 0.25), ("b", 1, 0.5)]
+
+
+def test_default_paths_pair_up(tmp_path):
+    assert snapshot_path(tmp_path / "r" / "predbench.db") == tmp_path / "r" / "predbench.jsonl.gz"
+    assert db_path(tmp_path / "r" / "predbench.jsonl.gz") == tmp_path / "r" / "predbench.db"
+    with pytest.raises(SnapshotError, match="ends with"):
+        db_path(tmp_path / "predbench.json")
+
+
+def test_bad_input_is_one_clear_error_and_leaves_the_store_alone(tmp_path):
+    with pytest.raises(SnapshotError, match="no such store"):
+        dump(tmp_path / "missing.db")
+    with pytest.raises(SnapshotError, match="no such snapshot"):
+        restore(tmp_path / "missing.jsonl.gz")
+    (tmp_path / "junk.jsonl.gz").write_text("not gzip")
+    _store(tmp_path / "keep.db", [1])
+    with pytest.raises(SnapshotError, match="not a readable gzip"):
+        restore(tmp_path / "junk.jsonl.gz", tmp_path / "keep.db")
+    with ResultStore(tmp_path / "keep.db") as store:
+        assert store.keys() == {"task-1"}
+
+
+def test_cli_snapshot_then_restore(tmp_path):
+    _store(tmp_path / "predbench.db", range(2))
+    runner = CliRunner()
+    out = runner.invoke(app, ["store", "snapshot", str(tmp_path / "predbench.db")])
+    assert out.exit_code == 0, out.output
+    (tmp_path / "predbench.db").unlink()
+    out = runner.invoke(app, ["store", "restore", str(tmp_path / "predbench.jsonl.gz")])
+    assert out.exit_code == 0 and "evaluations: 2" in out.output, out.output
+    out = runner.invoke(app, ["store", "snapshot", str(tmp_path / "nothing.db")])
+    assert out.exit_code == 2 and "no such store" in out.output
