@@ -179,6 +179,33 @@ def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():
     assert "seed_tau" not in _seed_agreement(seed0 + seed1[:2])
 
 
+def test_ranking_ceiling_matches_a_simulation_of_noisy_labels():
+    from scipy import stats
+
+    from benchmarks.build.stats import ranking_ceiling
+
+    seed_tau, paired = 0.69, 0.35
+    out = ranking_ceiling(seed_tau, paired)
+    rng = np.random.default_rng(0)
+    r = np.sin(np.pi * seed_tau / 2)
+    noise_sd = np.sqrt((1 - r) / r)
+    simulated = {"seeds": [], "mixed": []}
+    for _ in range(100):
+        truth = rng.normal(size=300)
+        seed0, seed1 = (truth + noise_sd * rng.normal(size=300) for _ in range(2))
+        simulated["seeds"].append(stats.kendalltau(seed0, seed1).statistic)
+        labels = np.where(rng.random(300) < paired, (seed0 + seed1) / 2, seed0)
+        simulated["mixed"].append(stats.kendalltau(truth, labels).statistic)
+    assert np.mean(simulated["seeds"]) == pytest.approx(seed_tau, abs=0.01)
+    assert np.mean(simulated["mixed"]) == pytest.approx(out["benchmark_labels"], abs=0.01)
+    assert out["one_seed"] < out["benchmark_labels"] < out["two_seed_mean"] < 1
+    assert ranking_ceiling(1.0, 0.5)["benchmark_labels"] == pytest.approx(1.0)
+    assert ranking_ceiling(seed_tau, 0.0)["benchmark_labels"] == pytest.approx(out["one_seed"])
+    assert ranking_ceiling(-0.2)["one_seed"] == 0.0
+    with pytest.raises(ValueError, match="two_seed_fraction"):
+        ranking_ceiling(0.5, 1.5)
+
+
 def test_choose_recipe_rule(tmp_path):
     def table(name, cells, tau, cost):
         (tmp_path / f"{name}.json").write_text(json.dumps({

@@ -167,7 +167,8 @@ def merge(
     plot_epoch_tau(bench, plot or REPO_ROOT / "results" / f"{name}-epoch-tau.png")
     s = bench.metadata["summary"]
     typer.echo(f"{s['archs']} architectures ({s['archs_with_two_seeds']} with two seeds); "
-               f"seed-to-seed {json.dumps(s['seed_to_seed'])}")
+               f"seed-to-seed {json.dumps(s['seed_to_seed'])}; Kendall tau a perfect predictor "
+               f"could reach against these labels {json.dumps(s.get('ranking_ceiling', {}))}")
 
 
 @app.command()

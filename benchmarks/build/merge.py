@@ -27,7 +27,7 @@ from benchmarks.build.order import SECOND_SEED_EVERY
 from benchmarks.build.pilot import PILOT_DIR
 from benchmarks.build.recipe import Recipe
 from benchmarks.build.shards import ShardError, read_recipe, read_shards
-from benchmarks.build.stats import epoch_vs_final_tau, seed_agreement, spread
+from benchmarks.build.stats import epoch_vs_final_tau, ranking_ceiling, seed_agreement, spread
 from benchmarks.build.train import INPUT_SHAPE, METRICS
 from benchmarks.build.zero_cost import read_scores, tabulate
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
@@ -126,6 +126,7 @@ def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices:
     devices = Counter(f"{r['device']} x{r.get('threads', 1)} thread(s)" for r in records)
     pilot_path = pilot_dir / f"{recipe.name}.json"
     splits = recipe.splits.as_dict()
+    seed_to_seed = seed_agreement(val[paired, 0, -1], val[paired, 1, -1])
     return {
         "name": name,
         "space": "nb201",
@@ -168,7 +169,10 @@ def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices:
             "archs": len(indices),
             "archs_with_two_seeds": int(paired.sum()),
             "final_val_acc": spread(np.nanmean(val[:, :, -1], axis=1)),
-            "seed_to_seed": seed_agreement(val[paired, 0, -1], val[paired, 1, -1]),
+            "seed_to_seed": seed_to_seed,
+            "ranking_ceiling": (ranking_ceiling(seed_to_seed["kendall_tau"],
+                                                float(paired.mean()))
+                                if "kendall_tau" in seed_to_seed else {}),
             "epoch_vs_final_tau": epoch_vs_final_tau(val[:, 0, :]),
         },
         "citation": "predbench Fashion-MNIST NB201 benchmark; Fashion-MNIST: Xiao, Rasul and "

@@ -20,6 +20,10 @@ def plot_epoch_tau(bench: TabularBenchmark, path: Path) -> Path:
     ax.plot(range(1, len(taus) + 1), taus, marker="o", label="epoch e vs last epoch (seed 0)")
     if seed is not None:
         ax.axhline(seed, color="grey", ls="--", label=f"seed 0 vs seed 1 (last epoch): {seed:.2f}")
+    ceiling = bench.metadata["summary"].get("ranking_ceiling", {}).get("benchmark_labels")
+    if ceiling is not None:
+        ax.axhline(ceiling, color="tab:green", ls=":",
+                   label=f"ceiling of a perfect predictor on these labels: {ceiling:.2f}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("Kendall tau of validation accuracy")
     ax.set_title(f"{bench.name}: {len(bench)} architectures")
