@@ -50,6 +50,14 @@ step_reproduce() {
 }
 
 step_lc() {
+  # The learning-curve family over the study's whole fidelity grid (scaled to this benchmark's
+  # epochs; LcSVR also over every train size), into the main job's store, which already holds
+  # the quick grid's share of these evaluations.
+  local p
+  for p in valacc valloss sotl sotle sotlema lce lce_m lcsvr; do
+    predbench run --benchmark $B --predictor $p --full --trials 5 --test-size 200 \
+      --workers "$WORKERS" --threads "$THREADS" --store "$OUT/predbench.db"
+  done
   python -m benchmarks.lc_report --store "$OUT/predbench.db" --benchmark $B \
     --out "$OUT/learning_curve"
 }
