@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     executor = (ProcessExecutor(args.workers, threads=args.threads) if args.workers > 1
                 else SerialExecutor(args.threads))
     with ResultStore(args.store or out / "omni.db") as store:
-        summary = run_sweep(tasks, store, executor, progress=False)
+        summary = run_sweep(tasks, store, executor, progress=True)
         log.info("%d evaluations: %d run now, %d ok, %d failed", summary.total,
                  summary.total - summary.skipped, summary.ok, summary.failed)
         table = cells(store, labels)
