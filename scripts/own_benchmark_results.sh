@@ -4,7 +4,7 @@
 #
 #   bash scripts/own_benchmark_results.sh [STEP ...]
 #
-# Steps: merge zero_cost supernet reproduce lc omni search (default: all, in that order), and
+# Steps: merge zero_cost supernet reproduce lc search omni (default: all, in that order), and
 # snapshot.
 # Each step writes into a resumable store or cache, so a run stopped at any point continues
 # where it stopped when started again; finished evaluations are never repeated. The SQLite stores
@@ -22,7 +22,7 @@ THREADS=${THREADS:-1}
 SEARCH_STORE=results/search/$B.db
 STORES=("$OUT/predbench.db" results/omni/omni.db "$SEARCH_STORE")
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet reproduce lc omni search)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet reproduce lc search omni)
 
 restore_snapshots() {
   local db snap
@@ -90,7 +90,7 @@ step_search() {
 
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
-    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc omni search" \
+    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc search omni" \
       "snapshot" >&2
     exit 2
   fi
