@@ -4,7 +4,7 @@
 #
 #   bash scripts/own_benchmark_results.sh [STEP ...]
 #
-# Steps: merge zero_cost supernet reproduce lc search omni (default: all, in that order), and
+# Steps: merge zero_cost supernet lc search reproduce omni (default: all, in that order), and
 # snapshot.
 # Each step writes into a resumable store or cache, so a run stopped at any point continues
 # where it stopped when started again; finished evaluations are never repeated. The SQLite stores
@@ -22,7 +22,7 @@ THREADS=${THREADS:-1}
 SEARCH_STORE=results/search/$B.db
 STORES=("$OUT/predbench.db" results/omni/omni.db "$SEARCH_STORE")
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet reproduce lc search omni)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet lc search reproduce omni)
 
 restore_snapshots() {
   local db snap
@@ -51,8 +51,8 @@ step_reproduce() {
 
 step_lc() {
   # The learning-curve family over the study's whole fidelity grid (scaled to this benchmark's
-  # epochs; LcSVR also over every train size), into the main job's store, which already holds
-  # the quick grid's share of these evaluations.
+  # epochs; LcSVR also over every train size), into the main job's store, where `reproduce`
+  # finds its quick grid's share of these evaluations already done.
   local p
   for p in valacc valloss sotl sotle sotlema lce lce_m lcsvr; do
     predbench run --benchmark $B --predictor $p --full --trials 5 --test-size 200 \
@@ -90,7 +90,7 @@ step_search() {
 
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
-    echo "unknown step '$step'; steps: merge zero_cost supernet reproduce lc search omni" \
+    echo "unknown step '$step'; steps: merge zero_cost supernet lc search reproduce omni" \
       "snapshot" >&2
     exit 2
   fi
