@@ -2,7 +2,7 @@
 
     python -m benchmarks.perf.supernet_analysis analyze --benchmark fmnist-nb201 \
         [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,3,10,30] \
-        [--steps-per-epoch 157] [--archs 1000] [--rank-archs 500] [--finetune-steps 0,5] \
+        [--steps-per-epoch 157] [--archs 1000] [--rank-archs 1000] [--finetune-steps 0,5] \
         [--out results/supernet]
     python -m benchmarks.perf.supernet_analysis score [--order 1000] [...same options]
     python -m benchmarks.perf.supernet_analysis timing [--steps 20] [--archs 5]
@@ -452,7 +452,7 @@ def parser() -> argparse.ArgumentParser:
     a = sub.choices["analyze"]
     a.add_argument("--benchmark", required=True, help="benchmark name or directory")
     a.add_argument("--archs", type=int, default=1000)
-    a.add_argument("--rank-archs", type=int, default=500)
+    a.add_argument("--rank-archs", type=int, default=1000)
     sc = sub.choices["score"]
     sc.add_argument("--order", type=int, default=1000,
                     help="score the first N architectures of the Fashion-MNIST build order")
