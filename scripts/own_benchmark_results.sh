@@ -60,6 +60,7 @@ step_lc() {
   done
   python -m benchmarks.lc_report --store "$OUT/predbench.db" --benchmark $B \
     --out "$OUT/learning_curve"
+  python -m benchmarks.lc_extrapolation --benchmark $B --out "$OUT/learning_curve"
 }
 
 step_zero_cost() {
