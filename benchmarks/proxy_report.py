@@ -131,6 +131,31 @@ def table_rows(benchmark: str, boot: int, baselines: Sequence[str] = ("params", 
     return rows
 
 
+def operation_table(benchmark: str) -> str:
+    """Markdown table: Spearman of the ground truth and of every tabulated measure with the number
+    of edges holding each operation (empty for spaces whose cells are not lists of operations).
+
+    It shows which operations a measure rewards, beside the ones the benchmark's training does."""
+    bench = load_benchmark(benchmark)
+    specs = [getattr(a, "spec", None) for a in bench.archs]
+    if not specs or not all(isinstance(s, tuple) and all(isinstance(o, str) for o in s)
+                            for s in specs):
+        return ""
+    ops = sorted({o for s in specs for o in s})
+    counts = {o: np.array([s.count(o) for s in specs], dtype=float) for o in ops}
+    columns = {f"ground truth ({bench.objective})": bench.final()}
+    for n in bench.static_names:
+        if n.startswith("zc_") and not n.endswith("_time"):
+            columns[n[3:]] = bench.static_value(n)
+    lines = ["| score | " + " | ".join(ops) + " |", "|---" * (len(ops) + 1) + "|"]
+    for name, values in columns.items():
+        ok = np.isfinite(values)
+        rhos = [stats.spearmanr(counts[o][ok], values[ok]).statistic for o in ops]
+        lines.append(f"| {name} | " + " | ".join(f"{r:+.2f}" for r in rhos) + " |")
+    return ("\nSpearman of each score with the number of edges holding each operation:\n\n"
+            + "\n".join(lines) + "\n")
+
+
 def _seconds(value: float, fmt: str) -> str:
     return format(value, fmt) if np.isfinite(value) else "–"
 
@@ -222,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
         table += (f"\nRanking of the measures against the published NB201 CIFAR-10 one "
                   f"({agreement['source']}): Kendall tau {agreement['kendall_tau']:.2f} over "
                   f"{agreement['measures']} measures.\n")
+    if args.table:
+        table += operation_table(args.table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -290,6 +290,15 @@ def test_proxy_report_reads_a_benchmarks_zero_cost_table(tmp_path):
     assert rows["jacov"]["archs"] == 60 and rows["jacov"]["spearman"] > 0.5  # quality + noise
     assert rows["jacov"]["cpu_s_per_arch"] > 0 and math.isnan(rows["params"]["cpu_s_per_arch"])
     assert (tmp_path / "bars.png").stat().st_size > 0
+    # which operations each score rewards: the synthetic quality grows with nor_conv_3x3
+    lines = out.read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| score |"))
+    ops = [c.strip() for c in header.strip("|").split("|")][1:]
+    truth = next(line for line in lines if line.startswith("| ground truth"))
+    rho = dict(zip(ops, (float(c) for c in truth.strip("|").split("|")[1:]), strict=True))
+    assert set(ops) == {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+    assert rho["nor_conv_3x3"] > 0.2 and rho["none"] < -0.2
+    assert any(line.startswith("| jacov |") for line in lines)
     plain = write_synthetic_benchmark(tmp_path / "plain", n=20)
     with pytest.raises(SystemExit, match="build zero-cost"):
         report(["--table", str(plain), "--out", str(out)])
