@@ -166,3 +166,39 @@ def test_closed_form_normal_matches_ngboost_normal():
 
     for a, b in zip(fitted(ClosedFormNormal), fitted(Normal), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_prevalidated_tree_fits_the_same_ngboost_model():
+    """ngb's base tree skips scikit-learn's per-call checks; the model must not change."""
+    from ngboost import NGBRegressor
+    from sklearn.base import clone
+    from sklearn.tree import DecisionTreeRegressor
+
+    from predictors.model_based.ngb_normal import ClosedFormNormal
+    from predictors.model_based.ngb_tree import PrevalidatedTree
+
+    rng = np.random.default_rng(1)
+    x, xt = rng.integers(0, 2, size=(60, 12)).astype(float), rng.normal(size=(30, 12))
+    y = x @ rng.normal(size=12) + 0.3 * rng.normal(size=60)
+
+    def fitted(tree):
+        base = tree(max_depth=4, max_features=0.7, min_samples_leaf=2, random_state=1)
+        model = NGBRegressor(Dist=ClosedFormNormal, Base=base, n_estimators=60,
+                             minibatch_frac=0.5, verbose=False, random_state=2).fit(x, y)
+        pred = model.pred_dist(xt)
+        return pred.loc, pred.scale
+
+    for a, b in zip(fitted(PrevalidatedTree), fitted(DecisionTreeRegressor), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # missing values take scikit-learn's checked path, which supports them
+    holes = x.copy()
+    holes[::7, 0] = np.nan
+    ours = PrevalidatedTree(max_depth=3, random_state=0).fit(holes, y)
+    theirs = DecisionTreeRegressor(max_depth=3, random_state=0).fit(holes, y)
+    np.testing.assert_array_equal(ours.predict(holes), theirs.predict(holes))
+    # parameters are still validated, once, and clones are independent copies
+    with pytest.raises(ValueError, match="max_depth"):
+        clone(PrevalidatedTree(max_depth=-1))
+    template = PrevalidatedTree(max_depth=2, random_state=3)
+    twin = clone(template)
+    assert twin is not template and twin.get_params() == template.get_params()

@@ -176,16 +176,16 @@ class NGBPredictor(EncodedPredictor):
 
     def _train(self, x, y, hp, rng, device, unlabeled=None):
         from ngboost import NGBRegressor
-        from sklearn.tree import DecisionTreeRegressor
 
         from predictors.model_based.ngb_normal import ClosedFormNormal
+        from predictors.model_based.ngb_tree import PrevalidatedTree
 
         # Each boosting step fits its tree on a minibatch of ``minibatch_frac * n`` rows; leaf
         # sizes must leave room for a split there, or every tree is a stump (constant output).
         # The NAS-Bench-301 sizes (leaf 15, split 20) apply from ~500 labels; below that they
         # scale with the minibatch (at 121 labels, leaf 15 of 61 rows underfit: test tau .10).
         rows = max(int(hp["minibatch_frac"] * len(y)), 1)
-        base = DecisionTreeRegressor(
+        base = PrevalidatedTree(
             criterion="squared_error",
             max_depth=hp["max_depth"],
             max_features=hp["max_features"],
