@@ -74,11 +74,19 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Pat
     predictors = sorted(data["predictor"].unique())
     cmap = plt.get_cmap("tab20")
     markers = "osD^v<>Ph*X"
+    # A line joins the budgets that differ along this plot's axis only (train sizes at one
+    # fidelity on the init plot, fidelities at one train size on the query plot), as in the
+    # study's figures, instead of zig-zagging through a two-dimensional grid.
+    held = "fidelity" if axis == "init" else "train_size"
     for i, name in enumerate(predictors):
-        rows = data[data["predictor"] == name].sort_values(["train_size", "fidelity"])
-        ax.plot(rows[f"{column}_mean"], rows["kendall_mean"], marker=markers[i % len(markers)],
-                color=cmap(i % 20), linestyle="-" if len(rows) > 1 else "none", label=name,
-                markersize=6, alpha=0.85)
+        rows = data[data["predictor"] == name]
+        style = {"marker": markers[i % len(markers)], "color": cmap(i % 20), "markersize": 6,
+                 "alpha": 0.85}
+        for j, (_, line) in enumerate(rows.groupby(rows[held].fillna(-1), sort=True)):
+            line = line.sort_values(f"{column}_mean")
+            ax.plot(line[f"{column}_mean"], line["kendall_mean"],
+                    linestyle="-" if len(line) > 1 else "none",
+                    label=name if j == 0 else None, **style)
     front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
     if front.any():
         pts = data[front].sort_values(f"{column}_mean")
