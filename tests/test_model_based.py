@@ -202,3 +202,26 @@ def test_prevalidated_tree_fits_the_same_ngboost_model():
     template = PrevalidatedTree(max_depth=2, random_state=3)
     twin = clone(template)
     assert twin is not template and twin.get_params() == template.get_params()
+
+
+def test_ngb_minibatch_keeps_a_row_on_tiny_training_sets():
+    """int(minibatch_frac * n) == 0 rows used to hang ngboost's line search on a NaN loss."""
+    import signal
+
+    from predictors.model_based.trees import NGBPredictor
+
+    def hung(signum, frame):
+        raise TimeoutError("ngb fit on 9 rows with minibatch_frac 0.1 did not finish")
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(9, 5)), rng.normal(size=9)
+    hp = {"n_estimators": 20, "learning_rate": 0.05, "minibatch_frac": 0.1, "max_depth": 3,
+          "max_features": 1.0}
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        model = NGBPredictor()._train(x, y, hp, np.random.default_rng(1), "cpu")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert np.all(np.isfinite(model.predict(x)))

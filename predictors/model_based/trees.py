@@ -184,7 +184,10 @@ class NGBPredictor(EncodedPredictor):
         # sizes must leave room for a split there, or every tree is a stump (constant output).
         # The NAS-Bench-301 sizes (leaf 15, split 20) apply from ~500 labels; below that they
         # scale with the minibatch (at 121 labels, leaf 15 of 61 rows underfit: test tau .10).
-        rows = max(int(hp["minibatch_frac"] * len(y)), 1)
+        # ngboost draws int(minibatch_frac * n) rows per step; zero rows make its line search
+        # loop forever on a NaN loss (seen at 9-row CV folds), so the fraction keeps one row.
+        minibatch_frac = min(1.0, max(hp["minibatch_frac"], 1.5 / len(y)))
+        rows = max(int(minibatch_frac * len(y)), 1)
         base = PrevalidatedTree(
             criterion="squared_error",
             max_depth=hp["max_depth"],
@@ -198,7 +201,7 @@ class NGBPredictor(EncodedPredictor):
             Base=base,
             n_estimators=hp["n_estimators"],
             learning_rate=hp["learning_rate"],
-            minibatch_frac=hp["minibatch_frac"],
+            minibatch_frac=minibatch_frac,
             verbose=False,
             random_state=derive_seed(rng),
         )
