@@ -8,9 +8,9 @@ fidelities, ``--trials`` trials each, into a resumable store, then writes to ``-
 
 - ``omni_heatmap.png`` / ``omni_cells.csv``: OMNI's mean Kendall tau per (train size, fidelity),
   labeled with the mean initialization and query time of each row and column;
-- ``improvement.csv`` / ``improvement.png``: per OMNI budget, the best single predictor whose
-  mean initialization *and* query time both fit within OMNI's, and OMNI's gain over it
-  (negative where OMNI does not win; empty where no single predictor fits the budget);
+- ``improvement.csv`` / ``improvement.png``: per OMNI budget, the best single predictor that
+  uses no more labeled architectures *and* no more epochs per queried architecture, and OMNI's
+  gain over it (negative where OMNI does not win; empty where no single predictor fits);
 - ``ablation.csv`` / ``ablation.md``: mean Kendall tau of each variant per budget and overall.
 
 Zero-cost scores (OMNI's features and the zero-cost singles) are read from the benchmark's
@@ -126,13 +126,21 @@ def cells(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
 
 
 def improvement(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
-    """For each OMNI budget, the best single predictor within it and OMNI's gain over it."""
+    """For each OMNI budget, the best single predictor within it and OMNI's gain over it.
+
+    A single fits a budget when its train size and fidelity are both at most OMNI's. Budgets
+    are compared by these nominal settings, not by mean simulated times: those are means over
+    each evaluation's own test architectures, so at equal fidelity they differ by sampling
+    noise (SoTL-E at 4 epochs charged 39.26 s per architecture and OMNI 39.10-39.81 s), which
+    would let noise decide which rival OMNI meets. OMNI's extra cost at a budget (its search
+    and its zero-cost scores) stays visible in the time columns.
+    """
     omni = table[table["variant"] == "omni"]
     singles = table[~table["variant"].isin(ablations)]
     rows = []
     for _, cell in omni.iterrows():
-        fits = singles[(singles["init_time_s"] <= cell["init_time_s"])
-                       & (singles["query_time_s"] <= cell["query_time_s"])]
+        fits = singles[(singles["train_size"] <= cell["train_size"])
+                       & (singles["fidelity"] <= cell["fidelity"])]
         fits = fits[np.isfinite(fits["kendall"])]
         best = fits.loc[fits["kendall"].idxmax()] if len(fits) else None
         rows.append({
@@ -143,6 +151,8 @@ def improvement(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
             "best_single_setting": None if best is None
             else f"n={best['train_size']}, epochs={best['fidelity'] or 'none'}",
             "best_single_kendall": np.nan if best is None else best["kendall"],
+            "best_single_init_time_s": np.nan if best is None else best["init_time_s"],
+            "best_single_query_time_s": np.nan if best is None else best["query_time_s"],
         })
     out = pd.DataFrame(rows)
     out["gain"] = out["omni_kendall"] - out["best_single_kendall"]
@@ -213,13 +223,21 @@ def gain_plot(gains: pd.DataFrame, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
     for fid, rows in gains.groupby("fidelity"):
         ax.plot(rows["train_size"], rows["gain"], marker="o", label=f"{fid} epochs")
+        for _, row in rows.dropna(subset=["best_single"]).iterrows():
+            ax.annotate(row["best_single"], (row["train_size"], row["gain"]),
+                        textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("train size")
+    sizes = sorted(gains["train_size"].unique())
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.set_xlabel("train size (OMNI's labeled architectures)")
     ax.set_ylabel("Kendall tau: OMNI - best single")
+    ax.set_title("OMNI against the best single predictor within its budget\n"
+                 "(labels: that predictor; below 0 OMNI does not win)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
