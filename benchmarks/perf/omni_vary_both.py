@@ -44,6 +44,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no_encoding": {"use_encoding": False},
     "no_curves": {"use_curves": False},
     "no_zero_cost": {"use_zero_cost": False},
+    # the curve features alone: can the learner reproduce what SoTL-E ranks without labels?
+    "curves_only": {"use_encoding": False, "use_zero_cost": False},
 }
 #: Single predictors OMNI is compared with: its parts' families and the study's strong ones.
 SINGLES = ("xgb", "ngb", "rf", "lcsvr", "sotle", "sotl", "jacov", "synflow")
