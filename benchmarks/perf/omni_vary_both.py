@@ -2,9 +2,9 @@
 best single predictor, and the ablation table.
 
 ``python -m benchmarks.perf.omni_vary_both --benchmark NAME_OR_DIR`` evaluates OMNI, its
-ablations (each feature block dropped in turn) and single predictors over a grid of train sizes x
-fidelities, ``--trials`` trials each, into a resumable store, then writes to ``--out``
-(default ``results/omni``):
+ablations (each feature block dropped in turn, and the curve features alone) and single
+predictors over a grid of train sizes x fidelities, ``--trials`` trials each, into a resumable
+store, then writes to ``--out`` (default ``results/omni``):
 
 - ``omni_heatmap.png`` / ``omni_cells.csv``: OMNI's mean Kendall tau per (train size, fidelity),
   labeled with the mean initialization and query time of each row and column;
