@@ -317,3 +317,21 @@ def test_improvement_compares_nominal_budgets_not_noisy_mean_times():
     assert gains.loc[0, "best_single"] == "sotle"
     assert gains.loc[0, "best_single_setting"] == "n=0, epochs=4"
     assert gains.loc[0, "gain"] == pytest.approx(-0.03)
+
+
+# --- OMNI's optional SoTL-E prior ----------------------------------------------------------------
+def test_omni_curve_prior_keeps_the_sotle_ranking_when_the_trees_learn_little(bench):
+    """With a near-inert booster, predictions follow the SoTL-E line (tau ~1 with SoTL-E);
+    without the prior they do not. The prior needs the curve features."""
+    inert = {"model": "xgb", "hpo_evals": 1, "use_zero_cost": False,
+             "model_params": {"num_boost_round": 1, "learning_rate": 0.01}}
+    sotle = make("sotle")
+    with_prior, plain = make("omni", curve_prior=True, **inert), make("omni", **inert)
+    fctx, qctx, archs, _ = contexts(bench, with_prior, 12, 60, 3)
+    sotle.fit(fctx)
+    reference = sotle.query(archs, qctx).mean
+    assert tau(reference, with_prior.fit(fctx).query(archs, qctx).mean) > 0.99
+    fctx, qctx, archs, _ = contexts(bench, plain, 12, 60, 3)
+    assert tau(reference, plain.fit(fctx).query(archs, qctx).mean) < 0.9
+    with pytest.raises(ValueError, match="curve_prior needs the curve features"):
+        make("omni", curve_prior=True, use_curves=False).data_needs()

@@ -2,9 +2,9 @@
 best single predictor, and the ablation table.
 
 ``python -m benchmarks.perf.omni_vary_both --benchmark NAME_OR_DIR`` evaluates OMNI, its
-ablations (each feature block dropped in turn, and the curve features alone) and single
-predictors over a grid of train sizes x fidelities, ``--trials`` trials each, into a resumable
-store, then writes to ``--out`` (default ``results/omni``):
+ablations (each feature block dropped in turn, the curve features alone, and the SoTL-E
+prior variant) and single predictors over a grid of train sizes x fidelities, ``--trials``
+trials each, into a resumable store, then writes to ``--out`` (default ``results/omni``):
 
 - ``omni_heatmap.png`` / ``omni_cells.csv``: OMNI's mean Kendall tau per (train size, fidelity),
   labeled with the mean initialization and query time of each row and column;
@@ -46,6 +46,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no_zero_cost": {"use_zero_cost": False},
     # the curve features alone: can the learner reproduce what SoTL-E ranks without labels?
     "curves_only": {"use_encoding": False, "use_zero_cost": False},
+    # past the study: the trees fit what a line in SoTL-E leaves (``Omni(curve_prior=True)``)
+    "curve_prior": {"curve_prior": True},
 }
 #: Single predictors OMNI is compared with: its parts' families and the study's strong ones.
 SINGLES = ("xgb", "ngb", "rf", "lcsvr", "sotle", "sotl", "jacov", "synflow")

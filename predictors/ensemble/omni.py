@@ -10,6 +10,10 @@ Missing feature values (an undefined zero-cost score, a missing epoch) are imput
 labeled set's median. With ``zc_source="table"`` the zero-cost scores are read from the
 benchmark's tabulated ``zc_<measure>`` columns (computed once by the same live proxies) and
 charged their tabulated compute time, which makes repeated sweeps cheap without hiding that cost.
+
+``curve_prior=True`` (needs the curve features) goes past the study: the model starts from a
+least-squares line in the SoTL-E score and the trees fit what that line leaves, so that with few
+labels OMNI keeps the ranking SoTL-E gives for free instead of relearning it from the labels.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class Omni(Predictor):
         model_params: dict[str, Any] | None = None,
         zc_batch_size: int = 64,
         zc_source: str = "live",
+        curve_prior: bool = False,
     ) -> None:
         self.model = model
         self.measures = measures
@@ -70,6 +75,7 @@ class Omni(Predictor):
         self.model_params = model_params
         self.zc_batch_size = zc_batch_size
         self.zc_source = zc_source
+        self.curve_prior = curve_prior
 
     # --- configuration ------------------------------------------------------------------------
     def _check(self) -> None:
@@ -82,6 +88,9 @@ class Omni(Predictor):
             raise ValueError(f"omni: need hpo_evals >= 1 and cv_folds >= 2 (got "
                              f"{self.hpo_evals}, {self.cv_folds})")
         check_objective(self.cv_objective, "omni")
+        if self.curve_prior and not self.use_curves:
+            raise ValueError("omni: curve_prior needs the curve features; set use_curves=True "
+                             "or curve_prior=False")
 
     def data_needs(self) -> DataNeeds:
         """The union of the enabled parts' needs."""
@@ -109,6 +118,7 @@ class Omni(Predictor):
         if self.use_encoding:
             blocks.append(F.encoding_block(archs, self.encoding, ctx.space, "omni"))
         if self.use_curves:
+            self._sotle_col = sum(b.shape[1] for b in blocks)  # SoTL-E leads the curve block
             blocks.append(F.curve_block(archs, ctx, "omni"))
         if self.use_zero_cost:
             blocks.append(F.zero_cost_block(self._members, archs, ctx))
@@ -135,7 +145,25 @@ class Omni(Predictor):
         self._booster_ = booster
         hp = self._search(booster, x, yz, ctx) if len(y) >= 4 else booster.defaults()
         self.best_hyperparams_ = hp
-        self._model = booster._train(x, yz, hp, ctx.rng, ctx.device)
+        self._prior = self._fit_prior(x, yz)
+        self._model = booster._train(x, yz - self._prior_of(self._prior, x), hp, ctx.rng,
+                                     ctx.device)
+
+    def _fit_prior(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(slope, intercept) of the least-squares line of ``y`` in SoTL-E; flat without it."""
+        if not self.curve_prior:
+            return 0.0, 0.0
+        col = x[:, self._sotle_col]
+        spread = float(col.std())
+        if len(y) < 2 or spread < 1e-12:
+            return 0.0, float(y.mean()) if len(y) else 0.0
+        slope = float(np.cov(col, y, bias=True)[0, 1] / spread**2)
+        return slope, float(y.mean() - slope * col.mean())
+
+    def _prior_of(self, prior: tuple[float, float], x: np.ndarray) -> np.ndarray:
+        if not self.curve_prior:
+            return np.zeros(len(x))
+        return prior[0] * x[:, self._sotle_col] + prior[1]
 
     def _search(self, booster: EncodedPredictor, x: np.ndarray, y: np.ndarray,
                 ctx: FitContext) -> dict[str, Any]:
@@ -146,8 +174,11 @@ class Omni(Predictor):
         splits = kfold(len(y), int(self.cv_folds), ctx.rng)
 
         def fit_predict(hp: dict[str, Any], tr: np.ndarray, val: np.ndarray) -> np.ndarray:
-            model = booster._train(x[tr], y[tr], hp, ctx.rng, ctx.device)
-            return booster._predict(model, x[val], ctx.device)[0]
+            prior = self._fit_prior(x[tr], y[tr])  # within the fold, as in the final fit
+            model = booster._train(x[tr], y[tr] - self._prior_of(prior, x[tr]), hp, ctx.rng,
+                                   ctx.device)
+            pred = booster._predict(model, x[val], ctx.device)[0]
+            return np.asarray(pred, dtype=float).reshape(-1) + self._prior_of(prior, x[val])
 
         best, trials = cv_search(candidates, fit_predict, y, splits, self.cv_objective, "omni")
         self.cv_trials_: list[Trial] = trials
@@ -158,7 +189,8 @@ class Omni(Predictor):
         F.check_width(raw, self._width, "omni")
         x = self._imputer.transform(raw)
         mean, std = self._booster_._predict(self._model, x, ctx.device)
-        mean = np.asarray(mean, dtype=float).reshape(-1) * self._y_std + self._y_mean
+        mean = np.asarray(mean, dtype=float).reshape(-1) + self._prior_of(self._prior, x)
+        mean = mean * self._y_std + self._y_mean
         if std is not None:
             std = np.asarray(std, dtype=float).reshape(-1) * self._y_std
         return Prediction(mean, std)
