@@ -131,10 +131,11 @@ def build_tasks(benchmark: str | TabularBenchmark, predictor: str,
                 full: bool = False, experiment: str | None = None,
                 train_sizes: Sequence[int] | None = None,
                 fidelities: Sequence[int] | None = None,
-                benchmark_ref: str | None = None) -> list[EvalTask]:
+                benchmark_ref: str | None = None, first_trial: int = 0) -> list[EvalTask]:
     """Tasks for one predictor over its experiment's grid and ``trials`` trials.
 
     ``benchmark_ref`` is what tasks record as the benchmark (default: its name, or the path given).
+    Trials are numbered from ``first_trial``; each trial number fixes its own train/test split.
     """
     bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
     ref = benchmark_ref or (benchmark if isinstance(benchmark, str) else bench.name)
@@ -145,7 +146,7 @@ def build_tasks(benchmark: str | TabularBenchmark, predictor: str,
         EvalTask(benchmark=str(ref), predictor=predictor, params=dict(params or {}),
                  train_size=b.train_size, fidelity=b.fidelity, trial=t, test_size=test_size,
                  experiment=experiment)
-        for b in grid for t in range(trials)
+        for b in grid for t in range(first_trial, first_trial + trials)
     ]
 
 

@@ -4,8 +4,8 @@
 #
 #   bash scripts/own_benchmark_results.sh [STEP ...]
 #
-# Steps: merge zero_cost supernet lc search reproduce omni (default: all, in that order), and
-# snapshot.
+# Steps: merge zero_cost supernet lc search reproduce omni omni_holdout (default: all, in that
+# order), and snapshot.
 # Each step writes into a resumable store or cache, so a run stopped at any point continues
 # where it stopped when started again; finished evaluations are never repeated. The SQLite stores
 # are not versioned: `snapshot` (also run after every step) writes each into a committable
@@ -20,9 +20,9 @@ OUT=results/$B
 WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-1}
 SEARCH_STORE=results/search/$B.db
-STORES=("$OUT/predbench.db" results/omni/omni.db "$SEARCH_STORE")
+STORES=("$OUT/predbench.db" results/omni/omni.db results/omni/holdout/omni.db "$SEARCH_STORE")
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet lc search reproduce omni)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet lc search reproduce omni omni_holdout)
 
 restore_snapshots() {
   local db snap
@@ -77,6 +77,14 @@ step_omni() {
     --threads "$THREADS"
 }
 
+step_omni_holdout() {
+  # OMNI's SoTL-E prior was added after trials 0-4 had shown where OMNI loses; trials 5-9
+  # (fresh train/test splits) check it against OMNI and the singles it lost to.
+  python -m benchmarks.perf.omni_vary_both --benchmark $B --first-trial 5 --trials 5 \
+    --ablations omni curve_prior --singles sotle lcsvr jacov xgb --out results/omni/holdout \
+    --workers "$WORKERS" --threads "$THREADS"
+}
+
 step_search() {
   local xgb='{"num_boost_round": 100}'
   local par=(--jobs "$WORKERS" --threads "$THREADS" --store "$SEARCH_STORE")
@@ -92,6 +100,7 @@ step_search() {
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
     echo "unknown step '$step'; steps: merge zero_cost supernet lc search reproduce omni" \
+      "omni_holdout" \
       "snapshot" >&2
     exit 2
   fi

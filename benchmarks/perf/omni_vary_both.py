@@ -83,8 +83,8 @@ def single_task_spec(name: str, zc_source: str) -> tuple[str, dict[str, Any]]:
 
 def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes: list[int],
                      fidelities: list[int], omni_params: dict[str, Any],
-                     ablations: list[str], singles: list[str], zc_source: str = "auto"
-                     ) -> tuple[list[EvalTask], dict[str, str]]:
+                     ablations: list[str], singles: list[str], zc_source: str = "auto",
+                     first_trial: int = 0) -> tuple[list[EvalTask], dict[str, str]]:
     """Tasks of every OMNI variant and single predictor, and each task key's label.
 
     ``zc_source`` (``live``, ``table`` or ``auto``) decides whether OMNI's zero-cost features
@@ -99,7 +99,7 @@ def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes
     tasks: list[EvalTask] = []
     labels: dict[str, str] = {}
     grid = {"trials": trials, "test_size": test_size, "train_sizes": train_sizes,
-            "fidelities": fidelities, "benchmark_ref": benchmark}
+            "fidelities": fidelities, "benchmark_ref": benchmark, "first_trial": first_trial}
     for name in ablations:
         if name not in ABLATIONS:
             raise ValueError(f"unknown ablation {name!r}; use some of {sorted(ABLATIONS)}")
@@ -275,6 +275,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
     ap.add_argument("--benchmark", required=True, help="benchmark name or directory")
     ap.add_argument("--out", default="results/omni")
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--first-trial", type=int, default=0,
+                    help="number of the first trial (splits are seeded by trial number): e.g. "
+                         "5 with --trials 5 checks on five fresh splits what trials 0-4 showed")
     ap.add_argument("--test-size", type=int, default=200)
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[14, 42, 121, 347])
     ap.add_argument("--fidelities", type=int, nargs="+", default=None,
@@ -298,7 +301,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
     tasks, labels = build_experiment(
         args.benchmark, trials=args.trials, test_size=args.test_size,
         train_sizes=args.train_sizes, fidelities=fids, omni_params=json.loads(args.omni_params),
-        ablations=args.ablations, singles=args.singles, zc_source=args.zc_source)
+        ablations=args.ablations, singles=args.singles, zc_source=args.zc_source,
+        first_trial=args.first_trial)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     executor = (ProcessExecutor(args.workers, threads=args.threads) if args.workers > 1
