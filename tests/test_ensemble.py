@@ -267,8 +267,11 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     paths = main(["--benchmark", str(bench_dir), "--out", str(out), "--trials", "1",
                   "--test-size", "20", "--train-sizes", "8", "16", "--fidelities", "2", "4",
                   "--singles", "xgb", "sotle", "synflow", "--ablations", "omni", "no_curves",
-                  "no_zero_cost", "--omni-params", params])
-    assert {p.name for p in paths} >= {"omni_heatmap.png", "improvement.csv", "ablation.md"}
+                  "no_zero_cost", "curve_prior", "--omni-params", params])
+    assert {p.name for p in paths} >= {"omni_heatmap.png", "improvement.csv", "ablation.md",
+                                       "improvement_curve_prior.csv"}
+    prior = pd.read_csv(out / "improvement_curve_prior.csv")
+    assert len(prior) == 4 and prior["best_single"].notna().all()
     gains = pd.read_csv(out / "improvement.csv")
     assert len(gains) == 4  # one row per OMNI (train size, fidelity) budget
     np.testing.assert_allclose(gains["gain"], gains["omni_kendall"]
@@ -283,7 +286,7 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     # every budget has a rival here: synflow needs no labels and no training
     assert gains["best_single"].notna().all()
     ablation = pd.read_csv(out / "ablation.csv")
-    assert list(ablation.columns[-3:]) == ["omni", "no_curves", "no_zero_cost"]
+    assert list(ablation.columns[-4:]) == ["omni", "no_curves", "no_zero_cost", "curve_prior"]
     assert ablation["no_curves"].notna().all()  # spread over every fidelity
 
 

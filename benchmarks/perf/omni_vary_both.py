@@ -11,6 +11,7 @@ trials each, into a resumable store, then writes to ``--out`` (default ``results
 - ``improvement.csv`` / ``improvement.png``: per OMNI budget, the best single predictor that
   uses no more labeled architectures *and* no more epochs per queried architecture, and OMNI's
   gain over it (negative where OMNI does not win; empty where no single predictor fits);
+  ``improvement_curve_prior.csv`` the same for the SoTL-E prior variant, dashed in the plot;
 - ``ablation.csv`` / ``ablation.md``: mean Kendall tau of each variant per budget and overall.
 
 Zero-cost scores (OMNI's features and the zero-cost singles) are read from the benchmark's
@@ -52,6 +53,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 #: Single predictors OMNI is compared with: its parts' families and the study's strong ones.
 SINGLES = ("xgb", "ngb", "rf", "lcsvr", "sotle", "sotl", "jacov", "synflow")
 KEYS = ["variant", "train_size", "fidelity"]
+#: Variants that are candidate models rather than ablations: their gains are reported too.
+VARIANTS_WITH_GAINS = ("curve_prior",)
 
 
 def tabulates(bench, measures) -> bool:
@@ -129,8 +132,9 @@ def cells(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
                  query_time_s=("query_time_s", "mean")))
 
 
-def improvement(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
-    """For each OMNI budget, the best single predictor within it and OMNI's gain over it.
+def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
+                ) -> pd.DataFrame:
+    """For each budget of an OMNI ``variant``, the best single predictor within it and the gain.
 
     A single fits a budget when its train size and fidelity are both at most OMNI's. Budgets
     are compared by these nominal settings, not by mean simulated times: those are means over
@@ -139,7 +143,7 @@ def improvement(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
     would let noise decide which rival OMNI meets. OMNI's extra cost at a budget (its search
     and its zero-cost scores) stays visible in the time columns.
     """
-    omni = table[table["variant"] == "omni"]
+    omni = table[table["variant"] == variant]
     singles = table[~table["variant"].isin(ablations)]
     rows = []
     for _, cell in omni.iterrows():
@@ -221,28 +225,34 @@ def heatmap(table: pd.DataFrame, path: Path, title: str) -> Path:
     return path
 
 
-def gain_plot(gains: pd.DataFrame, path: Path) -> Path:
+def gain_plot(gains_by_variant: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Gain over the best single per budget: OMNI solid and annotated, other variants dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for fid, rows in gains.groupby("fidelity"):
-        ax.plot(rows["train_size"], rows["gain"], marker="o", label=f"{fid} epochs")
-        for _, row in rows.dropna(subset=["best_single"]).iterrows():
-            ax.annotate(row["best_single"], (row["train_size"], row["gain"]),
-                        textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for k, (variant, gains) in enumerate(gains_by_variant.items()):
+        for i, (fid, rows) in enumerate(gains.groupby("fidelity")):
+            ax.plot(rows["train_size"], rows["gain"], marker="o" if k == 0 else "x",
+                    linestyle="-" if k == 0 else "--", color=f"C{i}",
+                    label=f"{variant}, {fid} epochs")
+            if k > 0:
+                continue
+            for _, row in rows.dropna(subset=["best_single"]).iterrows():
+                ax.annotate(row["best_single"], (row["train_size"], row["gain"]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xscale("log")
-    sizes = sorted(gains["train_size"].unique())
+    sizes = sorted(next(iter(gains_by_variant.values()))["train_size"].unique())
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.set_xlabel("train size (OMNI's labeled architectures)")
     ax.set_ylabel("Kendall tau: OMNI - best single")
     ax.set_title("OMNI against the best single predictor within its budget\n"
                  "(labels: that predictor; below 0 OMNI does not win)", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2 if len(gains_by_variant) > 1 else 1)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -252,6 +262,7 @@ def gain_plot(gains: pd.DataFrame, path: Path) -> Path:
 def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     gains = improvement(table, ablations)
+    others = {v: improvement(table, ablations, v) for v in VARIANTS_WITH_GAINS if v in ablations}
     abl = ablation_table(table, ablations)
     paths = [out / "omni_cells.csv", out / "improvement.csv", out / "ablation.csv",
              out / "ablation.md"]
@@ -261,7 +272,10 @@ def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: st
     paths[3].write_text(f"# {title}: OMNI ablations (mean Kendall tau)\n\n"
                         + markdown(abl) + "\n")
     paths.append(heatmap(table, out / "omni_heatmap.png", title))
-    paths.append(gain_plot(gains, out / "improvement.png"))
+    for variant, other in others.items():
+        paths.append(out / f"improvement_{variant}.csv")
+        other.to_csv(paths[-1], index=False)
+    paths.append(gain_plot({"omni": gains, **others}, out / "improvement.png"))
     losses = gains[gains["gain"] < 0]
     for _, row in losses.iterrows():
         log.info("OMNI does not win at n=%d, %d epochs: %s reaches %.3f vs %.3f",
