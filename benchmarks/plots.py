@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmarks.budget_map import plot_budget_map  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 GROUP = ["benchmark_name", "predictor", "family", "train_size", "fidelity"]
@@ -144,7 +146,8 @@ def _slug(name: str) -> str:
 
 
 def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Per benchmark: two Pareto PNGs, a CSV and a markdown table; returns the written paths."""
+    """Per benchmark: two Pareto PNGs, the best-predictor-per-budget map and its CSV, a summary
+    CSV and a markdown table; returns the written paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(frame)
@@ -158,6 +161,11 @@ def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
             written.append(plot_pareto(
                 part, axis, out / f"pareto_{axis}_{slug}.png",
                 f"{bench}: {axis} time vs Kendall tau{estimated}"))
+        budget_png, budget_table = plot_budget_map(part, out / f"budget_map_{slug}.png",
+                                                   f"{bench}{estimated}")
+        budget_csv = out / f"best_by_budget_{slug}.csv"
+        budget_table.to_csv(budget_csv, index=False, float_format="%.6g")
+        written += [budget_png, budget_csv]
         csv = out / f"summary_{slug}.csv"
         part.to_csv(csv, index=False, float_format="%.6g")
         md = out / f"summary_{slug}.md"

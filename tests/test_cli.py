@@ -66,7 +66,8 @@ def test_reproduce_and_plot_write_files(data_dir, tmp_path):
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     expected = {"pareto_init_synthetic-nb201.png", "pareto_query_synthetic-nb201.png",
-                "summary_synthetic-nb201.csv", "summary_synthetic-nb201.md", "predbench.db"}
+                "summary_synthetic-nb201.csv", "summary_synthetic-nb201.md", "predbench.db",
+                "budget_map_synthetic-nb201.png", "best_by_budget_synthetic-nb201.csv"}
     assert expected <= names
     table = (out / "summary_synthetic-nb201.md").read_text()
     assert "| example-last-epoch | learning_curve |" in table and "± " in table

@@ -1,0 +1,101 @@
+"""The best predictor at each (initialization time, query time) budget: the study's Figure 1.
+
+A budget is a pair of limits. For each one the map picks, among the summarized (predictor,
+train size, fidelity) settings whose mean initialization time and mean query time per
+architecture both fit, the one with the highest mean Kendall tau. The limits step 1, 2, 5, 10,
+20, ... seconds over the range of the settings' times; a limit at which nothing changes along
+its axis is dropped, which keeps the map as small as the answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+INIT, QUERY, TAU = "init_time_s_mean", "query_time_s_mean", "kendall_mean"
+
+
+def candidate_limits(times: pd.Series) -> list[float]:
+    """The 1-2-5 steps (1, 2, 5, 10, 20, ...) that cover the positive finite times, ascending."""
+    positive = times[np.isfinite(times) & (times > 0)]
+    if positive.empty:
+        return [1.0]
+    low = int(np.floor(np.log10(positive.min())))
+    high = int(np.ceil(np.log10(positive.max())))
+    steps = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
+    first = max(i for i, v in enumerate(steps) if v <= positive.min() * (1 + 1e-9))
+    last = min(i for i, v in enumerate(steps) if v >= positive.max())
+    return steps[first + 1 if steps[first] < positive.min() else first:last + 1]
+
+
+def _changes(table: pd.DataFrame, init_limits: list[float], query_limits: list[float]
+             ) -> tuple[list[float], list[float]]:
+    """The limits along each axis at which some cell's answer differs from the limit before."""
+    answer = table["predictor"].astype(str) + "|" + table["train_size"].astype(str) + "|" + \
+        table["fidelity"].astype(str)
+    grid = answer.to_numpy().reshape(len(query_limits), len(init_limits))
+    cols = [j for j in range(len(init_limits)) if j == 0 or (grid[:, j] != grid[:, j - 1]).any()]
+    rows = [i for i in range(len(query_limits)) if i == 0 or (grid[i] != grid[i - 1]).any()]
+    return [init_limits[j] for j in cols], [query_limits[i] for i in rows]
+
+
+def best_by_budget(summary: pd.DataFrame, init_limits: list[float],
+                   query_limits: list[float]) -> pd.DataFrame:
+    """One row per (init limit, query limit): the best setting that fits, or none."""
+    data = summary.dropna(subset=[INIT, QUERY, TAU])
+    rows = []
+    for q in query_limits:
+        for i in init_limits:
+            fits = data[(data[INIT] <= i) & (data[QUERY] <= q)]
+            best = fits.loc[fits[TAU].idxmax()] if len(fits) else None
+            rows.append({
+                "init_limit_s": i, "query_limit_s": q,
+                "predictor": None if best is None else best["predictor"],
+                "train_size": None if best is None else int(best["train_size"]),
+                "fidelity": None if best is None or pd.isna(best["fidelity"])
+                else int(best["fidelity"]),
+                "kendall": np.nan if best is None else float(best[TAU]),
+            })
+    return pd.DataFrame(rows)
+
+
+def plot_budget_map(summary: pd.DataFrame, path: Path, title: str) -> tuple[Path, pd.DataFrame]:
+    """Cells colored by the best predictor, labeled with its Kendall tau; returns the table too."""
+    data = summary.dropna(subset=[INIT, QUERY, TAU])
+    init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
+    full = best_by_budget(data, init_limits, query_limits)
+    init_limits, query_limits = _changes(full, init_limits, query_limits)
+    table = best_by_budget(data, init_limits, query_limits)
+    names = sorted(table["predictor"].dropna().unique())
+    code = {name: k for k, name in enumerate(names)}
+    grid = np.full((len(query_limits), len(init_limits)), np.nan)
+    for n, row in table.iterrows():
+        if row["predictor"] is not None:
+            grid[n // len(init_limits), n % len(init_limits)] = code[row["predictor"]]
+    cmap = plt.get_cmap("tab20", max(len(names), 1))
+    fig, ax = plt.subplots(figsize=(2.5 + 0.75 * len(init_limits), 1.8 + 0.5 * len(query_limits)))
+    ax.imshow(grid, origin="lower", cmap=cmap, vmin=-0.5, vmax=max(len(names), 1) - 0.5,
+              aspect="auto")
+    for n, row in table.iterrows():
+        if row["predictor"] is not None:
+            ax.text(n % len(init_limits), n // len(init_limits), f"{row['kendall']:.2f}",
+                    ha="center", va="center", fontsize=6)
+    ax.set_xticks(range(len(init_limits)), [f"{v:.2g}" for v in init_limits], rotation=60,
+                  fontsize=7)
+    ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
+    ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes)")
+    ax.set_ylabel("query budget per architecture (s, at most)")
+    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau", fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(code[name])) for name in names]
+    ax.legend(handles, names, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path, table
