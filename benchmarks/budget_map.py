@@ -29,9 +29,9 @@ def candidate_limits(times: pd.Series) -> list[float]:
     low = int(np.floor(np.log10(positive.min())))
     high = int(np.ceil(np.log10(positive.max())))
     steps = [m * 10.0 ** k for k in range(low, high + 1) for m in (1, 2, 5)]
-    first = max(i for i, v in enumerate(steps) if v <= positive.min() * (1 + 1e-9))
-    last = min(i for i, v in enumerate(steps) if v >= positive.max())
-    return steps[first + 1 if steps[first] < positive.min() else first:last + 1]
+    first = next(i for i, v in enumerate(steps) if v >= positive.min())
+    last = next(i for i, v in enumerate(steps) if v >= positive.max())
+    return steps[first:last + 1]
 
 
 def _changes(table: pd.DataFrame, init_limits: list[float], query_limits: list[float]
@@ -71,7 +71,8 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str) -> tuple[Path
     init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
     full = best_by_budget(data, init_limits, query_limits)
     init_limits, query_limits = _changes(full, init_limits, query_limits)
-    table = best_by_budget(data, init_limits, query_limits)
+    kept = full["init_limit_s"].isin(init_limits) & full["query_limit_s"].isin(query_limits)
+    table = full[kept].reset_index(drop=True)  # still query-major, as the grid below reads it
     names = sorted(table["predictor"].dropna().unique())
     code = {name: k for k, name in enumerate(names)}
     grid = np.full((len(query_limits), len(init_limits)), np.nan)
