@@ -21,8 +21,9 @@ WORKERS=${WORKERS:-2}
 THREADS=${THREADS:-1}
 SEARCH_STORE=results/search/$B.db
 STORES=("$OUT/predbench.db" results/omni/omni.db results/omni/holdout/omni.db "$SEARCH_STORE")
+ALL_STEPS=(merge zero_cost supernet lc search reproduce omni omni_holdout)
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(merge zero_cost supernet lc search reproduce omni omni_holdout)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL_STEPS[@]}")
 
 restore_snapshots() {
   local db snap
@@ -99,9 +100,7 @@ step_search() {
 
 for step in "${STEPS[@]}"; do
   if ! declare -F "step_$step" > /dev/null; then
-    echo "unknown step '$step'; steps: merge zero_cost supernet lc search reproduce omni" \
-      "omni_holdout" \
-      "snapshot" >&2
+    echo "unknown step '$step'; steps: ${ALL_STEPS[*]} snapshot" >&2
     exit 2
   fi
 done

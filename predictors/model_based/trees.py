@@ -187,7 +187,7 @@ class NGBPredictor(EncodedPredictor):
         # ngboost draws int(minibatch_frac * n) rows per step; zero rows make its line search
         # loop forever on a NaN loss (seen at 9-row CV folds), so the fraction keeps one row.
         minibatch_frac = min(1.0, max(hp["minibatch_frac"], 1.5 / len(y)))
-        rows = max(int(minibatch_frac * len(y)), 1)
+        rows = int(minibatch_frac * len(y))  # at least 1 by the bound above
         base = PrevalidatedTree(
             criterion="squared_error",
             max_depth=hp["max_depth"],
