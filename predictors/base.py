@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from predictors.params import Interval
 from predictors.spaces.base import Arch, SearchSpace
 
 
@@ -142,6 +143,9 @@ class Predictor(ABC):
     family: ClassVar[str] = ""
     #: Small hyperparameters that keep the conformance suite fast (e.g. few epochs).
     conformance_params: ClassVar[dict[str, Any]] = {}
+    #: Allowed intervals of numeric hyperparameters (``predictors.params.Interval``), merged
+    #: with those of the base classes; ``predictors.params.check_params`` enforces them.
+    param_bounds: ClassVar[dict[str, Interval]] = {}
 
     _fitted: bool = False
 

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from predictors.base import Predictor
+from predictors.params import check_names
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +112,5 @@ def sweep_params(name: str, full: bool = False) -> dict[str, Any]:
 def make(name: str, **params: Any) -> Predictor:
     """Instantiate a registered predictor with keyword hyperparameters."""
     cls = get(name)
-    unknown = set(params) - set(cls.param_names())
-    if unknown:
-        raise TypeError(
-            f"predictor {name!r} has no parameter(s) {sorted(unknown)}; "
-            f"it takes {cls.param_names()}"
-        )
+    check_names(cls, params)
     return cls(**params)

@@ -18,7 +18,8 @@ from conftest import make_synthetic_benchmark
 from benchmarks.harness import Split, build_contexts
 from benchmarks.tabular import TabularBenchmark
 from predictors.base import NotFittedError
-from predictors.registry import available, make
+from predictors.params import ParamError, bounds, check_params
+from predictors.registry import available, make, sweep_params
 
 NAMES = sorted(available())
 N_TRAIN, N_QUERY, N_UNLABELED = 12, 4, 12
@@ -88,6 +89,18 @@ def test_init_is_cheap_and_params_round_trip(name):
     params = pred.get_params()
     assert make(name, **params).get_params() == params
     assert type(pred).name == name and cls.family
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_own_settings_pass_the_parameter_check_and_bounds_bite(name):
+    cls = _cls(name)
+    for params in (make(name).get_params(), cls.conformance_params, sweep_params(name)):
+        check_params(cls, params)
+    for param, interval in bounds(cls).items():
+        if param in cls.param_names():
+            outside = interval.low - 1 if interval.low > -np.inf else interval.high + 1
+            with pytest.raises(ParamError, match=f"{param}=.* out of range"):
+                check_params(cls, {param: outside})
 
 
 @pytest.mark.parametrize("name", NAMES)

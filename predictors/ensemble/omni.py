@@ -29,6 +29,7 @@ from predictors.ensemble import features as F
 from predictors.ensemble._contexts import child_rng, query_rows, with_rng
 from predictors.ensemble.cv import Trial, check_objective, cv_search, kfold
 from predictors.model_based._base import EncodedPredictor
+from predictors.params import COUNT, Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
 
@@ -46,6 +47,8 @@ class Omni(Predictor):
         "hpo_evals": 2, "model_params": {"n_estimators": 20}, "measures": ("jacov",),
         "zc_batch_size": 8}
     reproduce_params: ClassVar[dict[str, Any]] = {"hpo_evals": 5}
+    param_bounds: ClassVar[dict[str, Interval]] = {
+        "hpo_evals": COUNT, "cv_folds": Interval(2), "zc_batch_size": COUNT}
 
     def __init__(
         self,

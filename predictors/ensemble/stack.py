@@ -18,6 +18,7 @@ from scipy.optimize import nnls
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.ensemble._contexts import child_rng, fit_subset, query_rows, with_rng
 from predictors.ensemble.cv import kfold, out_of_fold
+from predictors.params import Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
 
@@ -57,6 +58,7 @@ class OmniStack(Predictor):
 
     conformance_params: ClassVar[dict[str, Any]] = {
         "member_params": {"xgb": {"num_boost_round": 20}, "rf": {"n_estimators": 10}}}
+    param_bounds: ClassVar[dict[str, Interval]] = {"cv_folds": Interval(2)}
 
     def __init__(
         self,

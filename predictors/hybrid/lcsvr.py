@@ -20,6 +20,7 @@ from sklearn.svm import NuSVR
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.encodings import encode
 from predictors.learning_curve._common import forward_fill, get_curves
+from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch, SearchSpace
 
@@ -48,6 +49,7 @@ class LcSVR(Predictor):
     needs = DataNeeds(labels=True, curve_metrics=(METRIC,), curves_for_train=True,
                       encoding=ENCODING)
     conformance_params = {"n_iter": 3}
+    param_bounds = {"n_iter": COUNT, "cv_folds": Interval(2), "min_search": NON_NEGATIVE}
 
     def __init__(self, n_iter: int = 20, cv_folds: int = 3, min_search: int = 10) -> None:
         self.n_iter = n_iter

@@ -32,6 +32,7 @@ import numpy as np
 from predictors.base import DataError, DataNeeds, Prediction, QueryContext
 from predictors.learning_curve._common import CurvePredictor, forward_fill
 from predictors.learning_curve.extrapolation import CurveEnsemble, ExtrapolationConfig
+from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class _Extrapolator(CurvePredictor):
     _weight_init = "likelihood"
     _monotone = False
     _default_families: tuple[str, ...] = ()
+    param_bounds = {"walkers": NON_NEGATIVE, "steps": Interval(2), "burn_in": NON_NEGATIVE,
+                    "min_points": COUNT}
 
     def __init__(self, families: tuple[str, ...] | None = None, walkers: int = 0,
                  steps: int = 40, burn_in: int = 25, min_points: int = 3) -> None:

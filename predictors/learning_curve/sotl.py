@@ -10,6 +10,7 @@ import numpy as np
 
 from predictors.base import DataNeeds, Prediction, QueryContext
 from predictors.learning_curve._common import CurvePredictor, forward_fill
+from predictors.params import PROBABILITY
 from predictors.registry import register
 
 _NEEDS = DataNeeds(labels=False, curve_metrics=("train_loss",))
@@ -62,6 +63,7 @@ class SoTLEMA(CurvePredictor):
 
     needs = _NEEDS
     metric = "train_loss"
+    param_bounds = {"decay": PROBABILITY}
 
     def __init__(self, decay: float = 0.9) -> None:
         self.decay = decay

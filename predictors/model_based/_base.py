@@ -16,6 +16,7 @@ import numpy as np
 
 from predictors.base import FitContext, Prediction, Predictor, QueryContext
 from predictors.encodings import encode
+from predictors.params import COUNT, FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY, Interval
 from predictors.spaces.base import Arch, SearchSpace
 
 #: Largest seed handed to libraries (fits in a signed 32-bit integer).
@@ -79,6 +80,23 @@ class EncodedPredictor(Predictor):
     tunable: ClassVar[tuple[str, ...]] = ()
     #: Folds of the cross-validated hyperparameter search.
     hpo_folds: ClassVar[int] = 3
+    #: Intervals of the hyperparameter names the model-based predictors share.
+    param_bounds: ClassVar[dict[str, Interval]] = {
+        **dict.fromkeys(("num_ensemble", "num_layers", "layer_width", "batch_size", "epochs",
+                         "num_epochs", "hpo_evals", "num_steps", "keep_every", "units", "hidden",
+                         "emb", "mlp_hidden", "mlp_layers", "train_iters", "num_inducing",
+                         "n_estimators", "num_boost_round", "min_samples_leaf"), COUNT),
+        **dict.fromkeys(("num_burn_in_steps", "warm_start_steps", "weight_decay",
+                         "regularization", "min_child_weight", "self_train_epochs", "h",
+                         "min_data_in_leaf", "bagging_freq", "epsilon"), NON_NEGATIVE),
+        **dict.fromkeys(("lr", "learning_rate", "C"), POSITIVE),
+        **dict.fromkeys(("feature_fraction", "bagging_fraction", "colsample_bytree",
+                         "colsample_bylevel", "minibatch_frac", "max_features"), FRACTION),
+        **dict.fromkeys(("mdecay", "trade_off"), PROBABILITY),
+        "dropout": Interval(0, 1, open_high=True),
+        "num_leaves": Interval(2),
+        "min_samples_split": Interval(2),
+    }
 
     # --- hooks for subclasses ----------------------------------------------------------------
     def _train(

@@ -17,6 +17,7 @@ import torch
 
 from predictors.base import DataError, DataNeeds, FitContext, Predictor
 from predictors.layout import preferred_layout
+from predictors.params import COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY, Interval
 from predictors.weight_sharing import checkpoint
 from predictors.weight_sharing.supernet import NB201Supernet, build_supernet
 from predictors.zero_cost.network import network_config
@@ -39,6 +40,15 @@ class SupernetTrainer(Predictor):
     #: steps took 18 minutes on a shared core of the Fashion-MNIST network); ``--full`` trains
     #: all 10, and ``benchmarks.perf.supernet_analysis`` follows the ranking over epochs.
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 3}
+    param_bounds: ClassVar[dict[str, Interval]] = {
+        **dict.fromkeys(("epochs", "steps_per_epoch", "batch_size", "eval_batches",
+                         "eval_batch_size", "checkpoint_every", "num_candidates", "top_k",
+                         "pool_size", "greedy_eval_size", "stability_window"), COUNT),
+        **dict.fromkeys(("weight_decay", "arch_weight_decay", "bn_batches", "finetune_steps",
+                         "epsilon_ramp_steps"), NON_NEGATIVE),
+        **dict.fromkeys(("lr", "finetune_lr", "arch_lr", "grad_clip"), POSITIVE),
+        **dict.fromkeys(("momentum", "epsilon"), PROBABILITY),
+    }
     #: Parameters set by every subclass's ``__init__``.
     epochs: int
     steps_per_epoch: int

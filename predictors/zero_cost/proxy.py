@@ -20,6 +20,7 @@ from torch import nn
 
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.layout import preferred_layout
+from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch
 from predictors.zero_cost import data_free_measures, gradient_measures, jacobian_measures
@@ -41,6 +42,8 @@ class ZeroCostProxy(Predictor):
     measure: ClassVar[str] = ""
     needs = DataNeeds(labels=False, live=True)
     conformance_params: ClassVar[dict[str, Any]] = {"batch_size": 8}
+    param_bounds: ClassVar[dict[str, Interval]] = {
+        "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
 
     def __init__(self, batch_size: int = 64, batch_seed: int = 0, init_seed: int = 0) -> None:
         self.batch_size = batch_size
