@@ -58,7 +58,7 @@ def test_save_is_atomic_and_validates(tmp_path):
                                             * 30), "unknown op 'bogus'"),
     (lambda d: (d / "archs.txt").unlink(), "no archs.txt"),
     (lambda d: (d / "archs.txt").write_text((d / "archs.txt").read_text() * 2),
-     "rows but 60 architectures"),
+     "has 60 architectures but values.npy has 30 rows"),
 ])
 def test_corrupt_directories_raise_clear_errors(tmp_path, corrupt, message):
     directory = write_synthetic_benchmark(tmp_path / "b", n=30)

@@ -9,8 +9,10 @@ from pathlib import Path
 from benchmarks.tabular.format import (
     BenchmarkFormatError,
     TabularBenchmark,
+    check_benchmark,
     read_benchmark,
 )
+from benchmarks.tabular.source import ConverterError
 
 #: Environment variable naming extra directories (``:``-separated) that hold benchmarks.
 DATA_PATH_ENV = "PREDBENCH_DATA"
@@ -46,20 +48,28 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float) -> TabularBenchmark:
+def _load_cached(path: str, stamp: tuple) -> TabularBenchmark:
     return read_benchmark(path)
+
+
+def _stamp(path: Path) -> tuple:
+    """Name, size and modification time of every file: a changed file means a fresh load."""
+    stats = [(p.name, p.stat()) for p in sorted(path.iterdir()) if p.is_file()]
+    return tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats)
 
 
 def load_benchmark(name_or_path: str | os.PathLike) -> TabularBenchmark:
     """Load a benchmark by name (from the data directories) or by directory path."""
     path = resolve(name_or_path).resolve()
-    return _load_cached(str(path), (path / "metadata.json").stat().st_mtime)
+    return _load_cached(str(path), _stamp(path))
 
 
 __all__ = [
     "BenchmarkFormatError",
+    "ConverterError",
     "TabularBenchmark",
     "benchmark_names",
+    "check_benchmark",
     "data_dirs",
     "load_benchmark",
     "read_benchmark",

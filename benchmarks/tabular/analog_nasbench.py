@@ -13,6 +13,11 @@ Keys are six op indices in NAS-Bench-Suite-Zero's order (``NB201Space.from_op_in
 Run once (needs ``pip install -e .[converters]``)::
 
     python -m benchmarks.tabular.analog_nasbench --out data/nb201-cifar10
+
+Errors: a missing package, an unreadable, truncated or corrupt data file, a refused global or
+unexpected records (and a malformed ``--timings`` or ``--check`` file) raise ``ConverterError``
+(``benchmarks.tabular.source``); nothing else escapes. The command prints it as one line and
+exits with status 2.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import ast
 import hashlib
 import importlib.metadata
 import importlib.util
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,8 +45,14 @@ from benchmarks.tabular.cost_model import (
     measure_step_times,
     reference_device,
 )
-from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark, read_benchmark
+from benchmarks.tabular.format import (
+    EPOCH_COST,
+    BenchmarkFormatError,
+    TabularBenchmark,
+    read_benchmark,
+)
 from benchmarks.tabular.safe_pickle import DataHolder, restricted_load
+from benchmarks.tabular.source import ConverterError, layout_errors, read_json
 from predictors.spaces.base import Arch
 from predictors.spaces.nb201 import NB201Space
 
@@ -86,10 +96,8 @@ CITATION = (
     "analog-nasbench); Dong, X. and Yang, Y. NAS-Bench-201: Extending the Scope of Reproducible "
     "Neural Architecture Search. ICLR 2020."
 )
-
-
-class ConverterError(RuntimeError):
-    """The source package or its data file is missing or not in the expected form."""
+LAYOUT = "a dict of op-index tuple -> Architecture record with accuracies and drifts"
+TIMING_COLUMNS = ("arch", "flops", "seconds_per_image", "device")
 
 
 class AnalogArchitecture(DataHolder):
@@ -130,6 +138,18 @@ def load_records(path: Path) -> dict[tuple[int, ...], AnalogArchitecture]:
     if bad:
         raise ConverterError(f"{path}: entries {bad[:3]} are not Architecture records")
     return data
+
+
+def read_table(path: Path, space: NB201Space) -> tuple[list[Arch], dict[str, dict[str, Any]],
+                                                       np.ndarray]:
+    """Cells, metric metadata and ``[cell, metric]`` values of the package's data file."""
+    records = load_records(path)
+    with layout_errors(path, LAYOUT):
+        archs = [space.from_op_indices(key) for key in records]
+        _, metric_meta, values = _metric_table(records)
+    if len(set(archs)) != len(archs):
+        raise ConverterError(f"{path}: op-index keys map to duplicate cells")
+    return archs, metric_meta, values
 
 
 def _metric_table(records: Mapping[tuple[int, ...], AnalogArchitecture]) -> tuple[
@@ -208,12 +228,8 @@ def convert(out: Path, n_timed: int = 40, n_verify: int = 30, source: Path | Non
     quick timing); the committed benchmark uses NAS-Bench-201's CIFAR network.
     """
     path = source or locate_data_file()
-    records = load_records(path)
     space = NB201Space()
-    archs = [space.from_op_indices(key) for key in records]
-    if len(set(archs)) != len(archs):
-        raise ConverterError(f"{path}: op-index keys map to duplicate cells")
-    names, metric_meta, table_values = _metric_table(records)
+    archs, metric_meta, table_values = read_table(path, space)
 
     costs = AdditiveCostTable(space, network)
     static_counts = costs.predict(archs)
@@ -298,10 +314,24 @@ def _package_version() -> str | None:
 
 def suite_zero_accuracies(path: Path, dataset: str = "cifar10") -> dict[str, float]:
     """``{op-index key: val_accuracy}`` from a NAS-Bench-Suite-Zero ``zc_nasbench201`` file."""
-    data = json.loads(Path(path).read_text())
-    if dataset not in data:
-        raise ConverterError(f"{path} has no {dataset!r} section; it has {sorted(data)}")
-    return {key: float(entry["val_accuracy"]) for key, entry in data[dataset].items()}
+    data = read_json(path, "a NAS-Bench-Suite-Zero zc_nasbench201 JSON")
+    if not isinstance(data, dict) or dataset not in data:
+        raise ConverterError(f"{path} has no {dataset!r} section")
+    with layout_errors(path, f"{{{dataset!r}: {{op-index key: {{val_accuracy}}}}}}"):
+        return {key: float(entry["val_accuracy"]) for key, entry in data[dataset].items()}
+
+
+def read_timings(path: Path) -> pd.DataFrame:
+    """A ``cost_measurements.csv`` written by an earlier conversion."""
+    if not path.is_file():
+        raise ConverterError(f"{path} does not exist; pass a cost_measurements.csv")
+    with layout_errors(path, f"a CSV with the columns {list(TIMING_COLUMNS)}"):
+        frame = pd.read_csv(path)
+        missing = [c for c in TIMING_COLUMNS if c not in frame.columns]
+        if missing or frame.empty:
+            raise ConverterError(f"{path} lacks the column(s) {missing} or rows; pass a "
+                                 "cost_measurements.csv written by this converter")
+        return frame
 
 
 def compare_with_suite_zero(bench: TabularBenchmark, path: Path,
@@ -332,12 +362,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="compare the already converted --out with --check; convert nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        _run(args, parser)
+    except BenchmarkFormatError as exc:
+        parser.exit(2, f"error: {exc}\n")
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     if args.check_only:
         if args.check is None:
             parser.error("--check-only needs --check FILE")
         bench = read_benchmark(args.out)
     else:
-        timings = pd.read_csv(args.timings) if args.timings is not None else None
+        timings = read_timings(args.timings) if args.timings is not None else None
         bench = convert(args.out, args.timed, args.verify, timings=timings)
         log.info("wrote %s: %d cells, %d unique networks", args.out, len(bench),
                  bench.metadata["unique_canonical"])

@@ -11,6 +11,9 @@ architecture key -> ``{"valid_perf", "perf", "latency", "para"}``. It holds fina
 
 The files are read through the restricted unpickler: only numpy's dtype and scalar
 reconstructors are resolved.
+
+Errors: a missing package or file, an unreadable, truncated or corrupt file, a refused global or
+malformed records raise ``ConverterError`` (``benchmarks.tabular.source``); nothing else escapes.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
-from benchmarks.tabular.safe_pickle import restricted_load
+from benchmarks.tabular.safe_pickle import numpy_globals, restricted_load
+from benchmarks.tabular.source import ConverterError, layout_errors
 from predictors.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -49,20 +53,7 @@ CITATION = (
 )
 
 
-class ConverterError(ValueError):
-    """A source file cannot be converted (missing, unreadable or of an unexpected form)."""
-
-
-def _scalar(dtype: np.dtype, data: bytes) -> np.generic:
-    """Safe stand-in for numpy's scalar reconstructor: bytes -> one value of ``dtype``."""
-    return np.frombuffer(data, dtype=dtype)[0]
-
-
-ALLOWED = {
-    ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "scalar"): _scalar,
-    ("numpy._core.multiarray", "scalar"): _scalar,
-}
+ALLOWED = numpy_globals(arrays=False)
 
 
 def package_dir() -> Path:
@@ -85,10 +76,11 @@ def read_bench(path: str | Path) -> dict[int, dict[str, float]]:
         raise ConverterError(f"{path} does not hold a non-empty dict of architecture records")
     out: dict[int, dict[str, float]] = {}
     for key, rec in table.items():
-        try:
+        with layout_errors(path, f"a valid record under key {key!r:.40} (valid_perf, perf, "
+                           "latency, para)"):
             out[int(key)] = {k: float(rec[k]) for k in ("valid_perf", "perf", "latency", "para")}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConverterError(f"{path}: record {key!r} is malformed ({exc!r})") from exc
+    if len(out) != len(table):
+        raise ConverterError(f"{path}: two keys name the same architecture")
     return out
 
 
@@ -102,7 +94,10 @@ def convert_dataset(
     records = read_bench(src)
     space = get_space("nbgraph-proteins" if dataset == "proteins" else "nbgraph")
     keys = sorted(records)
-    archs = [space.from_key(k) for k in keys]
+    with layout_errors(src, "NAS-Bench-Graph architecture keys"):
+        archs = [space.from_key(k) for k in keys]
+    if len(set(archs)) != len(archs):
+        raise ConverterError(f"{src}: two keys name the same architecture")
     valid = np.array([records[k]["valid_perf"] for k in keys]) * 100.0
     test = np.array([records[k]["perf"] for k in keys]) * 100.0
     latency = np.array([records[k]["latency"] for k in keys])

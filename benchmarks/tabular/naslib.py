@@ -17,6 +17,9 @@ Supported layouts (as NASLib reads them):
   ``computed_statistics`` (hash -> epochs -> list of runs with ``final_validation_accuracy``,
   ``final_test_accuracy``, ``final_train_accuracy``, ``final_training_time``); the final values
   of the 108-epoch budget are converted, one seed per run.
+
+Errors: a missing opt-in, an unreadable, truncated or corrupt file, a refused global or an
+unexpected layout raise ``ConverterError`` (``benchmarks.tabular.source``); nothing else escapes.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
-from benchmarks.tabular.safe_pickle import DataHolder, restricted_load
-from predictors.spaces import Arch, ArchError, get_space
+from benchmarks.tabular.safe_pickle import DataHolder, numpy_globals, restricted_load
+from benchmarks.tabular.source import ConverterError, layout_errors
+from predictors.spaces import Arch, get_space
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +55,10 @@ NB101_METRICS = {
 NB101_EPOCHS = 108
 DIRECTION = {"val_acc": "max", "train_acc": "max", "test_acc": "max",
              "val_loss": "min", "train_loss": "min"}
-
-
-class ConverterError(ValueError):
-    """A NASLib file cannot be converted (opt-in missing, unreadable or unexpected layout)."""
-
-
-def _numpy_globals() -> dict[tuple[str, str], Any]:
-    try:
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct, scalar  # type: ignore[no-redef]
-    out: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-    }
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        out[(mod, "_reconstruct")] = _reconstruct
-        out[(mod, "scalar")] = scalar
-    return out
+NB201_LAYOUT = "a dict of NB201 arch string -> {dataset: record of per-epoch lists}"
+NB301_LAYOUT = "a dict of compact genotype -> {val_accuracies, train_losses, runtime}"
+NB101_LAYOUT = ("a NAS-Bench-101 API object with fixed_statistics and computed_statistics "
+                f"(hash -> {NB101_EPOCHS} -> runs)")
 
 
 def load_pickle(
@@ -85,7 +74,7 @@ def load_pickle(
         )
     if not src.is_file():
         raise ConverterError(f"{src} does not exist; pass the path of the NASLib data file")
-    return restricted_load(src, {**_numpy_globals(), **(extra or {})})
+    return restricted_load(src, {**numpy_globals(), **(extra or {})})
 
 
 def _curves(records: list[Mapping], keys: Mapping[str, str], where: str) -> np.ndarray:
@@ -99,6 +88,8 @@ def _curves(records: list[Mapping], keys: Mapping[str, str], where: str) -> np.n
     lengths = {a.shape for row in arrays for a in row}
     if len(lengths) != 1 or len(next(iter(lengths))) != 1:
         raise ConverterError(f"{where}: per-epoch lists differ in length or shape: {lengths}")
+    if next(iter(lengths))[0] == 0:
+        raise ConverterError(f"{where}: per-epoch lists are empty")
     return np.asarray(arrays, dtype=np.float32).transpose(0, 2, 1)[:, None, :, :]
 
 
@@ -124,15 +115,22 @@ def convert_nb201(
 ) -> dict[str, TabularBenchmark]:
     """NASLib NB201 pickle -> ``dst/naslib-nb201-<dataset>/`` per dataset."""
     data = load_pickle(src, allow_pickle)
+    with layout_errors(src, NB201_LAYOUT):
+        tables = _nb201_tables(data, src, datasets)
+    return {ds: _save(meta, archs, values, static, Path(dst) / meta["name"])
+            for ds, (meta, archs, values, static) in tables.items()}
+
+
+def _nb201_tables(data: Any, src: str | Path, datasets: Sequence[str] | None) -> dict[str, tuple]:
+    """Per dataset: (metadata, archs, values, static) of a loaded NASLib NB201 pickle."""
     if not isinstance(data, dict) or not data:
-        raise ConverterError(f"{src}: expected a dict of NB201 arch string -> record")
+        raise ConverterError(f"{src}: expected {NB201_LAYOUT}")
     space = get_space("nb201")
-    try:
-        archs = [space.from_string(k) for k in data]
-    except ArchError as exc:
-        raise ConverterError(f"{src}: {exc}") from exc
+    archs = [space.from_string(k) for k in data]
     first = next(iter(data.values()))
     chosen = list(datasets) if datasets else [d for d in NB201_DATASETS if d in first]
+    if not chosen:
+        raise ConverterError(f"{src}: records hold none of the datasets {list(NB201_DATASETS)}")
     out = {}
     for ds in chosen:
         try:
@@ -162,7 +160,7 @@ def convert_nb201(
             "source": {"file": Path(src).name, "converter": "benchmarks.tabular.naslib"},
             "citation": "Dong and Yang. NAS-Bench-201. ICLR 2020.",
         }
-        out[ds] = _save(meta, archs, values, static, Path(dst) / meta["name"])
+        out[ds] = (meta, archs, values, static)
     return out
 
 
@@ -171,20 +169,15 @@ def convert_nb301(
 ) -> TabularBenchmark:
     """NASLib NB301 training pickle -> benchmark directory ``dst``."""
     data = load_pickle(src, allow_pickle)
-    if not isinstance(data, dict) or not data:
-        raise ConverterError(f"{src}: expected a dict of compact genotype -> record")
-    space = get_space("darts")
-    try:
+    with layout_errors(src, NB301_LAYOUT):
+        if not isinstance(data, dict) or not data:
+            raise ConverterError(f"{src}: expected {NB301_LAYOUT}")
+        space = get_space("darts")
         archs = [space.from_compact(k) for k in data]  # type: ignore[attr-defined]
-    except ArchError as exc:
-        raise ConverterError(f"{src}: {exc}") from exc
-    records = list(data.values())
-    values = _curves(records, NB301_CURVES, str(src))
-    epochs = int(values.shape[2])
-    try:
+        records = list(data.values())
+        values = _curves(records, NB301_CURVES, str(src))
         runtime = np.array([float(r["runtime"]) for r in records])
-    except KeyError as exc:
-        raise ConverterError(f"{src}: a record has no 'runtime'") from exc
+    epochs = int(values.shape[2])
     meta = {
         "name": Path(dst).name,
         "space": "darts",
@@ -208,27 +201,9 @@ def convert_nb101(
 ) -> TabularBenchmark:
     """NASLib NB101 pickle (the NAS-Bench-101 API object) -> benchmark directory ``dst``."""
     holder = load_pickle(src, allow_pickle, {("nasbench.api", "NASBench"): DataHolder})
-    fixed = getattr(holder, "fixed_statistics", None)
-    computed = getattr(holder, "computed_statistics", None)
-    if not isinstance(fixed, dict) or not isinstance(computed, dict):
-        raise ConverterError(f"{src}: expected a NAS-Bench-101 API object with fixed_statistics "
-                             "and computed_statistics")
-    space = get_space("nb101")
-    archs, rows, static = [], [], []
-    seeds = 0
-    for key, fx in fixed.items():
-        try:
-            matrix, ops = fx["module_adjacency"], fx["module_operations"]
-            arch = space.make(matrix, ops)  # type: ignore[attr-defined]
-            runs = computed[key][NB101_EPOCHS]
-        except (KeyError, ArchError) as exc:
-            raise ConverterError(f"{src}: record {key!r}: {exc}") from exc
-        archs.append(arch)
-        rows.append([[float(r[m]) * 100.0 for m in NB101_METRICS.values()] for r in runs])
-        seeds = max(seeds, len(runs))
-        times = [float(r["final_training_time"]) for r in runs]
-        static.append([float(fx.get("trainable_parameters", np.nan)),
-                       float(np.mean(times)) / NB101_EPOCHS])
+    with layout_errors(src, NB101_LAYOUT):
+        archs, rows, static = _nb101_rows(holder, src)
+    seeds = max(len(r) for r in rows)
     values = np.full((len(archs), seeds, 1, len(NB101_METRICS)), np.nan, dtype=np.float32)
     for i, r in enumerate(rows):
         values[i, : len(r), 0, :] = r
@@ -251,6 +226,27 @@ def convert_nb101(
         "citation": "Ying et al. NAS-Bench-101. ICML 2019.",
     }
     return _save(meta, archs, values, np.asarray(static), dst)
+
+
+def _nb101_rows(holder: Any, src: str | Path) -> tuple[list[Arch], list[list], list[list]]:
+    """Architectures, per-run final metrics and static properties of the NAS-Bench-101 object."""
+    fixed = getattr(holder, "fixed_statistics", None)
+    computed = getattr(holder, "computed_statistics", None)
+    if not isinstance(fixed, dict) or not isinstance(computed, dict) or not fixed:
+        raise ConverterError(f"{src}: expected {NB101_LAYOUT}")
+    space = get_space("nb101")
+    archs, rows, static = [], [], []
+    for key, fx in fixed.items():
+        arch = space.make(fx["module_adjacency"], fx["module_operations"])  # type: ignore[attr-defined]
+        runs = list(computed[key][NB101_EPOCHS])
+        if not runs:
+            raise ConverterError(f"{src}: record {key!r:.40} has no run at {NB101_EPOCHS} epochs")
+        archs.append(arch)
+        rows.append([[float(r[m]) * 100.0 for m in NB101_METRICS.values()] for r in runs])
+        times = [float(r["final_training_time"]) for r in runs]
+        static.append([float(fx.get("trainable_parameters", np.nan)),
+                       float(np.mean(times)) / NB101_EPOCHS])
+    return archs, rows, static
 
 
 def convert(kind: str, src: str | Path, dst: str | Path, allow_pickle: bool = False) -> Any:

@@ -9,18 +9,22 @@ has no ``epoch_time`` (``cost.available = false``).
 
 Architecture keys: for NAS-Bench-201 the op-index tuple ``"(0, 2, 3, 2, 3, 1)"``; for other
 spaces the key must be the space's string form, or pass ``parse_key``.
+
+Errors: a missing, unreadable, non-UTF-8 or invalid JSON file and an unexpected layout raise
+``ConverterError`` (``benchmarks.tabular.source``); nothing else escapes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.tabular.format import TabularBenchmark
+from benchmarks.tabular.source import ConverterError, layout_errors, read_json
 from predictors.spaces import Arch, ArchError, get_space
 
 log = logging.getLogger(__name__)
@@ -30,10 +34,8 @@ CITATION = (
     "Krishnakumar, White, Zela, Tu, Safari, Hutter. NAS-Bench-Suite-Zero: Accelerating Research "
     "on Zero Cost Proxies. NeurIPS 2022 Datasets and Benchmarks."
 )
-
-
-class ConverterError(ValueError):
-    """A Suite-Zero table cannot be converted."""
+DATASET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+LAYOUT = "{dataset: {arch key: {val_accuracy, <proxy>: {score, time}}}}"
 
 
 def default_key_parser(space_name: str) -> Callable[[str], Arch]:
@@ -44,16 +46,32 @@ def default_key_parser(space_name: str) -> Callable[[str], Arch]:
 
 
 def read_table(src: str | Path) -> dict:
-    src = Path(src)
-    if not src.is_file():
-        raise ConverterError(f"{src} does not exist; expected a NAS-Bench-Suite-Zero zc_*.json")
-    try:
-        table = json.loads(src.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConverterError(f"{src} is not valid JSON: {exc}") from exc
+    """Load a Suite-Zero table: ``{dataset: {arch key: record}}``."""
+    table = read_json(src, "a NAS-Bench-Suite-Zero zc_*.json")
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-        raise ConverterError(f"{src}: expected {{dataset: {{arch key: record}}}}")
+        raise ConverterError(f"{src}: expected {LAYOUT}")
     return table
+
+
+def _columns(records: dict, parse: Callable[[str], Arch], where: str) -> tuple[
+        list[Arch], list[str], list[float], list[list[float]], list[list[float]]]:
+    """Architectures, proxy names, accuracies, and per-proxy scores and times of one dataset."""
+    proxies = sorted(
+        {k for rec in records.values() for k, v in rec.items() if isinstance(v, dict)}
+    )
+    archs: list[Arch] = []
+    acc, scores, times = [], [], []
+    for key, rec in records.items():
+        try:
+            archs.append(parse(key))
+        except ArchError as exc:
+            raise ConverterError(f"{where}: bad architecture key: {exc}") from exc
+        if "val_accuracy" not in rec:
+            raise ConverterError(f"{where}: record {key!r:.40} has no val_accuracy")
+        acc.append(float(rec["val_accuracy"]))
+        scores.append([float(rec.get(p, {}).get("score", np.nan)) for p in proxies])
+        times.append([float(rec.get(p, {}).get("time", np.nan)) for p in proxies])
+    return archs, proxies, acc, scores, times
 
 
 def convert_dataset(
@@ -68,26 +86,17 @@ def convert_dataset(
     if dataset not in table:
         raise ConverterError(f"dataset {dataset!r} not in the table; it has {sorted(table)}")
     parse = parse_key or default_key_parser(space)
-    records = table[dataset]
-    proxies = sorted(
-        {k for rec in records.values() for k, v in rec.items() if isinstance(v, dict)}
-    )
-    archs: list[Arch] = []
-    acc, scores, times = [], [], []
-    for key, rec in records.items():
-        try:
-            archs.append(parse(key))
-        except ArchError as exc:
-            raise ConverterError(f"{source_name}: {dataset}: bad architecture key: {exc}") from exc
-        if "val_accuracy" not in rec:
-            raise ConverterError(f"{source_name}: {dataset}: record {key!r} has no val_accuracy")
-        acc.append(float(rec["val_accuracy"]))
-        scores.append([float(rec.get(p, {}).get("score", np.nan)) for p in proxies])
-        times.append([float(rec.get(p, {}).get("time", np.nan)) for p in proxies])
+    where = f"{source_name}: {dataset}"
+    with layout_errors(where, f"records in the layout {LAYOUT}"):
+        archs, proxies, acc, scores, times = _columns(table[dataset], parse, where)
+    if not archs:
+        raise ConverterError(f"{where}: no architectures")
     if len(set(archs)) != len(archs):
-        raise ConverterError(f"{source_name}: {dataset}: duplicate architecture keys")
+        raise ConverterError(f"{where}: duplicate architecture keys")
     static_names = [PROXY_PREFIX + p for p in proxies]
     static_names += [f"{PROXY_PREFIX}{p}_time" for p in proxies]
+    if len(set(static_names)) != len(static_names):
+        raise ConverterError(f"{where}: proxy names {proxies} clash with their '_time' columns")
     static = np.concatenate([np.array(scores), np.array(times)], axis=1).astype(np.float32)
     values = np.asarray(acc, dtype=np.float32)[:, None, None, None]
     metadata = {
@@ -133,6 +142,10 @@ def convert(
     """Convert ``src`` (a zc_*.json) into ``dst/<prefix>-<space>-<dataset>/`` per dataset."""
     table = read_table(src)
     chosen = list(datasets) if datasets else sorted(table)
+    for d in chosen:
+        if not DATASET_NAME.fullmatch(d):
+            raise ConverterError(f"{src}: dataset name {d!r:.40} cannot name a benchmark "
+                                 "directory (letters, digits, '.', '_', '-' only)")
     dst = Path(dst)
     return {
         d: convert_dataset(
