@@ -21,6 +21,7 @@ from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
 from benchmarks.snapshot import SnapshotError
+from benchmarks.storefile import StoreError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
 from predictors.registry import UnknownPredictorError, available
 from predictors.spaces import ArchError
@@ -37,7 +38,7 @@ DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 PREFERRED_BENCHMARKS = ("fmnist-nb201", "nasbench-graph-cora")
 DEFAULT_STORE = Path("runs/predbench.db")
 USER_ERRORS = (TaskError, BenchmarkFormatError, UnknownPredictorError, ArchError,
-               LiveSourceError, SnapshotError)
+               LiveSourceError, SnapshotError, StoreError)
 
 
 class UsageError(ValueError):

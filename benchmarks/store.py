@@ -8,13 +8,14 @@ kept as JSON, with a few flattened columns for queries.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from benchmarks.storefile import Table, open_store
 
 #: Record fields copied into their own columns (the JSON column keeps everything).
 COLUMNS: dict[str, str] = {
@@ -36,6 +37,13 @@ COLUMNS: dict[str, str] = {
     "error": "TEXT",
 }
 
+#: The tables of an evaluation store, defined here only (``record`` holds the JSON record).
+TABLES: tuple[Table, ...] = (
+    Table("CREATE TABLE evaluations (key TEXT PRIMARY KEY, "
+          + ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS.items())
+          + ", record TEXT NOT NULL, created_at REAL NOT NULL)", json_columns=("record",)),
+)
+
 
 def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):  # numpy scalars
@@ -49,16 +57,10 @@ class ResultStore:
     """A resumable store of evaluation records. Use from one writer process."""
 
     def __init__(self, path: str | Path):
+        """Open (creating if needed) the store at ``path``; raises
+        :class:`~benchmarks.storefile.StoreError` for a path that cannot be a store."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        cols = ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS.items())
-        self._conn.execute(
-            f"CREATE TABLE IF NOT EXISTS evaluations (key TEXT PRIMARY KEY, {cols}, "
-            "record TEXT NOT NULL, created_at REAL NOT NULL)"
-        )
+        self._conn = open_store(self.path, TABLES, isolation_level=None)
 
     # --- writing ---------------------------------------------------------------------------------
     def put(self, record: dict[str, Any]) -> None:

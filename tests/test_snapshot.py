@@ -8,8 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.cli import app
+from benchmarks.search.oracle import Step
+from benchmarks.search.store import SearchStore
 from benchmarks.snapshot import SnapshotError, db_path, dump, restore, snapshot_path
 from benchmarks.store import ResultStore
+from benchmarks.storefile import StoreError
 
 
 def _record(i: int, status: str = "ok") -> dict:
@@ -57,23 +60,33 @@ def test_unchanged_store_gives_identical_bytes(tmp_path):
     assert dump(tmp_path / "s.db", tmp_path / "three.jsonl.gz")[0].read_bytes() != first
 
 
-def test_any_schema_round_trips_including_without_rowid_tables(tmp_path):
-    src = tmp_path / "search.db"
-    with sqlite3.connect(src) as conn:
-        conn.execute("CREATE TABLE runs (config TEXT, run INTEGER, best REAL, "
-                     "PRIMARY KEY (config, run)) WITHOUT ROWID")
-        conn.execute("CREATE TABLE configs (config TEXT PRIMARY KEY, body TEXT)")
-        conn.executemany("INSERT INTO runs VALUES (?, ?, ?)",
-                         [("b", 1, 0.5), ("a", 2, 0.25), ("a", 1, None)])
-        conn.execute("INSERT INTO configs VALUES ('a', '{}')")
+def test_search_store_round_trips_including_its_without_rowid_table(tmp_path):
+    with SearchStore(tmp_path / "search.db") as store:
+        store.add_config("b", {"benchmark": "x", "method": "rea", "queries": 2}, "REA")
+        store.add_config("a", {"benchmark": "x", "method": "random", "queries": 2}, "random")
+        for key in ("b", "a"):
+            steps = [Step(i, 0.5 + i, 0.5 + i, 10.0 * i, 1.0 - i, 0.0) for i in range(2)]
+            store.write_run(key, 0, 7, steps, ["arch-0", "arch-1"], wall_s=0.1)
+    snap, counts = dump(tmp_path / "search.db")
+    assert counts == {"search_configs": 2, "search_runs": 2, "search_steps": 4}
+    restored, added = restore(snap, tmp_path / "copy.db")
+    assert added == counts
+    with SearchStore(restored) as store:
+        assert store.config_keys("x") == ["a", "b"]  # restored in key order
+        assert [t.accuracy.tolist() for t in store.trajectories("a")] == [[0.5, 1.5]]
+    assert dump(restored, tmp_path / "again.jsonl.gz")[0].read_bytes() == snap.read_bytes()
+
+
+def test_dump_refuses_tables_predbench_does_not_write(tmp_path):
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("CREATE TABLE users (name TEXT)")
     conn.close()
-    snap, counts = dump(src)
-    assert counts == {"configs": 1, "runs": 3}
-    restored, _ = restore(snap, tmp_path / "copy.db")
-    with sqlite3.connect(restored) as conn:
-        rows = conn.execute("SELECT * FROM runs ORDER BY config, run").fetchall()
-    conn.close()
-    assert rows == [("a", 1, None), ("a", 2, 0.25), ("b", 1, 0.5)]
+    with pytest.raises(StoreError, match="table users is not one predbench writes"):
+        dump(tmp_path / "other.db")
+    (tmp_path / "text.db").write_text("not a database at all")
+    with pytest.raises(StoreError, match="not an SQLite results store"):
+        dump(tmp_path / "text.db")
+    assert not (tmp_path / "other.jsonl.gz").exists() and not (tmp_path / "text.jsonl.gz").exists()
 
 
 def test_default_paths_pair_up(tmp_path):

@@ -1,4 +1,4 @@
-"""SQLite store of search runs (own ``search_*`` tables; can share a file with other results).
+"""SQLite store of search runs (its own ``search_*`` tables, defined once in ``TABLES``).
 
 A run is written in one transaction once it finishes: its row in ``search_runs`` marks it
 complete, so a search killed midway leaves no partial run behind and resuming recomputes only the
@@ -8,7 +8,6 @@ missing runs (each run is deterministic in its seed).
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,17 +17,19 @@ from typing import Any
 import numpy as np
 
 from benchmarks.search.oracle import Step
+from benchmarks.storefile import Table, open_store
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS search_configs (
+#: The tables of a search store, defined here only (``config`` holds the JSON config).
+TABLES: tuple[Table, ...] = (
+    Table("""CREATE TABLE search_configs (
     config_key TEXT PRIMARY KEY,
     benchmark TEXT NOT NULL,
     method TEXT NOT NULL,
     predictor TEXT,
     label TEXT NOT NULL,
     config TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS search_runs (
+)""", json_columns=("config",)),
+    Table("""CREATE TABLE search_runs (
     config_key TEXT NOT NULL REFERENCES search_configs(config_key),
     run_index INTEGER NOT NULL,
     seed INTEGER NOT NULL,
@@ -40,8 +41,8 @@ CREATE TABLE IF NOT EXISTS search_runs (
     wall_s REAL NOT NULL,
     finished REAL NOT NULL,
     PRIMARY KEY (config_key, run_index)
-);
-CREATE TABLE IF NOT EXISTS search_steps (
+)"""),
+    Table("""CREATE TABLE search_steps (
     config_key TEXT NOT NULL,
     run_index INTEGER NOT NULL,
     step INTEGER NOT NULL,
@@ -53,8 +54,8 @@ CREATE TABLE IF NOT EXISTS search_steps (
     regret REAL NOT NULL,
     predictor_s REAL NOT NULL,
     PRIMARY KEY (config_key, run_index, step)
-) WITHOUT ROWID;
-"""
+) WITHOUT ROWID"""),
+)
 
 
 @dataclass
@@ -76,12 +77,7 @@ class SearchStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=60)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
-        self.conn.commit()
+        self.conn = open_store(self.path, TABLES, timeout=60)
 
     def close(self) -> None:
         self.conn.close()
