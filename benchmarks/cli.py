@@ -17,13 +17,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.checks import OptionError, output_dir, output_file
 from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
 from benchmarks.snapshot import SnapshotError
 from benchmarks.storefile import StoreError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
-from predictors.registry import UnknownPredictorError, available
+from predictors.params import ParamError, check_params
+from predictors.registry import UnknownPredictorError, available, get
 from predictors.spaces import ArchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -38,7 +40,7 @@ DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 PREFERRED_BENCHMARKS = ("fmnist-nb201", "nasbench-graph-cora")
 DEFAULT_STORE = Path("runs/predbench.db")
 USER_ERRORS = (TaskError, BenchmarkFormatError, UnknownPredictorError, ArchError,
-               LiveSourceError, SnapshotError, StoreError)
+               LiveSourceError, SnapshotError, StoreError, ParamError, OptionError)
 
 
 class UsageError(ValueError):
@@ -72,13 +74,8 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 
 
 def _check_params(predictor: str, params: dict[str, Any]) -> None:
-    from predictors.registry import get
-
-    cls = get(predictor)
-    unknown = set(params) - set(cls.param_names())
-    if unknown:
-        raise UsageError(f"predictor {predictor!r} has no parameter(s) {sorted(unknown)}; "
-                         f"it takes {cls.param_names()}")
+    """Names, types and ranges of ``params`` against the predictor's constructor."""
+    check_params(get(predictor), params)
 
 
 def _validate(tasks: list[EvalTask]) -> None:
@@ -258,6 +255,7 @@ def reproduce(
     from benchmarks.plots import write_report
     from benchmarks.store import ResultStore
 
+    output_dir(out, "--out")
     benchmark = benchmark or default_benchmark()
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     if trials < 1:
@@ -288,6 +286,7 @@ def plot(
 
     if not store.is_file():
         raise UsageError(f"no results store at {store}; run `predbench run` or `reproduce` first")
+    output_dir(out, "--out")
     with ResultStore(store) as db:
         frame = db.to_frame()
     if frame.empty or not (frame["status"] == "ok").any():
@@ -314,6 +313,8 @@ def store_snapshot(
     """Write a store's rows into a gzipped JSON-lines snapshot (byte-stable when unchanged)."""
     from benchmarks.snapshot import dump
 
+    if out is not None:
+        output_file(out, "--out")
     path, counts = dump(db, out)
     console.print(f"wrote {path} ({_row_counts(counts)} rows)")
 
@@ -343,8 +344,12 @@ def _optional(module: str) -> Any | None:
 
 
 def _mount_optional() -> None:
+    """Mount the optional commands under ``_guard``; each module's ``USER_ERRORS`` join ours."""
+    global USER_ERRORS
     build = _optional("benchmarks.build.cli")
     if build is not None and hasattr(build, "app"):
+        for command in build.app.registered_commands:
+            command.callback = _guard(command.callback)
         app.add_typer(build.app, name="build", help="Build a tabular benchmark by training.")
     score = _optional("benchmarks.score")
     if score is not None and hasattr(score, "score_command"):
@@ -352,6 +357,8 @@ def _mount_optional() -> None:
     search = _optional("benchmarks.search.cli")
     if search is not None and hasattr(search, "search_command"):
         app.command("search")(_guard(search.search_command))
+    for module in (build, score, search):
+        USER_ERRORS += tuple(getattr(module, "USER_ERRORS", ()))
 
 
 _mount_optional()

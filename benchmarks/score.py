@@ -28,9 +28,11 @@ import torch
 import typer
 from scipy import stats
 
+from benchmarks import checks
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import FitContext, LiveSource, QueryContext
+from predictors.params import check_params
 from predictors.registry import get, make
 from predictors.spaces.base import Arch, ArchError
 
@@ -39,6 +41,12 @@ log = logging.getLogger(__name__)
 
 class ScoreError(ValueError):
     """A scoring request that cannot be served (the message names the fix)."""
+
+
+#: Errors of this command that the project CLI reports as one line (exit status 2).
+USER_ERRORS = (ScoreError,)
+#: Architectures queried (and written) at a time, so a late failure keeps the scores before it.
+CHUNK = 64
 
 
 # --- substitute batch sources ---------------------------------------------------------------------
@@ -122,9 +130,13 @@ def batch_source_for(bench: TabularBenchmark, batch_source: str | None) -> LiveS
 def read_arch_file(path: Path, bench: TabularBenchmark) -> list[Arch]:
     """One architecture string per line (blank lines and ``#`` comments skipped)."""
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ScoreError(f"architecture file {path} is not UTF-8 text (byte {exc.start}); save "
+                         "it as UTF-8, one architecture string a line") from None
     except OSError as exc:
-        raise ScoreError(f"cannot read architecture file {path}: {exc}") from exc
+        raise ScoreError(f"cannot read architecture file {path}: {exc.strerror}; pass an "
+                         "existing text file to --archs") from None
     archs = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -151,16 +163,18 @@ def score_architectures(
     params: Mapping[str, Any] | None = None,
     seed: int = 0,
     device: str | None = None,
+    on_scores: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Scores of ``archs`` (default: every architecture of the benchmark) as ``[arch, score]``.
 
     Only predictors that need no labels and no learning curves qualify. ``df.attrs`` records the
     predictor, its parameters, the batch source (``None`` when no data was used), the device and
-    the measured seconds of fit and query.
+    the measured seconds of fit and query. Architectures are queried ``CHUNK`` at a time, and
+    ``on_scores`` receives each chunk's ``[arch, score]`` rows as soon as they are computed.
     """
     bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
     space = bench.space
-    get(predictor_name)  # unknown names fail here with the registry's message
+    check_params(get(predictor_name), dict(params or {}))  # unknown names fail in ``get``
     predictor = make(predictor_name, **dict(params or {}))
     needs = predictor.data_needs()
     if needs.labels or needs.curve_metrics or needs.unlabeled_factor:
@@ -203,15 +217,22 @@ def score_architectures(
     start = time.perf_counter()
     predictor.fit(fit_ctx)
     fit_s = time.perf_counter() - start
-    query_ctx = QueryContext(space=space, total_epochs=bench.epochs, rng=rng, device=device,
-                             live=live, properties=properties, network=network)
-    start = time.perf_counter()
-    prediction = predictor.query(chosen, query_ctx)
-    query_s = time.perf_counter() - start
+    parts, query_s = [], 0.0
+    for lo in range(0, len(chosen), CHUNK):
+        part = chosen[lo:lo + CHUNK]
+        query_ctx = QueryContext(
+            space=space, total_epochs=bench.epochs, rng=rng, device=device, live=live,
+            properties={p: v[lo:lo + CHUNK] for p, v in properties.items()}, network=network)
+        start = time.perf_counter()
+        prediction = predictor.query(part, query_ctx)
+        query_s += time.perf_counter() - start
+        parts.append(pd.DataFrame({"arch": [space.to_string(a) for a in part],
+                                   "score": prediction.mean}))
+        if on_scores is not None:
+            on_scores(parts[-1])
     cpu_s = time.process_time() - cpu_start
 
-    frame = pd.DataFrame({"arch": [space.to_string(a) for a in chosen],
-                          "score": prediction.mean})
+    frame = pd.concat(parts, ignore_index=True)
     frame.attrs.update({
         "predictor": predictor_name,
         "params": predictor.get_params(),
@@ -271,13 +292,36 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def record_path(out: Path) -> Path:
+    """Where the JSON record of the scores written to ``out`` goes."""
+    return out.with_name(out.name + ".json")
+
+
+def _csv(frame: pd.DataFrame, header: bool = True) -> str:
+    return frame[["arch", "score"]].to_csv(index=False, header=header, float_format="%.10g")
+
+
 def write_scores(frame: pd.DataFrame, out: Path) -> Path:
     """Write ``arch,score`` CSV to ``out`` and the run's record to ``out`` + ``.json``."""
     out = Path(out)
-    _write_atomic(out, frame[["arch", "score"]].to_csv(index=False, float_format="%.10g"))
-    record = out.with_name(out.name + ".json")
+    _write_atomic(out, _csv(frame))
+    record = record_path(out)
     _write_atomic(record, json.dumps(frame.attrs, indent=2, default=str) + "\n")
     return record
+
+
+class ScoreAppender:
+    """Appends ``arch,score`` rows to a CSV as they are computed, flushed at once."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.rows = Path(out), 0
+
+    def __call__(self, rows: pd.DataFrame) -> None:
+        if self.rows == 0:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.out, "w" if self.rows == 0 else "a", encoding="utf-8") as fh:
+            fh.write(_csv(rows, header=self.rows == 0))
+        self.rows += len(rows)
 
 
 def _parse_params(items: Sequence[str]) -> dict[str, Any]:
@@ -301,16 +345,30 @@ def score_command(
         1, "--threads", min=1,
         help="torch CPU threads (proxies score one small network at a time)"),
 ) -> None:
-    """Score architectures with a label-free predictor and write an arch,score CSV."""
+    """Score architectures with a label-free predictor and write an arch,score CSV.
+
+    Scores reach ``out`` as they are computed, so a failure late in a long run keeps them."""
     torch.set_num_threads(threads)
+    appender = ScoreAppender(out)
     try:
+        checks.output_file(out, "--out")
+        checks.output_file(record_path(out), "--out (its record)")
+        if device is not None:
+            checks.device(device)
+        checks.at_least("--seed", seed, 0)
         bench = load_benchmark(benchmark)
         chosen = read_arch_file(archs, bench) if archs is not None else None
         frame = score_architectures(predictor, bench, chosen, batch_source=batch_source,
-                                    params=_parse_params(param), seed=seed, device=device)
-    except (ScoreError, ValueError, KeyError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+                                    params=_parse_params(param), seed=seed, device=device,
+                                    on_scores=appender)
+    except BaseException as exc:
+        if appender.rows:
+            log.warning("kept the %d scores computed before the failure in %s",
+                        appender.rows, out)
+        if isinstance(exc, (ScoreError, ValueError, KeyError)):
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        raise
     record = write_scores(frame, out)
     typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}); "
                f"batch source: {frame.attrs['batch_source']}; "

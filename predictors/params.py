@@ -59,14 +59,15 @@ def _show(value: Any) -> str:
         return repr(value)
 
 
-def _describe(hint: Any) -> str:
+def describe(hint: Any) -> str:
+    """How the type hint ``hint`` reads in an error message ("an integer", "a list, each ...")."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Literal:
         return "one of " + ", ".join(_show(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in args)
+        return " or ".join(describe(a) for a in args)
     if origin in (tuple, list):
-        return f"a list of {_describe(args[0])}" if args else "a list"
+        return f"a list, each item {describe(args[0])}" if args else "a list"
     if origin is dict or hint is dict:
         return "a JSON object"
     names = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
@@ -130,7 +131,7 @@ def check_params(cls: type[Predictor], params: Mapping[str, Any]) -> None:
         hint = hints.get(name)
         if hint is not None and not matches(value, hint):
             raise ParamError(f"predictor {cls.name!r}: {name}={_show(value)} must be "
-                             f"{_describe(hint)} (e.g. {name}={_show(_default(cls, name))})")
+                             f"{describe(hint)} (e.g. {name}={_show(_default(cls, name))})")
         interval = limits.get(name)
         if (interval is not None and isinstance(value, (int, float))
                 and not isinstance(value, bool) and value not in interval):

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
-from benchmarks.build.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, get_recipe
+from benchmarks import checks
+from benchmarks.build.fashion_mnist import DatasetMissingError
+from benchmarks.build.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, RecipeError, get_recipe
+from benchmarks.build.shards import ShardError
 
 app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
                   no_args_is_help=True)
@@ -20,6 +23,8 @@ ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-sh
 WorkersOpt = typer.Option(1, help="parallel worker processes (several per GPU on cuda)")
 ThreadsOpt = typer.Option(1, help="torch threads per worker")
 DeviceOpt = typer.Option("cpu", help="cpu or cuda")
+#: Errors of these commands that the project CLI reports as one line (exit status 2).
+USER_ERRORS = (RecipeError, ShardError, DatasetMissingError)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -28,10 +33,27 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _recipe(name: str) -> Recipe:
-    try:
-        return get_recipe(name)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    return get_recipe(name)
+
+
+def _counts(**counts: int) -> None:
+    """Each ``option=value`` at least 1 (``second_seed_every=3`` checks --second-seed-every)."""
+    for name, value in counts.items():
+        checks.at_least("--" + name.replace("_", "-"), value)
+
+
+def _shards_in(shards: Path | None) -> None:
+    """A ``--shards`` directory that will be written."""
+    if shards is not None:
+        checks.output_dir(shards, "--shards")
+
+
+def _shards_from(shards: Path, must_exist: bool = True) -> Path:
+    """A ``--shards`` directory that is read (``status`` also reads one not made yet)."""
+    if (must_exist or shards.exists()) and not shards.is_dir():
+        raise ShardError(f"--shards {shards} is not a directory of shards; train some with "
+                         "`predbench build generate` or pass the right --shards")
+    return shards
 
 
 @app.command()
@@ -54,8 +76,12 @@ def pilot(
     """Train (resuming) a recipe's pilot and write its table to results/pilot/."""
     from benchmarks.build.pilot import run_pilot, table_row
 
+    r = _recipe(recipe)
+    _counts(cells=cells, workers=workers, threads=threads)
+    checks.device(device)
+    _shards_in(shards)
     _setup_logging(verbose)
-    table = run_pilot(_recipe(recipe), cells, shards, workers, threads, device)
+    table = run_pilot(r, cells, shards, workers, threads, device)
     typer.echo(table_row(table))
 
 
@@ -70,10 +96,12 @@ def calibrate(
 
     from benchmarks.build.pilot import calibrate as run
 
+    chosen = [_recipe(name) for name in recipes]
+    _counts(cells=cells, threads=threads)
     _setup_logging(False)
     torch.set_num_threads(threads)
-    for name in recipes:
-        typer.echo(json.dumps(run(_recipe(name), cells)))
+    for r in chosen:
+        typer.echo(json.dumps(run(r, cells)))
 
 
 @app.command()
@@ -84,6 +112,7 @@ def select(
     """Print the recipe the pilot rule picks (tau >= 0.7 cheapest, else best >= 0.5)."""
     from benchmarks.build.pilot import choose_recipe
 
+    _counts(cells=cells)
     try:
         name, reason = choose_recipe(recipes, cells)
     except ValueError as exc:
@@ -101,7 +130,8 @@ def pilot_table_cmd(recipe: str = RecipeOpt, cells: int = 24, shards: Path | Non
     from benchmarks.build.pilot import pilot_table, table_row, write_table
 
     r = _recipe(recipe)
-    table = pilot_table(shards or default_shard_dir(r), cells)
+    _counts(cells=cells)
+    table = pilot_table(_shards_from(shards or default_shard_dir(r)), cells)
     write_table(table)
     typer.echo(table_row(table))
 
@@ -121,9 +151,13 @@ def generate(
     from benchmarks.build.generate import run_tasks
     from benchmarks.build.order import benchmark_tasks
 
+    r = _recipe(recipe)
+    _counts(archs=archs, second_seed_every=second_seed_every, workers=workers, threads=threads)
+    checks.device(device)
+    _shards_in(shards)
     _setup_logging(verbose)
-    done = run_tasks(benchmark_tasks(archs, second_seed_every), _recipe(recipe), shards,
-                     workers, threads, device)
+    done = run_tasks(benchmark_tasks(archs, second_seed_every), r, shards, workers, threads,
+                     device)
     typer.echo(f"trained {len(done)} pair(s)")
 
 
@@ -141,8 +175,10 @@ def zero_cost(
     from benchmarks.build.generate import default_shard_dir
     from benchmarks.build.zero_cost import run_scores
 
-    _setup_logging(False)
     r = _recipe(recipe)
+    _counts(archs=archs, workers=workers)
+    _shards_in(shards)
+    _setup_logging(False)
     done = run_scores(archs, r, shards or default_shard_dir(r), measures or None, workers)
     typer.echo(f"scored {len(done)} architecture(s)")
 
@@ -161,10 +197,12 @@ def merge(
     from benchmarks.build.merge import merge as do_merge
     from benchmarks.build.report import plot_epoch_tau
 
+    shard_dir = _shards_from(shards or default_shard_dir(_recipe(recipe)))
+    out = checks.output_dir(out or REPO_ROOT / "data" / name, "--out")
+    plot = checks.output_file(plot or REPO_ROOT / "results" / f"{name}-epoch-tau.png", "--plot")
     _setup_logging(False)
-    bench = do_merge(shards or default_shard_dir(_recipe(recipe)),
-                     out or REPO_ROOT / "data" / name, name)
-    plot_epoch_tau(bench, plot or REPO_ROOT / "results" / f"{name}-epoch-tau.png")
+    bench = do_merge(shard_dir, out, name)
+    plot_epoch_tau(bench, plot)
     s = bench.metadata["summary"]
     typer.echo(f"{s['archs']} architectures ({s['archs_with_two_seeds']} with two seeds); "
                f"seed-to-seed {json.dumps(s['seed_to_seed'])}; Kendall tau a perfect predictor "
@@ -184,5 +222,6 @@ def status(
     from benchmarks.build.status import progress
 
     r = _recipe(recipe)
-    typer.echo(progress(shards or default_shard_dir(r), archs, workers,
+    _counts(archs=archs, second_seed_every=second_seed_every, workers=workers)
+    typer.echo(progress(_shards_from(shards or default_shard_dir(r), False), archs, workers,
                         second_seed_every).describe())

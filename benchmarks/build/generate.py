@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from benchmarks import checks
 from benchmarks.build.order import arch_order
 from benchmarks.build.recipe import Recipe
 from benchmarks.build.shards import done_pairs, open_shard_dir, write_shard
@@ -69,12 +70,6 @@ def _worker_run(index: int, seed: int, recipe: Recipe, shard_dir: str, device: s
     return index, seed, rec["wall_time"], rec["curves"]["val_acc"][-1]
 
 
-def check_device(device: str) -> None:
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was requested but torch sees no CUDA device; "
-                           "use --device cpu or install a CUDA build of torch")
-
-
 def run_tasks(
     tasks: Sequence[tuple[int, int]],
     recipe: Recipe,
@@ -84,7 +79,7 @@ def run_tasks(
     device: str = "cpu",
 ) -> list[tuple[int, int]]:
     """Train every pair of ``tasks`` that has no shard yet; returns the pairs trained now."""
-    check_device(device)
+    checks.device(device)
     shard_dir = open_shard_dir(shard_dir or default_shard_dir(recipe), recipe)
     done = done_pairs(shard_dir)
     todo = [t for t in tasks if t not in done]

@@ -11,9 +11,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from benchmarks.build.fashion_mnist import SplitSpec
+from predictors.params import describe, matches
 
 
 class RecipeError(ValueError):
@@ -80,7 +81,17 @@ class Recipe:
             raise RecipeError(
                 f"recipe fields {unknown} unknown or 'name' missing; known fields: {sorted(known)}"
             )
-        return cls(**d)
+        hints = get_type_hints(cls)
+        for key, value in d.items():
+            if not matches(value, hints[key]):
+                raise RecipeError(f"recipe field {key}={json.dumps(value)} must be "
+                                  f"{describe(hints[key])}")
+        try:
+            return cls(**d)
+        except RecipeError:
+            raise
+        except ValueError as exc:  # the data splits' own checks
+            raise RecipeError(f"recipe {d['name']!r}: {exc}") from None
 
 
 #: Candidates tried by pilot (see results/pilot/) and the tiny recipe of the tests.
@@ -110,9 +121,13 @@ def get_recipe(name_or_file: str) -> Recipe:
     path = Path(name_or_file)
     if path.suffix == ".json" and path.is_file():
         try:
-            return Recipe.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise RecipeError(f"{path} is not a valid recipe file: {exc}") from exc
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RecipeError(f"{path} is not a valid recipe file: {exc}") from None
+        if not isinstance(data, dict):
+            raise RecipeError(f"{path} is not a valid recipe file: it must hold a JSON object "
+                              "of Recipe fields (see `predbench build recipes`)")
+        return Recipe.from_dict(data)
     raise RecipeError(
         f"unknown recipe {name_or_file!r}; presets: {', '.join(PRESETS)} (or a .json file with "
         "Recipe fields)"

@@ -13,19 +13,28 @@ from typing import Annotated, Any
 
 import typer
 
+from benchmarks import checks
 from benchmarks.keyvalue import parse_key_values
+from benchmarks.search.acquisition import ACQUISITIONS
+from benchmarks.search.botorch_acq import ANALYTIC, BATCH, PREFIX
 from benchmarks.search.optimizers import METHODS, get_method
-from benchmarks.search.oracle import SearchSetupError
+from benchmarks.search.oracle import Oracle, SearchSetupError
 from benchmarks.search.report import write_report
 from benchmarks.search.runner import WARMUP_METHODS, SearchSpec, execute, landscape
 from benchmarks.search.store import SearchStore
-from benchmarks.tabular import load_benchmark
-from predictors.registry import sweep_params
+from benchmarks.search.surrogate import Prefilter, Surrogate
+from benchmarks.tabular import TabularBenchmark, load_benchmark
+from predictors.params import check_params, matches
+from predictors.registry import get, sweep_params
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STORE = Path("results/search/search.db")
 DEFAULT_OUT = Path("results/search")
+#: Errors of this command that the project CLI reports as one line (exit status 2).
+USER_ERRORS = (SearchSetupError,)
+#: Every acquisition ``--acquisition`` and ``--param acquisition=`` accept.
+ACQUISITION_NAMES = (*ACQUISITIONS, *(PREFIX + k for k in ANALYTIC + BATCH))
 
 
 def _split(text: str | None) -> list[str]:
@@ -36,9 +45,10 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SearchSetupError(f"{option} is not a JSON object: {exc}") from exc
+        raise SearchSetupError(f"{option} {text!r} is not JSON ({exc}); pass an object, "
+                               f"e.g. '{{\"n\": 5}}'") from None
     if not isinstance(value, dict):
-        raise SearchSetupError(f"{option} must be a JSON object, e.g. '{{\"n\": 5}}'")
+        raise SearchSetupError(f"{option} {text!r} must be a JSON object, e.g. '{{\"n\": 5}}'")
     return value
 
 
@@ -63,6 +73,9 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
     with an initial population, predictor-free ones included.
     """
     pre = {"prefilter_params": dict(prefilter_params or {}), "warmup_pool": warmup_pool}
+    _check_method_params(methods, params)
+    for acq in acquisitions:
+        _check_acquisition(acq)
     specs = []
     for name in methods:
         method = get_method(name)
@@ -86,6 +99,60 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
     if unused:
         raise SearchSetupError(f"no chosen method takes parameter(s) {sorted(unused)}")
     return specs
+
+
+def _check_acquisition(name: Any) -> None:
+    if name not in ACQUISITION_NAMES:
+        raise SearchSetupError(f"unknown acquisition {name!r}; use one of "
+                               f"{', '.join(ACQUISITION_NAMES)}")
+
+
+def _check_method_params(methods: list[str], params: dict[str, Any]) -> None:
+    """Known methods, and method parameters of their defaults' types (counts at least 1)."""
+    for name in methods:
+        if name not in METHODS:
+            raise SearchSetupError(f"--method {name!r} is unknown; use one of "
+                                   f"{', '.join(METHODS)}")
+    defaults = {k: v for m in methods for k, v in get_method(m).defaults.items()}
+    for key, value in params.items():
+        if key == "acquisition":
+            _check_acquisition(value)
+        elif key in defaults and not matches(value, type(defaults[key])):
+            raise SearchSetupError(f"--param {key}={json.dumps(value)} must be of the type of "
+                                   f"its default (e.g. {key}={json.dumps(defaults[key])})")
+        elif isinstance(defaults.get(key), int) and value < (0 if key == "random" else 1):
+            raise SearchSetupError(f"--param {key}={value} must be at least "
+                                   f"{0 if key == 'random' else 1}")
+        elif isinstance(defaults.get(key), float) and value < 0:
+            raise SearchSetupError(f"--param {key}={value} must not be negative")
+
+
+def _check_counts(runs: int, queries: int, time_budget: float | None, prefilter_keep: float,
+                  warmup_pool: int, jobs: int, threads: int) -> None:
+    for option, value in (("--runs", runs), ("--queries", queries), ("--jobs", jobs),
+                          ("--threads", threads)):
+        checks.at_least(option, value)
+    if time_budget is not None and not time_budget > 0:
+        raise SearchSetupError(f"--time-budget must be positive seconds, got {time_budget}")
+    if not 0 < prefilter_keep <= 1:
+        raise SearchSetupError(f"--prefilter-keep must lie in (0, 1], got {prefilter_keep}")
+    checks.at_least("--warmup-pool", warmup_pool, 0)
+
+
+def preflight(specs: list[SearchSpec], bench: TabularBenchmark, device: str) -> None:
+    """Every check a run would make, for every configuration, before any run starts."""
+    for spec in specs:
+        spec.validate()
+        land = landscape(bench, spec.metric)
+        Oracle(land, spec.queries, spec.time_budget)
+        if spec.predictor:
+            check_params(get(spec.predictor), spec.predictor_params)
+            Surrogate(land, spec.predictor, dict(spec.predictor_params),
+                      spec.resolved_ensemble(), device)
+        if spec.prefilter:
+            check_params(get(spec.prefilter), spec.prefilter_params)
+            Prefilter(land, spec.prefilter, spec.prefilter_keep, dict(spec.prefilter_params),
+                      device=device)
 
 
 def search_command(
@@ -123,14 +190,20 @@ def search_command(
     device: Annotated[str, typer.Option(help="device for predictors")] = "cpu",
 ) -> list[Path]:
     """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table."""
+    _check_counts(runs, queries, time_budget, prefilter_keep, warmup_pool, jobs, threads)
+    checks.device(device)
+    checks.output_dir(out, "--out")
     pparams = _json_object(predictor_params, "--predictor-params")
     fparams = _json_object(prefilter_params, "--prefilter-params")
+    for name in _split(predictor) + ([prefilter] if prefilter else []):
+        get(name)
     bench = load_benchmark(benchmark)
     specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
                         parse_params(param), pparams, prefilter, prefilter_keep,
                         _split(acquisition), warmup_pool, full_predictors, fparams)
     if not specs:
         raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
+    preflight(specs, bench, device)
     with SearchStore(store) as db:
         for spec in specs:
             log.info("search %s on %s: %d runs x %d queries", spec.label, bench.name, runs,
