@@ -89,18 +89,31 @@ def _validate(tasks: list[EvalTask]) -> None:
             prepare(task)
 
 
-def _executor(workers: int, threads: int | None = None):
+def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.0):
+    """Worker processes, with the time limit (``0``: none; one worker then runs in-process)."""
     from benchmarks.executor import ProcessExecutor, SerialExecutor
 
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if threads is not None and threads < 1:
         raise UsageError("--threads must be at least 1")
-    return SerialExecutor(threads) if workers == 1 else ProcessExecutor(workers, threads=threads)
+    if not task_timeout >= 0:
+        raise UsageError("--task-timeout must be a number of seconds, or 0 for no limit")
+    if workers == 1 and task_timeout == 0:
+        return SerialExecutor(threads)
+    return ProcessExecutor(workers, threads=threads, task_timeout=task_timeout or None)
 
 
 ThreadsOpt = typer.Option(None, "--threads",
                           help="Torch threads per worker (default: cores / workers).")
+#: Seconds an evaluation may run in a sweep unless told otherwise.
+DEFAULT_TASK_TIMEOUT = 3600.0
+TaskTimeoutOpt = typer.Option(
+    DEFAULT_TASK_TIMEOUT, "--task-timeout",
+    help="Seconds one evaluation may run; past it its worker process is stopped and it is "
+         "recorded as timed out (skipped on resume unless --retry-failed). 0: no limit, and "
+         "with --workers 1 evaluations then run in this process (no protection from a "
+         "predictor that crashes it).")
 
 
 def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
@@ -135,22 +148,31 @@ def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
 
 
 def _sweep(tasks: list[EvalTask], store_path: Path, workers: int, retry_failed: bool,
-           threads: int | None = None) -> list:
+           threads: int | None = None, task_timeout: float = 0.0) -> list:
+    """Run the tasks into the store, print a one-line summary; the tasks' records."""
     from benchmarks.experiments import run_sweep
     from benchmarks.store import ResultStore
 
+    executor = _executor(workers, threads, task_timeout)
     _validate(tasks)
     with ResultStore(store_path) as store:
-        summary = run_sweep(tasks, store, _executor(workers, threads), progress=True,
-                            retry_failed=retry_failed)
+        summary = run_sweep(tasks, store, executor, progress=True, retry_failed=retry_failed)
         records = [store.get(t.key()) for t in tasks]
-    console.print(f"{summary.ok} evaluated, {summary.failed} failed, {summary.skipped} already "
-                  f"in {store_path}")
+    console.print(f"{summary.ok} done, {summary.failed} failed, {summary.timed_out} timed out, "
+                  f"{summary.skipped} already in {store_path}", markup=False, highlight=False)
     failed = [r for r in records if r and r["status"] != "ok"]
     for r in failed[:5]:
-        err_console.print(f"failed: {r['predictor']} (train {r['train_size']}, fidelity "
+        err_console.print(f"{r['status']}: {r['predictor']} (train {r['train_size']}, fidelity "
                           f"{r['fidelity']}, trial {r['trial']}): {r['error']}", markup=False)
     return [r for r in records if r]
+
+
+def _exit_unless_any_ok(records: list[dict[str, Any]]) -> None:
+    """Exit with status 1 when no requested evaluation succeeded (now or earlier)."""
+    if not any(r["status"] == "ok" for r in records):
+        err_console.print("error: no evaluation succeeded; see the errors above (run failed "
+                          "ones again with --retry-failed)", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command("list")
@@ -196,8 +218,13 @@ def run(
     full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
+    task_timeout: float = TaskTimeoutOpt,
 ) -> None:
-    """Evaluate one predictor; records go into the store; prints a summary table."""
+    """Evaluate one predictor; records go into the store; prints a summary table.
+
+    Exit status: 0 when at least one requested evaluation succeeded (now or in an earlier
+    run), 1 when none did, 2 on a usage error.
+    """
     from benchmarks.experiments import build_tasks
 
     params = parse_params(param)
@@ -208,8 +235,9 @@ def run(
                         full=full, train_sizes=None if train_size is None else [train_size],
                         fidelities=None if fidelity is None else [fidelity])
     tasks = _with_metric(tasks, benchmark, metric)
-    records = _sweep(tasks, store, workers, retry_failed, threads)
+    records = _sweep(tasks, store, workers, retry_failed, threads, task_timeout)
     console.print(_summary_table(records, f"{predictor} on {benchmark}"))
+    _exit_unless_any_ok(records)
 
 
 def _with_metric(tasks: list[EvalTask], benchmark: str, metric: str | None) -> list[EvalTask]:
@@ -249,8 +277,13 @@ def reproduce(
     threads: int | None = ThreadsOpt,
     retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
+    task_timeout: float = TaskTimeoutOpt,
 ) -> None:
-    """The main job: every registered predictor over its grid; writes Pareto plots + tables."""
+    """The main job: every registered predictor over its grid; writes Pareto plots + tables.
+
+    Exit status: 0 when at least one requested evaluation succeeded (now or in an earlier
+    run), 1 when none did, 2 on a usage error.
+    """
     from benchmarks.experiments import build_reproduce_tasks
     from benchmarks.plots import write_report
     from benchmarks.store import ResultStore
@@ -266,10 +299,11 @@ def reproduce(
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
     store_path = store or out / "predbench.db"
-    records = _sweep(tasks, store_path, workers, retry_failed, threads)
+    records = _sweep(tasks, store_path, workers, retry_failed, threads, task_timeout)
+    console.print(_summary_table(records, f"reproduce on {benchmark}"))
+    _exit_unless_any_ok(records)
     with ResultStore(store_path) as db:
         written = write_report(db.to_frame(), out)
-    console.print(_summary_table(records, f"reproduce on {benchmark}"))
     for path in written:
         console.print(f"wrote {path}")
 

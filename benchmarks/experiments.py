@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.executor import Executor, SerialExecutor
+from benchmarks.executor import TIMEOUT, Executor, SerialExecutor
 from benchmarks.harness import EvalTask, TaskError, unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
@@ -184,18 +184,22 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
 
 @dataclass
 class SweepSummary:
+    """Counts of a sweep's distinct tasks: already in the store, and run now by outcome."""
+
     total: int
     skipped: int
-    ok: int
-    failed: int
+    ok: int = 0
+    failed: int = 0
+    timed_out: int = 0
 
 
 def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor | None = None,
               progress: bool = True, retry_failed: bool = False) -> SweepSummary:
     """Run the tasks whose keys are not in the store yet; the caller's process writes the store.
 
-    Finished evaluations (ok, and failed unless ``retry_failed``) are skipped, so a killed sweep
-    resumes where it stopped. A raising predictor is recorded as failed and the sweep goes on.
+    Finished evaluations (ok, and failed or timed out unless ``retry_failed``) are skipped, so a
+    killed sweep resumes where it stopped. A predictor that raises, kills its worker or runs past
+    the executor's time limit is recorded as such and the sweep goes on.
     """
     executor = executor or SerialExecutor()
     done = store.keys("ok") if retry_failed else store.keys()
@@ -203,15 +207,18 @@ def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor 
     for task in tasks:
         unique.setdefault(task.key(), task)
     pending = [t for k, t in unique.items() if k not in done]
-    summary = SweepSummary(total=len(unique), skipped=len(unique) - len(pending), ok=0, failed=0)
+    summary = SweepSummary(total=len(unique), skipped=len(unique) - len(pending))
 
     def record(outcome: dict[str, Any]) -> None:
         store.put(outcome)
         if outcome["status"] == "ok":
             summary.ok += 1
+            return
+        if outcome["status"] == TIMEOUT:
+            summary.timed_out += 1
         else:
             summary.failed += 1
-            log.warning("%s failed: %s", outcome.get("predictor"), outcome.get("error"))
+        log.warning("%s %s: %s", outcome.get("predictor"), outcome["status"], outcome.get("error"))
 
     if progress and pending:
         from rich.progress import (

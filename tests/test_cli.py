@@ -50,12 +50,12 @@ def test_run_writes_store_and_resumes(data_dir, tmp_path):
             "--store", str(db))
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    assert "2 evaluated, 0 failed" in result.stdout and "example-ridge" in result.stdout
+    assert "2 done, 0 failed, 0 timed out" in result.stdout and "example-ridge" in result.stdout
     with ResultStore(db) as store:
         records = list(store.records())
     assert len(records) == 2 and {r["params"]["alpha"] for r in records} == {0.5}
     again = invoke(*args)
-    assert "0 evaluated, 0 failed, 2 already" in again.stdout
+    assert "0 done, 0 failed, 0 timed out, 2 already" in again.stdout
 
 
 def test_reproduce_and_plot_write_files(data_dir, tmp_path):
