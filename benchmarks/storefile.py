@@ -69,6 +69,8 @@ def _check_path(path: Path) -> None:
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a results store; pass a file path "
                          f"such as {path / 'predbench.db'}")
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path} is not a regular file; pass a store file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -97,7 +99,7 @@ def check_tables(conn: sqlite3.Connection, path: Path, tables: Sequence[Table]) 
     existing = existing_tables(conn, path)
     ours = {table.name: table for table in tables}
     if existing and not existing.keys() & ours.keys():
-        raise StoreError(f"{path} holds no {', '.join(ours)} table (it holds "
+        raise StoreError(f"{path} holds none of the tables {', '.join(ours)} (it holds "
                          f"{', '.join(sorted(existing))}): it is another kind of store; pass "
                          "another path")
     for name in sorted(existing.keys() & ours.keys()):

@@ -103,6 +103,11 @@ def test_read_only_folder_is_refused(tmp_path):
         folder.chmod(0o700)
 
 
+def test_special_file_is_refused():
+    with pytest.raises(StoreError, match="not a regular file"):
+        ResultStore(Path(os.devnull))
+
+
 def test_good_stores_reopen(tmp_path):
     make_store(tmp_path / "r.db", 2)
     with ResultStore(tmp_path / "r.db") as store:
