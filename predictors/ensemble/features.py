@@ -18,7 +18,7 @@ import numpy as np
 from predictors.base import DataError, DataNeeds, FitContext, Predictor, QueryContext
 from predictors.encodings import encode
 from predictors.ensemble._contexts import child_rng, with_rng
-from predictors.learning_curve._common import forward_fill, get_curves
+from predictors.learning_curve.curves import forward_fill, get_curves
 from predictors.registry import get, make
 from predictors.spaces.base import Arch
 

@@ -19,7 +19,7 @@ from sklearn.svm import NuSVR
 
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.encodings import encode
-from predictors.learning_curve._common import forward_fill, get_curves
+from predictors.learning_curve.curves import forward_fill, get_curves
 from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch, SearchSpace

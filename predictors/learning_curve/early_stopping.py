@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from predictors.base import DataNeeds, Prediction, QueryContext
-from predictors.learning_curve._common import CurvePredictor, forward_fill
+from predictors.learning_curve.curves import CurvePredictor, forward_fill
 from predictors.registry import register
 
 

@@ -30,7 +30,7 @@ import logging
 import numpy as np
 
 from predictors.base import DataError, DataNeeds, Prediction, QueryContext
-from predictors.learning_curve._common import CurvePredictor, forward_fill
+from predictors.learning_curve.curves import CurvePredictor, forward_fill
 from predictors.learning_curve.extrapolation import CurveEnsemble, ExtrapolationConfig
 from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register

@@ -20,7 +20,7 @@ from predictors.layout import preferred_layout
 from predictors.spaces.base import Arch, SearchSpace
 from predictors.spaces.nb201 import OPS
 from predictors.spaces.nb201_net import EDGES, build_skeleton, make_op
-from predictors.zero_cost.network import build_network
+from predictors.spaces.networks import build_network
 
 Path = tuple[int, ...]
 NONE = OPS.index("none")

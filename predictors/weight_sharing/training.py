@@ -18,9 +18,9 @@ import torch
 from predictors.base import DataError, DataNeeds, FitContext, Predictor
 from predictors.layout import preferred_layout
 from predictors.params import COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY, Interval
+from predictors.spaces.networks import network_config
 from predictors.weight_sharing import checkpoint
 from predictors.weight_sharing.supernet import NB201Supernet, build_supernet
-from predictors.zero_cost.network import network_config
 
 log = logging.getLogger(__name__)
 

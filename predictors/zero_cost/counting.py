@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.registry import register
 from predictors.spaces.base import Arch
-from predictors.zero_cost.network import build_network, can_build, network_config
+from predictors.spaces.networks import build_network, can_build, network_config
 
 
 def count_params(net: nn.Module) -> int:

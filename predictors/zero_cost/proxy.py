@@ -23,9 +23,9 @@ from predictors.layout import preferred_layout
 from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch
+from predictors.spaces.networks import build_network, can_build, network_config
 from predictors.zero_cost import data_free_measures, gradient_measures, jacobian_measures
 from predictors.zero_cost.measures import MeasureSpec, ScoreUndefined, get_measure
-from predictors.zero_cost.network import build_network, can_build, network_config
 
 log = logging.getLogger(__name__)
 

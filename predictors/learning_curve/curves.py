@@ -1,4 +1,8 @@
-"""Shared plumbing of the learning-curve predictors: reading curves cut at the fidelity."""
+"""Partial learning curves: reading them cut at the fidelity, filling gaps, scoring them.
+
+Used by the learning-curve predictors (``CurvePredictor``) and by the families that take curve
+features (hybrid, ensemble).
+"""
 
 from __future__ import annotations
 
