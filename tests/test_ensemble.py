@@ -12,9 +12,9 @@ from conftest import make_synthetic_benchmark
 
 from benchmarks.harness import EvalTask, Split, build_contexts, evaluate, make_split, seed_from
 from benchmarks.tabular import load_benchmark
-from predictors.ensemble.cv import cv_search, kfold, objective_score
 from predictors.ensemble.stack import stack_weights
 from predictors.registry import make
+from predictors.tuning import cv_search, kfold, objective_score
 from predictors.zero_cost import measures as zc_measures
 
 FAST_NGB = {"model_params": {"n_estimators": 30}, "hpo_evals": 2}

@@ -220,7 +220,7 @@ def test_ngb_minibatch_keeps_a_row_on_tiny_training_sets():
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(60)
     try:
-        model = NGBPredictor()._train(x, y, hp, np.random.default_rng(1), "cpu")
+        model = NGBPredictor().train(x, y, hp, np.random.default_rng(1), "cpu")
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)

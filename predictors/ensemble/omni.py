@@ -27,11 +27,12 @@ from sklearn.impute import SimpleImputer
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.ensemble import features as F
 from predictors.ensemble._contexts import child_rng, query_rows, with_rng
-from predictors.ensemble.cv import Trial, check_objective, cv_search, kfold
-from predictors.model_based._base import EncodedPredictor
+from predictors.labels import LabelScale
+from predictors.model_based.base import EncodedPredictor
 from predictors.params import COUNT, Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
+from predictors.tuning import Trial, check_objective, cv_search, kfold
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,8 @@ class Omni(Predictor):
     # --- protocol -----------------------------------------------------------------------------
     def _fit(self, ctx: FitContext) -> None:
         self._check()
-        y = np.asarray(ctx.labels, dtype=float)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("omni: labels contain NaN or inf; drop those architectures")
+        self._scale = LabelScale.fit(ctx.labels, "omni")
+        yz = self._scale.scale(ctx.labels)
         self._members = self._zero_cost_members() if self.use_zero_cost else []
         F.fit_members(self._members, ctx)
         archs = list(ctx.archs)
@@ -140,17 +140,14 @@ class Omni(Predictor):
         self._imputer = SimpleImputer(strategy="median", keep_empty_features=True)
         x = self._imputer.fit_transform(raw)
         self._width = raw.shape[1]
-        self._y_mean, std = float(y.mean()), float(y.std())
-        self._y_std = std if std > 1e-12 else 1.0
-        yz = (y - self._y_mean) / self._y_std
 
         booster = self._booster()
         self._booster_ = booster
-        hp = self._search(booster, x, yz, ctx) if len(y) >= 4 else booster.defaults()
+        hp = self._search(booster, x, yz, ctx) if len(yz) >= 4 else booster.defaults()
         self.best_hyperparams_ = hp
         self._prior = self._fit_prior(x, yz)
-        self._model = booster._train(x, yz - self._prior_of(self._prior, x), hp, ctx.rng,
-                                     ctx.device)
+        self._model = booster.train(x, yz - self._prior_of(self._prior, x), hp, ctx.rng,
+                                    ctx.device)
 
     def _fit_prior(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(slope, intercept) of the least-squares line of ``y`` in SoTL-E; flat without it."""
@@ -173,17 +170,17 @@ class Omni(Predictor):
         pinned = {k: v for k, v in (self.model_params or {}).items() if k in booster.tunable}
         candidates = [booster.defaults()]
         for _ in range(int(self.hpo_evals) - 1):
-            candidates.append({**booster._sample_hyperparams(ctx.rng), **pinned})
-        splits = kfold(len(y), int(self.cv_folds), ctx.rng)
+            candidates.append({**booster.sample_hyperparams(ctx.rng), **pinned})
+        folds = kfold(len(y), int(self.cv_folds), ctx.rng)
 
         def fit_predict(hp: dict[str, Any], tr: np.ndarray, val: np.ndarray) -> np.ndarray:
             prior = self._fit_prior(x[tr], y[tr])  # within the fold, as in the final fit
-            model = booster._train(x[tr], y[tr] - self._prior_of(prior, x[tr]), hp, ctx.rng,
-                                   ctx.device)
-            pred = booster._predict(model, x[val], ctx.device)[0]
+            model = booster.train(x[tr], y[tr] - self._prior_of(prior, x[tr]), hp, ctx.rng,
+                                  ctx.device)
+            pred = booster.predict(model, x[val], ctx.device)[0]
             return np.asarray(pred, dtype=float).reshape(-1) + self._prior_of(prior, x[val])
 
-        best, trials = cv_search(candidates, fit_predict, y, splits, self.cv_objective, "omni")
+        best, trials = cv_search(candidates, fit_predict, y, folds, self.cv_objective, who="omni")
         self.cv_trials_: list[Trial] = trials
         return best
 
@@ -191,9 +188,6 @@ class Omni(Predictor):
         raw = self._features(archs, with_rng(ctx, child_rng(ctx.rng)))
         F.check_width(raw, self._width, "omni")
         x = self._imputer.transform(raw)
-        mean, std = self._booster_._predict(self._model, x, ctx.device)
+        mean, std = self._booster_.predict(self._model, x, ctx.device)
         mean = np.asarray(mean, dtype=float).reshape(-1) + self._prior_of(self._prior, x)
-        mean = mean * self._y_std + self._y_mean
-        if std is not None:
-            std = np.asarray(std, dtype=float).reshape(-1) * self._y_std
-        return Prediction(mean, std)
+        return Prediction(*self._scale.unscale(mean, std))

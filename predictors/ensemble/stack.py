@@ -17,10 +17,10 @@ from scipy.optimize import nnls
 
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.ensemble._contexts import child_rng, fit_subset, query_rows, with_rng
-from predictors.ensemble.cv import kfold, out_of_fold
 from predictors.params import Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
+from predictors.tuning import kfold, out_of_fold
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,14 @@ class OmniStack(Predictor):
         y = np.asarray(ctx.labels, dtype=float)
         archs = list(ctx.archs)
         n = len(archs)
-        splits = kfold(n, int(self.cv_folds), ctx.rng)
+        folds = kfold(n, int(self.cv_folds), ctx.rng)
 
         def oof_of(name: str) -> np.ndarray:
             def fit_predict(tr: np.ndarray, val: np.ndarray) -> np.ndarray:
                 member = self._make(name).fit(fit_subset(ctx, tr, child_rng(ctx.rng)))
                 return member.query([archs[int(i)] for i in val],
                                     query_rows(ctx, val, child_rng(ctx.rng))).mean
-            return out_of_fold(fit_predict, n, splits)
+            return out_of_fold(fit_predict, n, folds)
 
         if n >= MIN_CV_LABELS:
             preds = np.stack([oof_of(name) for name in self.members], axis=1)

@@ -3,31 +3,38 @@
 Features per architecture: the validation-accuracy curve up to the fidelity, its first and second
 differences, and the adjacency one-hot encoding of the architecture. A nu-SVR (RBF kernel) on
 standardized features is fitted to the labeled architectures' final accuracies; its C, nu and
-gamma are picked by a small randomized cross-validated search when there are enough labels.
+gamma are picked by a randomized cross-validated search (``predictors.tuning.cv_search``, mean
+squared error) when there are enough labels.
 """
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
 import numpy as np
 from scipy.stats import loguniform, uniform
-from sklearn.model_selection import KFold, RandomizedSearchCV
-from sklearn.pipeline import make_pipeline
+from sklearn.model_selection import KFold, ParameterSampler
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import NuSVR
 
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.encodings import encode
+from predictors.labels import LabelScale
 from predictors.learning_curve.curves import forward_fill, get_curves
 from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch, SearchSpace
-
-log = logging.getLogger(__name__)
+from predictors.tuning import cv_search
 
 METRIC = "val_acc"
 ENCODING = "adjacency_one_hot"
+#: The search's distributions, in scikit-learn's pipeline parameter names.
+SEARCH_SPACE = {
+    "nusvr__C": loguniform(1e-2, 1e2),
+    "nusvr__nu": uniform(0.1, 0.8),
+    "nusvr__gamma": loguniform(1e-3, 1e0),
+}
 
 
 def curve_features(curves: np.ndarray) -> np.ndarray:
@@ -40,6 +47,10 @@ def curve_features(curves: np.ndarray) -> np.ndarray:
 
 def _features(archs: list[Arch], curves: np.ndarray, space: SearchSpace) -> np.ndarray:
     return np.concatenate([curve_features(curves), encode(archs, ENCODING, space)], axis=1)
+
+
+def _model(hp: dict[str, Any]) -> Pipeline:
+    return make_pipeline(StandardScaler(), NuSVR(kernel="rbf")).set_params(**hp)
 
 
 @register("lcsvr", family="hybrid")
@@ -63,31 +74,23 @@ class LcSVR(Predictor):
             curves = curves[:, : ctx.fidelity]
         self._fidelity = curves.shape[1]
         x = _features(archs, curves, ctx.space)
-        y = np.asarray(ctx.labels, dtype=float)
-        self._y_mean, self._y_std = float(y.mean()), float(y.std()) or 1.0
-        yz = (y - self._y_mean) / self._y_std
-        model = make_pipeline(StandardScaler(), NuSVR(kernel="rbf"))
+        self._scale = LabelScale.fit(ctx.labels, self.name)
+        yz = self._scale.scale(ctx.labels)
+        hp: dict[str, Any] = {}
         if len(archs) >= self.min_search and self.n_iter > 0:
             seed = int(ctx.rng.integers(0, 2**31 - 1))
-            search = RandomizedSearchCV(
-                model,
-                {
-                    "nusvr__C": loguniform(1e-2, 1e2),
-                    "nusvr__nu": uniform(0.1, 0.8),
-                    "nusvr__gamma": loguniform(1e-3, 1e0),
-                },
-                n_iter=self.n_iter,
-                cv=KFold(n_splits=min(self.cv_folds, len(archs)), shuffle=True,
-                         random_state=seed),
-                scoring="neg_mean_squared_error",
-                random_state=seed,
-            )
-            search.fit(x, yz)
-            model = search.best_estimator_
-            log.debug("lcsvr: chose %s", search.best_params_)
-        else:
-            model.fit(x, yz)
-        self._model = model
+            # scikit-learn's shuffled folds (training rows in index order) and sampler, seeded
+            # as lcsvr has always been, so its searches pick what they picked before
+            folds = list(KFold(n_splits=min(self.cv_folds, len(archs)), shuffle=True,
+                               random_state=seed).split(x))
+            candidates = ParameterSampler(SEARCH_SPACE, n_iter=self.n_iter, random_state=seed)
+
+            def fit_predict(params: dict[str, Any], tr: np.ndarray, val: np.ndarray
+                            ) -> np.ndarray:
+                return _model(params).fit(x[tr], yz[tr]).predict(x[val])
+
+            hp, _ = cv_search(candidates, fit_predict, yz, folds, "neg_mse", who=self.name)
+        self._model = _model(hp).fit(x, yz)
 
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
         curves = get_curves(ctx.curves, METRIC, len(archs), self.name)
@@ -99,4 +102,4 @@ class LcSVR(Predictor):
                 f"{curves.shape[1]}; fit and query at the same fidelity"
             )
         x = _features(archs, curves, ctx.space)
-        return Prediction(self._model.predict(x) * self._y_std + self._y_mean)
+        return Prediction(self._scale.unscale(self._model.predict(x))[0])

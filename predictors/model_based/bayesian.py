@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.model_based._torch import as_tensor, tanh_layers, train_regressor
+from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.registry import register
 
 
@@ -44,10 +44,10 @@ class BayesLinRegPredictor(EncodedPredictor):
     def __init__(self) -> None:
         pass
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         return bayesian_ridge(np.asarray(x, dtype=float), y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return ridge_predict(model, np.asarray(x, dtype=float))
 
 
@@ -82,7 +82,7 @@ class DNGOPredictor(EncodedPredictor):
         self.lr = lr
         self.units = units
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         x = np.asarray(x, dtype=np.float32)
         with torch_seeded(derive_seed(rng), device) as gen:
             net = BasisNet(x.shape[1], self.units).to(device)
@@ -93,7 +93,7 @@ class DNGOPredictor(EncodedPredictor):
                 phi = net.features(xt).cpu().numpy().astype(float)
         return net, bayesian_ridge(phi, y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         net, blr = model
         with torch.no_grad():
             phi = net.features(as_tensor(x, device)).cpu().numpy().astype(float)
@@ -132,7 +132,7 @@ class BohamiannPredictor(EncodedPredictor):
         self.mdecay = mdecay
         self.units = units
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         from predictors.model_based.sghmc import sample_bnn
 
         if self.num_steps <= self.num_burn_in_steps:
@@ -147,5 +147,5 @@ class BohamiannPredictor(EncodedPredictor):
             warm_start_steps=self.warm_start_steps,
         )
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return model.predict(np.asarray(x, dtype=np.float32), device)

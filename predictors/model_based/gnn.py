@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.model_based._torch import train_regressor
+from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.model_based.bayesian import bayesian_ridge, ridge_predict
-from predictors.model_based.hpo import loguniform
 from predictors.registry import register
+from predictors.tuning import loguniform
 
 
 class DirectedGCN(nn.Module):
@@ -70,7 +70,7 @@ class _GCNBase(EncodedPredictor):
     tunable = ("hidden", "batch_size", "lr", "weight_decay")
     pool: ClassVar[str] = "mean"
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "hidden": int(rng.choice([64, 128, 144, 192])),
             "batch_size": int(rng.choice([32, 64, 128])),
@@ -119,11 +119,11 @@ class GCNPredictor(_GCNBase):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         return self._train_gcn(x, y, hp, rng, device)[0]
 
     @torch.no_grad()
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return model(*_tensors(x, device)).reshape(-1).cpu().numpy().astype(float), None
 
 
@@ -157,13 +157,13 @@ class BONASPredictor(_GCNBase):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         net, inputs = self._train_gcn(x, y, hp, rng, device)
         with torch.no_grad():
             phi = net.embed(*inputs).cpu().numpy().astype(float)
         return net, bayesian_ridge(phi, y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         net, blr = model
         with torch.no_grad():
             phi = net.embed(*_tensors(x, device)).cpu().numpy().astype(float)

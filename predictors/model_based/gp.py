@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.registry import register
 from predictors.spaces.base import Arch, SearchSpace
 
@@ -101,7 +101,7 @@ class GPyTorchPosterior(EncodedPredictor):
 
     def label_scale(self) -> tuple[float, float]:
         """``(mean, std)`` that map the GP's standardized outputs back to labels."""
-        return self._y_mean, self._y_std
+        return self._scale.mean, self._scale.std
 
 
 @register("gp", family="model_based")
@@ -122,12 +122,12 @@ class GPPredictor(GPyTorchPosterior):
 
         return lambda x, likelihood: gpytorch.kernels.ScaleKernel(gpytorch.kernels.RBFKernel())
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         make_covar = self._kernel_factory(rng)
         return fit_exact_gp(np.asarray(x), y, make_covar, self.train_iters, self.lr,
                             derive_seed(rng), device)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return gp_predict(model, np.asarray(x), device)
 
 
@@ -172,7 +172,7 @@ class VarSparseGPPredictor(GPyTorchPosterior):
         self.train_iters = train_iters
         self.lr = lr
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         import gpytorch
 
         x = np.asarray(x)
@@ -211,5 +211,5 @@ class VarSparseGPPredictor(GPyTorchPosterior):
         likelihood.eval()
         return model, likelihood
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return gp_predict(model, np.asarray(x), device)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import derive_seed
+from predictors.model_based.base import derive_seed
 from predictors.model_based.gp import GPyTorchPosterior, fit_exact_gp, gp_predict
 from predictors.registry import register
 from predictors.spaces.base import Arch, CellGraph, SearchSpace
@@ -106,7 +106,7 @@ class GPWLPredictor(GPyTorchPosterior):
             out.append(counts)
         return out
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         import gpytorch
 
         features = WLFeatures(x)
@@ -120,7 +120,7 @@ class GPWLPredictor(GPyTorchPosterior):
                           derive_seed(rng), device)
         return features, basis, gp
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         features, basis, gp = model
         return gp_predict(gp, basis.query_coords(features.transform(x)), device)
 

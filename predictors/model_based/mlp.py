@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.model_based._torch import as_tensor, predict_batched, train_regressor
+from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.registry import register
 
 
@@ -55,7 +55,7 @@ def _fit_mlp(x, y, hp, epochs, rng, device) -> FeedForward:
 class _MLPBase(EncodedPredictor):
     tunable = ("num_layers", "layer_width", "batch_size", "lr", "regularization")
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "num_layers": int(rng.integers(5, 25)),
             "layer_width": int(rng.integers(5, 25)),
@@ -93,10 +93,10 @@ class MLPPredictor(_MLPBase):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         return _fit_mlp(np.asarray(x), y, hp, self.epochs, rng, device)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return predict_batched(model, [as_tensor(x, device)]), None
 
 
@@ -132,13 +132,13 @@ class BananasPredictor(_MLPBase):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         if self.num_ensemble < 1:
             raise ValueError(f"bananas: num_ensemble must be >= 1, got {self.num_ensemble}")
         x = np.asarray(x)
         return [_fit_mlp(x, y, hp, self.epochs, rng, device) for _ in range(self.num_ensemble)]
 
-    def _predict(self, models, x, device):
+    def predict(self, models, x, device):
         t = as_tensor(x, device)
         preds = np.stack([predict_batched(m, [t]) for m in models])
         return preds.mean(axis=0), preds.std(axis=0)

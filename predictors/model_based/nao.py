@@ -19,10 +19,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.model_based._torch import minibatches
-from predictors.model_based.hpo import loguniform
+from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
 from predictors.registry import register
+from predictors.tuning import loguniform
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class NAOPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "hidden": int(rng.choice([16, 32, 64, 128])),
             "batch_size": int(rng.choice([32, 64, 100])),
@@ -148,7 +148,7 @@ class NAOPredictor(EncodedPredictor):
                       lr=float(hp["lr"]), weight_decay=self.weight_decay,
                       trade_off=float(hp["trade_off"]), gen=gen)
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         seq = torch.as_tensor(np.asarray(x), dtype=torch.long, device=device)
         yt = torch.as_tensor(y, dtype=torch.float32, device=device)
         with torch_seeded(derive_seed(rng), device) as gen:
@@ -156,7 +156,7 @@ class NAOPredictor(EncodedPredictor):
             self._fit_stage(model, seq, yt, hp, self.epochs, gen)
         return model
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         seq = torch.as_tensor(np.asarray(x), dtype=torch.long, device=device)
         seq = seq.clamp_max(model.vocab - 1)  # a token unseen in training reads as the last one
         return _regress(model, seq).cpu().numpy().astype(float), None
@@ -193,7 +193,7 @@ class SemiNASPredictor(NAOPredictor):
                          hpo=hpo, hpo_evals=hpo_evals)
         self.self_train_epochs = self_train_epochs
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         seq = torch.as_tensor(np.asarray(x), dtype=torch.long, device=device)
         yt = torch.as_tensor(y, dtype=torch.float32, device=device)
         with torch_seeded(derive_seed(rng), device) as gen:

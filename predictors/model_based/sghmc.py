@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from predictors.model_based._base import torch_seeded
 from predictors.model_based._torch import tanh_layers
+from predictors.model_based.base import torch_seeded
 
 
 class GaussianNet(nn.Module):

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor
-from predictors.model_based.hpo import loguniform
+from predictors.model_based.base import EncodedPredictor
 from predictors.registry import register
+from predictors.tuning import loguniform
 
 
 @register("svr", family="model_based")
@@ -36,17 +36,17 @@ class SVRPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "C": loguniform(rng, 1e-3, 100.0),
             "epsilon": loguniform(rng, 1e-3, 1.0),
             "gamma": loguniform(rng, 1e-3, 1.0),
         }
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         from sklearn.svm import SVR
 
         return SVR(kernel=self.kernel, **hp).fit(np.asarray(x), y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return model.predict(np.asarray(x)), None

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based._base import EncodedPredictor, derive_seed
-from predictors.model_based.hpo import loguniform
+from predictors.model_based.base import EncodedPredictor, derive_seed
 from predictors.registry import register
+from predictors.tuning import loguniform
 
 
 @register("xgb", family="model_based")
@@ -45,7 +45,7 @@ class XGBPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "max_depth": int(rng.integers(1, 15)),
             "min_child_weight": int(rng.integers(1, 10)),
@@ -54,7 +54,7 @@ class XGBPredictor(EncodedPredictor):
             "colsample_bylevel": float(rng.uniform(0.05, 1.0)),
         }
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         import xgboost as xgb
 
         params = {
@@ -72,7 +72,7 @@ class XGBPredictor(EncodedPredictor):
         data = xgb.DMatrix(x, label=y, nthread=1)
         return xgb.train(params, data, num_boost_round=self.num_boost_round)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         import xgboost as xgb
 
         return model.predict(xgb.DMatrix(x, nthread=1)), None
@@ -108,14 +108,14 @@ class LGBPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "num_leaves": int(rng.integers(10, 100)),
             "learning_rate": loguniform(rng, 0.001, 0.1),
             "feature_fraction": float(rng.uniform(0.1, 1.0)),
         }
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         import lightgbm as lgb
 
         params = {
@@ -134,7 +134,7 @@ class LGBPredictor(EncodedPredictor):
         data = lgb.Dataset(np.asarray(x), label=y, params={"verbose": -1})
         return lgb.train(params, data, num_boost_round=self.num_boost_round)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         return model.predict(np.asarray(x)), None
 
 
@@ -165,7 +165,7 @@ class NGBPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "n_estimators": int(loguniform(rng, 128, 512)),
             "learning_rate": loguniform(rng, 0.001, 0.1),
@@ -174,7 +174,7 @@ class NGBPredictor(EncodedPredictor):
             "max_features": float(rng.uniform(0.1, 1.0)),
         }
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         from ngboost import NGBRegressor
 
         from predictors.model_based.ngb_normal import ClosedFormNormal
@@ -207,7 +207,7 @@ class NGBPredictor(EncodedPredictor):
         )
         return model.fit(np.asarray(x), y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         dist = model.pred_dist(np.asarray(x))
         return dist.loc, dist.scale
 
@@ -238,7 +238,7 @@ class RFPredictor(EncodedPredictor):
         self.hpo = hpo
         self.hpo_evals = hpo_evals
 
-    def _sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
             "n_estimators": int(rng.integers(16, 256)),
             "max_features": float(rng.uniform(0.05, 1.0)),
@@ -246,7 +246,7 @@ class RFPredictor(EncodedPredictor):
             "min_samples_split": int(rng.integers(2, 20)),
         }
 
-    def _train(self, x, y, hp, rng, device, unlabeled=None):
+    def train(self, x, y, hp, rng, device, unlabeled=None):
         from sklearn.ensemble import RandomForestRegressor
 
         model = RandomForestRegressor(
@@ -254,7 +254,7 @@ class RFPredictor(EncodedPredictor):
         )
         return model.fit(np.asarray(x), y)
 
-    def _predict(self, model, x, device):
+    def predict(self, model, x, device):
         x = np.asarray(x)
         per_tree = np.stack([t.predict(x) for t in model.estimators_])
         return per_tree.mean(axis=0), per_tree.std(axis=0)
