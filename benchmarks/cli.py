@@ -91,7 +91,7 @@ def _validate(tasks: list[EvalTask]) -> None:
 
 def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.0):
     """Worker processes, with the time limit (``0``: none; one worker then runs in-process)."""
-    from benchmarks.executor import ProcessExecutor, SerialExecutor
+    from benchmarks.executor import make_executor
 
     if workers < 1:
         raise UsageError("--workers must be at least 1")
@@ -99,9 +99,7 @@ def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.
         raise UsageError("--threads must be at least 1")
     if not task_timeout >= 0:
         raise UsageError("--task-timeout must be a number of seconds, or 0 for no limit")
-    if workers == 1 and task_timeout == 0:
-        return SerialExecutor(threads)
-    return ProcessExecutor(workers, threads=threads, task_timeout=task_timeout or None)
+    return make_executor(workers, threads, task_timeout)
 
 
 ThreadsOpt = typer.Option(None, "--threads",
@@ -216,7 +214,7 @@ def run(
     workers: int = typer.Option(1, help="Worker processes."),
     threads: int | None = ThreadsOpt,
     full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
-    retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+    retry_failed: bool = typer.Option(False, help="Run failed and timed-out evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
     task_timeout: float = TaskTimeoutOpt,
 ) -> None:
@@ -275,7 +273,7 @@ def reproduce(
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
     threads: int | None = ThreadsOpt,
-    retry_failed: bool = typer.Option(False, help="Run failed evaluations again."),
+    retry_failed: bool = typer.Option(False, help="Run failed and timed-out evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
     task_timeout: float = TaskTimeoutOpt,
 ) -> None:

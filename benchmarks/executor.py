@@ -130,6 +130,15 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def make_executor(workers: int, threads: int | None = None,
+                  task_timeout: float | None = None) -> Executor:
+    """A sweep's executor: worker processes with the time limit (``None`` or ``0``: none), or
+    this process when there is one worker and no limit."""
+    if workers == 1 and not task_timeout:
+        return SerialExecutor(threads)
+    return ProcessExecutor(workers, threads=threads, task_timeout=task_timeout or None)
+
+
 def _worker_main(conn: Connection, parent: int, threads: int) -> None:
     """A worker process: runs each task received on ``conn`` until ``None`` or end of pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

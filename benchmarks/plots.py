@@ -170,7 +170,8 @@ def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
         part.to_csv(csv, index=False, float_format="%.6g")
         md = out / f"summary_{slug}.md"
         failed = int((frame["status"] != "ok").sum()) if "status" in frame else 0
-        note = f"\n{failed} failed evaluation(s) in the store are not shown.\n" if failed else ""
+        note = (f"\n{failed} failed or timed-out evaluation(s) in the store are not shown.\n"
+                if failed else "")
         md.write_text(f"# {bench}{estimated}\n\nMean ± std over trials. Init time = "
                       "simulated training of the labeled architectures + fit wall time; query "
                       "time = simulated partial training + query wall time per architecture; "

@@ -57,3 +57,17 @@ class Interrupt(_Misbehaving):
 
     def _fit(self, ctx: FitContext) -> None:
         raise KeyboardInterrupt
+
+
+@register("test-die-once", family="baseline")
+class DieOnce(_Misbehaving):
+    """Ends its process the first time it runs (as the OOM killer might), not when ``marker``
+    exists; creates ``marker`` before dying."""
+
+    def __init__(self, marker: str = ""):
+        self.marker = marker
+
+    def _fit(self, ctx: FitContext) -> None:
+        if not Path(self.marker).exists():
+            Path(self.marker).write_text("")
+            os._exit(9)

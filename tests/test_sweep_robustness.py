@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,14 +9,16 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sweep_plugins  # noqa: F401 - registers the misbehaving predictors
 from typer.testing import CliRunner
 
 from benchmarks.cli import app
-from benchmarks.executor import MAX_DEATHS, TIMEOUT, ProcessExecutor, SerialExecutor
+from benchmarks.executor import TIMEOUT, ProcessExecutor, SerialExecutor, stopped_record
 from benchmarks.experiments import run_sweep
 from benchmarks.harness import EvalTask
+from benchmarks.plots import write_report
 from benchmarks.store import ResultStore
 
 TESTS = Path(__file__).resolve().parent
@@ -43,13 +44,15 @@ def test_process_sweep_records_exits_deaths_and_hangs_and_goes_on(synthetic_benc
     interrupt = _task(synthetic_bench_dir, "test-interrupt")
     dies = _task(synthetic_bench_dir, "test-os-exit")
     hangs = _task(synthetic_bench_dir, "test-sleep")
-    tasks = [good[0], exits, dies, hangs, good[1], interrupt, good[2]]
+    unlucky = _task(synthetic_bench_dir, "test-die-once", params={"marker": str(tmp_path / "m")})
+    tasks = [good[0], exits, dies, hangs, unlucky, good[1], interrupt, good[2]]
     alone = {t.key(): r for t, r in SerialExecutor(threads=1).map(good + [exits])}
     executor = ProcessExecutor(workers, start_method="fork", threads=1, task_timeout=3.0)
     with ResultStore(tmp_path / "r.db") as store:
         summary = run_sweep(tasks, store, executor, progress=False)
         records = {t.key(): store.get(t.key()) for t in tasks}
-    assert (summary.ok, summary.failed, summary.timed_out) == (3, 3, 1)
+    assert (summary.ok, summary.failed, summary.timed_out) == (4, 3, 1)
+    assert records[unlucky.key()]["status"] == "ok"  # its worker died once: it ran again
     for t in good:  # the healthy tasks beside the bad ones: complete and as when run alone
         assert _untimed(records[t.key()]) == _untimed(alone[t.key()])
     assert records[exits.key()] == alone[exits.key()]  # the same record in either executor
@@ -59,12 +62,12 @@ def test_process_sweep_records_exits_deaths_and_hangs_and_goes_on(synthetic_benc
     died = records[dies.key()]
     assert died["status"] == "failed"
     assert died["error"] == ("WorkerDied: the worker process running this task died (exit code "
-                             f"3), {MAX_DEATHS} times")
+                             "3), 2 times")
     stopped = records[hangs.key()]
     assert stopped["status"] == TIMEOUT and "time limit of 3 s" in stopped["error"]
     with ResultStore(tmp_path / "r.db") as store:  # timed-out tasks resume like failed ones
         again = run_sweep(tasks, store, executor, progress=False)
-    assert (again.skipped, again.ok, again.failed, again.timed_out) == (7, 0, 0, 0)
+    assert (again.skipped, again.ok, again.failed, again.timed_out) == (8, 0, 0, 0)
 
 
 def test_serial_sweep_records_system_exit_but_stops_on_keyboard_interrupt(synthetic_bench_dir):
@@ -78,6 +81,20 @@ def test_serial_sweep_records_system_exit_but_stops_on_keyboard_interrupt(synthe
 def test_task_timeout_must_be_positive():
     with pytest.raises(ValueError, match="task_timeout"):
         ProcessExecutor(1, task_timeout=0)
+
+
+def test_reports_leave_out_timed_out_records(synthetic_bench_dir, tmp_path):
+    good = [_task(synthetic_bench_dir, "example-ridge", train_size=30, trial=i) for i in range(2)]
+    hangs = _task(synthetic_bench_dir, "test-sleep")
+    with ResultStore(tmp_path / "r.db") as store:
+        run_sweep(good, store, SerialExecutor(threads=1), progress=False)
+        store.put(stopped_record(hangs, TIMEOUT, "TaskTimeout: no result within the limit"))
+        frame = store.to_frame()
+    write_report(frame, tmp_path / "out")
+    summary = pd.read_csv(tmp_path / "out" / "summary_synthetic-nb201.csv")
+    assert list(summary["predictor"]) == ["example-ridge"]
+    note = "1 failed or timed-out evaluation(s) in the store are not shown"
+    assert note in (tmp_path / "out" / "summary_synthetic-nb201.md").read_text()
 
 
 PARENT_SCRIPT = textwrap.dedent("""

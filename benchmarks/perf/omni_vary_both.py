@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.executor import ProcessExecutor, SerialExecutor
+from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
 from benchmarks.store import ResultStore
@@ -306,10 +306,15 @@ def main(argv: list[str] | None = None) -> list[Path]:
     ap.add_argument("--threads", type=int, default=1,
                     help="native threads (torch, OpenMP, BLAS) per worker")
     ap.add_argument("--store", default=None, help="results store (default: OUT/omni.db)")
+    ap.add_argument("--task-timeout", type=float, default=3600.0,
+                    help="seconds one evaluation may run before its worker is stopped and it is "
+                         "recorded as timed out (0: no limit, in this process with one worker)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if "omni" not in args.ablations:
         ap.error("--ablations must include 'omni' (the full model)")
+    if not args.task_timeout >= 0:
+        ap.error("--task-timeout must be a number of seconds, or 0 for no limit")
     bench = load_benchmark(args.benchmark)
     fids = args.fidelities or sorted({max(1, round(f * bench.epochs)) for f in (0.05, .25, .5)})
     tasks, labels = build_experiment(
@@ -319,12 +324,11 @@ def main(argv: list[str] | None = None) -> list[Path]:
         first_trial=args.first_trial)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    executor = (ProcessExecutor(args.workers, threads=args.threads) if args.workers > 1
-                else SerialExecutor(args.threads))
+    executor = make_executor(args.workers, args.threads, args.task_timeout)
     with ResultStore(args.store or out / "omni.db") as store:
         summary = run_sweep(tasks, store, executor, progress=True)
-        log.info("%d evaluations: %d run now, %d ok, %d failed", summary.total,
-                 summary.total - summary.skipped, summary.ok, summary.failed)
+        log.info("%d evaluations: %d run now, %d ok, %d failed, %d timed out", summary.total,
+                 summary.total - summary.skipped, summary.ok, summary.failed, summary.timed_out)
         table = cells(store, labels)
     return write_report(table, args.ablations, out, bench.name)
 
