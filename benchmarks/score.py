@@ -106,13 +106,15 @@ BATCH_SOURCES: dict[str, Callable[[Mapping[str, Any]], LiveSource]] = {
 }
 
 
+def _check_batch_source(name: str) -> None:
+    if name not in BATCH_SOURCES:
+        raise ScoreError(f"unknown batch source {name!r}; choose one of {sorted(BATCH_SOURCES)}")
+
+
 def batch_source_for(bench: TabularBenchmark, batch_source: str | None) -> LiveSource:
     """The chosen substitute source, else the benchmark's own; a clear error when it has none."""
     if batch_source is not None:
-        if batch_source not in BATCH_SOURCES:
-            raise ScoreError(
-                f"unknown batch source {batch_source!r}; choose one of {sorted(BATCH_SOURCES)}"
-            )
+        _check_batch_source(batch_source)
         return BATCH_SOURCES[batch_source](bench.metadata)
     if bench.metadata.get("live"):
         from benchmarks.live import live_source_for
@@ -175,6 +177,8 @@ def score_architectures(
     bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
     space = bench.space
     check_params(get(predictor_name), dict(params or {}))  # unknown names fail in ``get``
+    if batch_source is not None:
+        _check_batch_source(batch_source)
     predictor = make(predictor_name, **dict(params or {}))
     needs = predictor.data_needs()
     if needs.labels or needs.curve_metrics or needs.unlabeled_factor:
