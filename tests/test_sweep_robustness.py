@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -120,13 +121,16 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
-def test_workers_exit_when_their_parent_is_killed(synthetic_bench_dir, tmp_path):
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigkill-parent", "ctrl-c"])
+def test_workers_end_with_their_parent(synthetic_bench_dir, tmp_path, ctrl_c):
+    """SIGKILL of the parent, or a Ctrl-C (SIGINT to the whole process group): no worker stays."""
     script = tmp_path / "sweep.py"
     script.write_text(PARENT_SCRIPT.format(repo=str(TESTS.parent), tests=str(TESTS)))
     pids = tmp_path / "pids"
     pids.mkdir()
     parent = subprocess.Popen([sys.executable, str(script), str(synthetic_bench_dir), str(pids),
-                               "fork"])  # fork starts faster; workers watch their parent alike
+                               "fork"],  # fork starts faster; workers watch their parent alike
+                              start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
@@ -134,9 +138,13 @@ def test_workers_exit_when_their_parent_is_killed(synthetic_bench_dir, tmp_path)
             time.sleep(0.1)
         workers = [int(p.name) for p in pids.iterdir()]
         assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+        if ctrl_c:
+            os.killpg(parent.pid, signal.SIGINT)
+            _, stderr = parent.communicate(timeout=30)
+            assert parent.returncode != 0 and "KeyboardInterrupt" in stderr
     finally:
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
+        parent.kill()
+        parent.communicate()
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
