@@ -1,6 +1,8 @@
 """`python -m benchmarks.build ...` runs the same commands as `predbench build ...`."""
 
-from benchmarks.build.cli import app
+import sys
+
+from benchmarks.cli import app
 
 if __name__ == "__main__":
-    app(prog_name="predbench build")
+    app(args=["build", *sys.argv[1:]], prog_name="predbench")
