@@ -382,14 +382,21 @@ def _optional(module: str) -> Any | None:
         raise
 
 
+def _mount_group(module: Any, name: str, help: str) -> None:
+    """Mount a module's ``app`` (a command group) as ``predbench NAME``, each command guarded."""
+    if module is not None and hasattr(module, "app"):
+        for command in module.app.registered_commands:
+            command.callback = _guard(command.callback)
+        app.add_typer(module.app, name=name, help=help)
+
+
 def _mount_optional() -> None:
     """Mount the optional commands under ``_guard``; each module's ``USER_ERRORS`` join ours."""
     global USER_ERRORS
     build = _optional("benchmarks.build.cli")
-    if build is not None and hasattr(build, "app"):
-        for command in build.app.registered_commands:
-            command.callback = _guard(command.callback)
-        app.add_typer(build.app, name="build", help="Build a tabular benchmark by training.")
+    _mount_group(build, "build", "Build a tabular benchmark by training.")
+    _mount_group(_optional("benchmarks.tabular.convert_cli"), "convert",
+                 "Convert a public benchmark's files into predbench's format.")
     score = _optional("benchmarks.score")
     if score is not None and hasattr(score, "score_command"):
         app.command("score")(_guard(score.score_command))

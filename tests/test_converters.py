@@ -7,8 +7,17 @@ import pickle
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from benchmarks.tabular import load_benchmark, nasbench_graph, naslib, read_benchmark, suite_zero
+from benchmarks import cli
+from benchmarks.tabular import (
+    analog_nasbench,
+    load_benchmark,
+    nasbench_graph,
+    naslib,
+    read_benchmark,
+    suite_zero,
+)
 from benchmarks.tabular.safe_pickle import UnsafePickleError
 from predictors.spaces import get_space
 
@@ -195,3 +204,46 @@ def test_naslib_nb101(tmp_path, monkeypatch):
     np.testing.assert_allclose(bench.final("val_acc"), [90.0], rtol=1e-6)
     np.testing.assert_allclose(bench.epoch_cost([0]), [10.0])
     assert get_space("nb101").to_string(bench.archs[0]) == "011,001,000|input,maxpool3x3,output"
+
+
+# --- command line -------------------------------------------------------------------------------
+def _one_line_error(result, fragment):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and fragment in result.output
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_convert_command(tmp_path):
+    runner = CliRunner()
+    src = tmp_path / "nb201.pickle"
+    _nb201_fixture(src)
+    naslib_args = ["convert", "naslib", "nb201", str(src), str(tmp_path / "d")]
+    _one_line_error(runner.invoke(cli.app, naslib_args), "(CLI: --allow-pickle)")
+    done = runner.invoke(cli.app, [*naslib_args, "--allow-pickle"])
+    assert done.exit_code == 0, done.output
+    assert "wrote naslib-nb201-cifar10-valid (3 architectures)" in done.output
+    assert len(read_benchmark(tmp_path / "d" / "naslib-nb201-cifar10-valid")) == 3
+    src.write_bytes(src.read_bytes()[:100])
+    _one_line_error(runner.invoke(cli.app, [*naslib_args, "--allow-pickle"]),
+                    "is not a well-formed pickle")
+    table = tmp_path / "zc.json"
+    table.write_bytes(b'{"cifar10": "\xff"}')
+    _one_line_error(runner.invoke(cli.app, ["convert", "suite-zero", str(table), str(tmp_path)]),
+                    "is not UTF-8 (byte 13)")
+    _one_line_error(runner.invoke(cli.app, ["convert", "nasbench-graph", str(tmp_path),
+                                            "--source", str(src)]),
+                    "--source needs exactly one --dataset")
+
+
+def test_analog_command_reports_errors_in_one_line(tmp_path, capsys):
+    timings = tmp_path / "cost_measurements.csv"
+    timings.write_text("arch,flops\nx,1\n")
+    for args, fragment in [
+        (["--check-only", "--check", str(tmp_path / "zc.json")], "holds no metadata.json"),
+        (["--timings", str(timings)], "lacks the column(s) ['seconds_per_image', 'device']"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            analog_nasbench.main(["--out", str(tmp_path / "out"), *args])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1
+        assert fragment in err

@@ -1,8 +1,10 @@
 """Converters: NASLib's training-data pickles (user-supplied) into the tabular format.
 
 Unpickling can run code, so every entry point needs ``allow_pickle=True`` (CLI:
-``--allow-pickle``) and loads through ``restricted_load`` with an allow-list of numpy's array
-reconstructors (and, for NB101, the NAS-Bench-101 API object replaced by a plain data holder).
+``predbench convert naslib KIND SRC OUT --allow-pickle``) and loads through ``restricted_load``
+with an allow-list of numpy's array reconstructors (made safe: no object dtypes, no allocation
+from a pickled shape) and, for NB101, the NAS-Bench-101 API object replaced by a plain data
+holder.
 
 Supported layouts (as NASLib reads them):
 
