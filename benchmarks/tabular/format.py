@@ -304,8 +304,9 @@ def read_npy_header(path: Path) -> tuple[int, ...]:
         raise _error(path, f"declares the negative shape {shape}")
     expected = offset + math.prod(shape) * dtype.itemsize
     if expected != size:
-        raise _error(path, f"header declares shape {shape} ({expected} bytes) but the file has "
-                     f"{size} bytes: corrupt or truncated")
+        raise BenchmarkFormatError(f"{path} is corrupt or truncated: its header declares shape "
+                                   f"{shape} ({expected} bytes) but the file has {size} bytes; "
+                                   f"{REBUILD}")
     return tuple(shape)
 
 
@@ -404,7 +405,7 @@ def _load_array(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise _error(path, f"is corrupt or truncated ({_short(exc)})") from exc
+        raise _error(f"{path} is corrupt or truncated", _short(exc)) from exc
 
 
 def _parse_archs(space: SearchSpace, path: Path, lines: list[str]) -> list[Arch]:
