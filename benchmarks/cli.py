@@ -410,8 +410,34 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
-def main() -> None:
-    app()
+def _click_exceptions():
+    """The parser's exception module (typer vendors click from 0.29 on)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # typer before 0.29 uses click itself
+        from click import exceptions
+    return exceptions
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; a mistyped command or option is one line and exit status 2."""
+    exceptions = _click_exceptions()
+    try:
+        code = app(args=argv, prog_name="predbench", standalone_mode=False)
+    except exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        sys.exit(exc.exit_code)
+    except exceptions.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "predbench"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        err_console.print(f"error: {message}; see `{where} --help`", markup=False,
+                          highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted", markup=False, highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

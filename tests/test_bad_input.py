@@ -285,3 +285,29 @@ def test_score_keeps_the_scores_computed_before_a_failure(paths, monkeypatch):
     assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
     rows = out.read_text().splitlines()
     assert rows[0] == "arch,score" and len(rows) == 1 + 2 * 16
+
+
+#: Mistakes the option parser itself catches (``main`` turns them into one line).
+PARSER_CASES = [
+    ("not-an-int", ["run", *BENCH, *RIDGE, "--trials", "abc"], "'--trials'"),
+    ("unknown-option", ["run", "--bogus"], "--bogus"),
+    ("unknown-command", ["nosuchcmd"], "nosuchcmd"),
+    ("missing-option", ["run", *RIDGE], "--benchmark"),
+    ("missing-argument", ["store", "restore"], "snapshot"),
+    ("unknown-subcommand", ["build", "nosuch"], "nosuch"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in PARSER_CASES],
+                         ids=[c[0] for c in PARSER_CASES])
+def test_parser_errors_are_one_line_and_exit_2(argv, fragment, capsys):
+    from benchmarks.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert lines[0].startswith("error: ") and fragment in lines[0]
+    assert "--help" in lines[0]
