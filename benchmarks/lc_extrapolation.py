@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from benchmarks.tabular import load_benchmark
 from predictors.base import FitContext, QueryContext
+from predictors.ranking import kendall_tau
 from predictors.registry import make
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ def extrapolation_errors(benchmark: str, predictors: Sequence[str], fidelities: 
                 "error_iqr_last_value": iqr(last - truth),
                 "final_iqr": iqr(truth),
                 "mean_rise_left": float(np.mean(truth - last)),
-                "kendall_extrapolated": float(stats.kendalltau(mean, truth)[0]),
-                "kendall_last_value": float(stats.kendalltau(last, truth)[0]),
+                "kendall_extrapolated": kendall_tau(mean, truth),
+                "kendall_last_value": kendall_tau(last, truth),
             })
             log.info("%s at epoch %d: MAE %.2f (last value %.2f)", name, fidelity,
                      out[-1]["mae_extrapolated"], out[-1]["mae_last_value"])

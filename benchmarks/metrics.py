@@ -4,7 +4,8 @@ Conventions (the pitfalls of the reference code avoided):
 
 - Both inputs are oriented "higher is better" (the harness negates loss-like objectives).
 - Pearson is signed: a predictor that ranks backwards gets a negative correlation.
-- Kendall tau is scipy's tau-b (ties in either input handled by the tau-b correction).
+- Kendall tau is ``predictors.ranking.kendall_tau``: scipy's tau-b (ties in either input handled
+  by the tau-b correction).
 - Sparse Kendall tau (Yu et al. 2020) rounds the *ground truth* to ``sparse_decimals`` decimals
   (so near-identical true accuracies count as ties); predictions are never rounded.
 - Ties in top-k metrics are handled explicitly, as the expectation over uniformly random
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 from sklearn.metrics import ndcg_score
+
+from predictors.ranking import kendall_tau
 
 CORRELATIONS = ("pearson", "spearman", "kendall", "sparse_kendall")
 DEFAULT_K = (10, 50)
@@ -82,7 +85,7 @@ def top_k_overlap(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
 
 def sparse_kendall(y_true: np.ndarray, y_pred: np.ndarray, decimals: int) -> float:
     """Kendall tau-b after rounding the ground truth (not the predictions) to ``decimals``."""
-    return float(stats.kendalltau(np.round(y_true, decimals), y_pred).statistic)
+    return kendall_tau(np.round(y_true, decimals), y_pred)
 
 
 def compute_metrics(
@@ -126,7 +129,7 @@ def compute_metrics(
     else:
         out.set("pearson", stats.pearsonr(t, p).statistic)
         out.set("spearman", stats.spearmanr(t, p).statistic)
-        out.set("kendall", stats.kendalltau(t, p).statistic)
+        out.set("kendall", kendall_tau(t, p))
         rounded = np.round(t, sparse_decimals)
         if np.all(rounded == rounded[0]):
             out.set("sparse_kendall", None,

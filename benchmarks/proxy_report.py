@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks.score import oriented_truth
 from benchmarks.tabular import load_benchmark
+from predictors.ranking import kendall_tau
 
 #: Published Spearman on NAS-Bench-201 CIFAR-10: NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)
 #: and, over all 15,625 cells, Abdelfattah et al. 2021 ("Zero-cost proxies for lightweight NAS").
@@ -59,7 +60,7 @@ def bootstrap_interval(truth: np.ndarray, score: np.ndarray, boot: int, seed: in
     for _ in range(boot):
         i = rng.integers(len(truth), size=len(truth))
         rho.append(stats.spearmanr(truth[i], score[i]).statistic)
-        tau.append(stats.kendalltau(truth[i], score[i]).statistic)
+        tau.append(kendall_tau(truth[i], score[i]))
     return {name: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))
             for name, v in (("spearman", rho), ("kendall_tau", tau))}
 
@@ -76,7 +77,7 @@ def correlation_row(predictor: str, bench, truth: np.ndarray, score: np.ndarray,
         "archs": len(score),
         "missing": int((~np.isfinite(score)).sum()),
         "spearman": float(stats.spearmanr(truth[ok], score[ok]).statistic),
-        "kendall_tau": float(stats.kendalltau(truth[ok], score[ok]).statistic),
+        "kendall_tau": kendall_tau(truth[ok], score[ok]),
         "cpu_s_per_arch": cpu_s_per_arch,
         "wall_s": wall_s,
         "device": device,
@@ -190,7 +191,7 @@ def ranking_agreement(rows: Sequence[dict], source: str = "suite_zero") -> dict 
         return None
     ours, published = (np.array(v) for v in zip(*pairs, strict=True))
     return {"source": source, "measures": len(pairs),
-            "kendall_tau": float(stats.kendalltau(ours, published).statistic)}
+            "kendall_tau": kendall_tau(ours, published)}
 
 
 def plot_bars(rows: Sequence[dict], path: Path) -> Path:

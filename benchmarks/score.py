@@ -33,6 +33,7 @@ from benchmarks.keyvalue import parse_key_values
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import FitContext, LiveSource, QueryContext
 from predictors.params import check_params
+from predictors.ranking import kendall_tau
 from predictors.registry import get, make
 from predictors.spaces.base import Arch, ArchError
 
@@ -280,7 +281,7 @@ def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None =
                               "missing_scores": int((~np.isfinite(score)).sum())}
     if ok.sum() >= 2 and np.ptp(score[ok]) > 0:
         result["spearman"] = float(stats.spearmanr(truth[ok], score[ok]).statistic)
-        result["kendall_tau"] = float(stats.kendalltau(truth[ok], score[ok]).statistic)
+        result["kendall_tau"] = kendall_tau(truth[ok], score[ok])
     return result
 
 

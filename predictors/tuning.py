@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import spearmanr
+
+from predictors.ranking import kendall_tau
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,12 @@ Fold = tuple[np.ndarray, np.ndarray]
 MIN_FOLD_ROWS = 2
 
 
-def _rank(fn: Callable[..., Any]) -> Callable[[np.ndarray, np.ndarray], float]:
+def _rank(fn: Callable[[np.ndarray, np.ndarray], float]
+          ) -> Callable[[np.ndarray, np.ndarray], float]:
     def score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         if np.ptp(y_pred) == 0 or np.ptp(y_true) == 0:
             return math.nan  # a constant prediction ranks nothing
-        return float(fn(y_true, y_pred).statistic)
+        return float(fn(y_true, y_pred))
 
     return score
 
@@ -53,8 +56,8 @@ def _neg_mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 #: Objective name -> score function (higher is better; NaN where undefined).
 OBJECTIVES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "kendall": _rank(kendalltau),
-    "spearman": _rank(spearmanr),
+    "kendall": _rank(kendall_tau),
+    "spearman": _rank(lambda y_true, y_pred: spearmanr(y_true, y_pred).statistic),
     "neg_mae": _neg_mae,
     "neg_rmse": _neg_rmse,
     "neg_mse": _neg_mse,

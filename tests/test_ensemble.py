@@ -13,6 +13,7 @@ from conftest import make_synthetic_benchmark
 from benchmarks.harness import EvalTask, Split, build_contexts, evaluate, make_split, seed_from
 from benchmarks.tabular import load_benchmark
 from predictors.ensemble.stack import stack_weights
+from predictors.ranking import kendall_tau
 from predictors.registry import make
 from predictors.tuning import cv_search, kfold, objective_score
 from predictors.zero_cost import measures as zc_measures
@@ -42,9 +43,6 @@ def contexts(bench, predictor, n_train, n_test, fidelity, seed=0):
     truth = bench.final("val_acc")[split.test]
     return fctx, qctx, archs, truth
 
-
-def tau(truth, pred):
-    return objective_score("kendall", truth, pred)
 
 
 # --- the cross-validated search maximizes its objective --------------------------------------
@@ -196,7 +194,7 @@ def test_omni_table_mode_reads_the_same_scores_as_zc_table(bench):
     fctx, qctx, archs, truth = contexts(tabulated, omni, 30, 30, None)
     scores = qctx.properties["zc_synflow"]
     pred = omni.fit(fctx).query(archs, qctx).mean
-    assert tau(scores, pred) > 0.6  # the only feature is the tabulated score
+    assert kendall_tau(scores, pred) > 0.6  # the only feature is the tabulated score
     with pytest.raises(ValueError, match="zc_source"):
         make("omni", zc_source="cache").data_needs()
 
@@ -208,7 +206,7 @@ def test_omni_beats_its_encoding_only_ablation_when_curves_carry_signal(bench):
         for name, flags in (("full", {}), ("encoding_only", {"use_curves": False})):
             omni = make("omni", use_zero_cost=False, **FAST_XGB, **flags)
             fctx, qctx, archs, truth = contexts(bench, omni, 30, 100, 3, seed)
-            taus[name].append(tau(truth, omni.fit(fctx).query(archs, qctx).mean))
+            taus[name].append(kendall_tau(truth, omni.fit(fctx).query(archs, qctx).mean))
     assert np.mean(taus["full"]) > np.mean(taus["encoding_only"]) + 0.2, taus
 
 
@@ -217,7 +215,7 @@ def test_omni_with_zero_cost_features_fits_and_ranks(bench):
     fctx, qctx, archs, truth = contexts(bench, omni, 16, 20, 3)
     pred = omni.fit(fctx).query(archs, qctx)
     assert pred.std is not None and np.all(pred.std > 0)
-    assert tau(truth, pred.mean) > 0.3
+    assert kendall_tau(truth, pred.mean) > 0.3
 
 
 def test_omni_refuses_a_query_at_another_fidelity(bench):
@@ -248,7 +246,8 @@ def test_stack_outranks_its_weaker_member(bench):
     assert all(w >= 0 for w in stack.weights_.values())
     ridge = make("example-ridge")
     rctx, rq, _, _ = contexts(bench, ridge, 30, 60, 3)
-    assert tau(truth, pred.mean) > tau(truth, ridge.fit(rctx).query(archs, rq).mean) + 0.1
+    ridge_mean = ridge.fit(rctx).query(archs, rq).mean
+    assert kendall_tau(truth, pred.mean) > kendall_tau(truth, ridge_mean) + 0.1
     assert stack.weights_["example-last-epoch"] > stack.weights_["example-ridge"]
 
 
@@ -333,8 +332,8 @@ def test_omni_curve_prior_keeps_the_sotle_ranking_when_the_trees_learn_little(be
     fctx, qctx, archs, _ = contexts(bench, with_prior, 12, 60, 3)
     sotle.fit(fctx)
     reference = sotle.query(archs, qctx).mean
-    assert tau(reference, with_prior.fit(fctx).query(archs, qctx).mean) > 0.99
+    assert kendall_tau(reference, with_prior.fit(fctx).query(archs, qctx).mean) > 0.99
     fctx, qctx, archs, _ = contexts(bench, plain, 12, 60, 3)
-    assert tau(reference, plain.fit(fctx).query(archs, qctx).mean) < 0.9
+    assert kendall_tau(reference, plain.fit(fctx).query(archs, qctx).mean) < 0.9
     with pytest.raises(ValueError, match="curve_prior needs the curve features"):
         make("omni", curve_prior=True, use_curves=False).data_needs()

@@ -12,6 +12,7 @@ from benchmarks.metrics import (
     top_k_overlap,
     topk_membership,
 )
+from predictors.ranking import kendall_tau
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -25,6 +26,14 @@ def test_correlations_agree_with_scipy(seed):
     assert m["kendall"] == pytest.approx(stats.kendalltau(t, p)[0])
     assert m["mae"] == pytest.approx(np.mean(np.abs(t - p)))
     assert m["rmse"] == pytest.approx(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def test_kendall_tau_is_tau_b_with_ties_and_propagates_nan():
+    # 6 pairs: 4 concordant, none discordant, one tied in each input: 4 / sqrt(5 * 5)
+    assert kendall_tau([1, 2, 2, 3], [1, 1, 2, 3]) == pytest.approx(0.8)
+    assert kendall_tau([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(kendall_tau([1.0, np.nan, 3.0], [1.0, 2.0, 3.0]))
+    assert np.isnan(kendall_tau([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]))
 
 
 def test_negative_pearson_stays_negative():

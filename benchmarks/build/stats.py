@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from predictors.ranking import kendall_tau
+
 
 def paired_final_val_acc(records: Iterable[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Final validation accuracy of seed 0 and of seed 1, for every architecture of the shard
@@ -30,12 +32,12 @@ def seed_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float | int]:
     out: dict[str, float | int] = {"pairs": int(len(a))}
     if len(a) < 3:
         return out
-    out["kendall_tau"] = float(stats.kendalltau(a, b).statistic)
+    out["kendall_tau"] = kendall_tau(a, b)
     out["spearman"] = float(stats.spearmanr(a, b).statistic)
     out["mean_abs_diff"] = float(np.mean(np.abs(a - b)))
     top = np.argsort(-(a + b))[: len(a) // 2]
     if len(top) >= 3:
-        out["kendall_tau_top_half"] = float(stats.kendalltau(a[top], b[top]).statistic)
+        out["kendall_tau_top_half"] = kendall_tau(a[top], b[top])
         out["spearman_top_half"] = float(stats.spearmanr(a[top], b[top]).statistic)
     return out
 
@@ -88,4 +90,4 @@ def epoch_vs_final_tau(curves: np.ndarray) -> list[float]:
     if len(curves) < 3:
         return []
     final = curves[:, -1]
-    return [float(stats.kendalltau(curves[:, e], final).statistic) for e in range(curves.shape[1])]
+    return [kendall_tau(curves[:, e], final) for e in range(curves.shape[1])]

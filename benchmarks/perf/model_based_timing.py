@@ -13,9 +13,9 @@ import logging
 import time
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from predictors.base import FitContext, QueryContext
+from predictors.ranking import kendall_tau
 from predictors.registry import available, make
 from predictors.spaces import get_space
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         t1 = time.perf_counter()
         out = pred.query(archs[te], QueryContext(space=space, rng=np.random.default_rng(1)))
         t2 = time.perf_counter()
-        tau = kendalltau(out.mean, labels[te]).statistic
+        tau = kendall_tau(out.mean, labels[te])
         print(f"{name:<15}{t1 - t0:>10.2f}{t2 - t1:>10.3f}{1e3 * (t2 - t1) / len(out.mean):>15.3f}"
               f"{tau:>8.3f}", flush=True)
 

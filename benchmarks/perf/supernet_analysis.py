@@ -56,6 +56,7 @@ from benchmarks.tabular.format import TabularBenchmark
 from benchmarks.threads import limit_threads
 from predictors import FitContext, QueryContext, make
 from predictors.base import LiveSource
+from predictors.ranking import kendall_tau
 from predictors.spaces import get_space
 from predictors.spaces.nb201 import OPS
 
@@ -67,10 +68,6 @@ FMNIST_NETWORK = {"channels": 8, "cells_per_stage": 3, "in_channels": 1, "num_cl
 
 
 # --- measures -------------------------------------------------------------------------------
-def kendall(a: np.ndarray, b: np.ndarray) -> float:
-    return float(stats.kendalltau(a, b).statistic)
-
-
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.spearmanr(a, b).statistic)
 
@@ -281,7 +278,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                                "live_source": setup.live.name, "random_best": random_top,
                                "truth_best": float(truth.max())}
     if params is not None:
-        summary["truth_params_kendall"] = kendall(truth[:n_rank], params[:n_rank])
+        summary["truth_params_kendall"] = kendall_tau(truth[:n_rank], params[:n_rank])
     op_rows.append({"sampler": "ground_truth", "epoch": bench.epochs,
                     **op_mean_ranks(archs[:n_rank], truth[:n_rank])})
     with limit_threads(args.threads):
@@ -300,14 +297,14 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
                    "query_cpu_seconds_per_arch": snap.query_cpu_s / n,
                    "mean_subnet_acc": 100 * float(np.nanmean(acc)) if np.isfinite(acc).any()
                    else float("nan"),
-                   "kendall": kendall(truth[:n_rank], scores[:n_rank]),
+                   "kendall": kendall_tau(truth[:n_rank], scores[:n_rank]),
                    "spearman": spearman(truth[:n_rank], scores[:n_rank]),
                    "top1_best_truth": best_of_top(scores, truth, 1),
                    "top10_best_truth": best_of_top(scores, truth, 10),
                    "random_top1_best_truth": random_top[1],
                    "random_top10_best_truth": random_top[10]}
             if params is not None:
-                rec["score_params_kendall"] = kendall(scores[:n_rank], params[:n_rank])
+                rec["score_params_kendall"] = kendall_tau(scores[:n_rank], params[:n_rank])
             records.append(rec)
             op_rows.append({"sampler": name, "epoch": epoch,
                             **op_mean_ranks(archs[:n_rank], scores[:n_rank])})
@@ -316,7 +313,7 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
         for steps, snap in zip(args.finetune_steps if tuned else [], tuned, strict=True):
             scores, _ = snap.values([keys[i] for i in subset])
             ft_rows.append({"sampler": name, "epoch": args.epochs[-1], "finetune_steps": steps,
-                            "archs": len(subset), "kendall": kendall(truth[subset], scores)})
+                            "archs": len(subset), "kendall": kendall_tau(truth[subset], scores)})
     write_outputs(out_dir, records, op_rows, ft_rows, summary)
     return {"records": records, "op_ranks": op_rows, "finetune": ft_rows, "summary": summary}
 

@@ -53,6 +53,7 @@ from benchmarks.tabular.format import (
 )
 from benchmarks.tabular.safe_pickle import DataHolder, restricted_load
 from benchmarks.tabular.source import ConverterError, layout_errors, read_json
+from predictors.ranking import kendall_tau
 from predictors.spaces.base import Arch
 from predictors.spaces.nb201 import NB201Space
 
@@ -337,14 +338,14 @@ def read_timings(path: Path) -> pd.DataFrame:
 def compare_with_suite_zero(bench: TabularBenchmark, path: Path,
                             metric: str = "accuracy") -> dict[str, float]:
     """Kendall tau / Spearman of ``metric`` against Suite-Zero's CIFAR-10 val_accuracy."""
-    from scipy.stats import kendalltau, spearmanr
+    from scipy.stats import spearmanr
 
     space = bench.space
     reference = suite_zero_accuracies(path)
     ours = bench.final(metric)
     idx = [bench.index_of(space.from_op_indices(ast.literal_eval(k))) for k in reference]
     x, y = ours[idx], np.array(list(reference.values()))
-    return {"n": len(idx), "kendall_tau": float(kendalltau(x, y).statistic),
+    return {"n": len(idx), "kendall_tau": kendall_tau(x, y),
             "spearman": float(spearmanr(x, y).statistic)}
 
 

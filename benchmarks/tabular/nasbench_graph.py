@@ -25,11 +25,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
 from benchmarks.tabular.safe_pickle import numpy_globals, restricted_load
 from benchmarks.tabular.source import ConverterError, layout_errors
+from predictors.ranking import kendall_tau
 from predictors.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def convert_dataset(
     test = np.array([records[k]["perf"] for k in keys]) * 100.0
     latency = np.array([records[k]["latency"] for k in keys])
     params = np.array([records[k]["para"] for k in keys]) * 1e6
-    tau = float(kendalltau(valid, test).statistic)
+    tau = kendall_tau(valid, test)
     values = np.stack([valid, test], axis=1)[:, None, None, :].astype(np.float32)
     static = np.stack([params, latency, BACKWARD_FACTOR * latency], axis=1).astype(np.float32)
     metadata = {
