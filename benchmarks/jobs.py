@@ -99,6 +99,19 @@ class JobsSummary:
         return (f"{len(self.done)} {what} done, {len(self.failed) - timed_out} failed, "
                 f"{timed_out} timed out, {self.skipped} already in {where}")
 
+    def check(self, what: str, where: str) -> None:
+        """Raise ``JobsFailed`` when a job failed."""
+        if self.failed:
+            raise JobsFailed(self, what, where)
+
+
+class JobsFailed(RuntimeError):
+    """Raised once every job ran, when some failed (those that did not are kept)."""
+
+    def __init__(self, summary: JobsSummary, what: str, where: str):
+        super().__init__(summary.line(what, where))
+        self.summary = summary
+
 
 def call(fn: Callable[[Any], Any], job: Any, interruptible: bool) -> Any:
     """``fn(job)``, or the ``JobFailure`` of whatever it raised (``SystemExit`` included); a

@@ -18,19 +18,20 @@ from benchmarks.keyvalue import parse_key_values
 from benchmarks.search.acquisition import ACQUISITIONS
 from benchmarks.search.botorch_acq import ANALYTIC, BATCH, PREFIX
 from benchmarks.search.optimizers import METHODS, get_method
-from benchmarks.search.oracle import Oracle, SearchSetupError
+from benchmarks.search.oracle import SearchSetupError
 from benchmarks.search.report import write_report
-from benchmarks.search.runner import WARMUP_METHODS, SearchSpec, execute, landscape
+from benchmarks.search.runner import WARMUP_METHODS, SearchSpec, execute_all, landscape, preflight
 from benchmarks.search.store import SearchStore
-from benchmarks.search.surrogate import Prefilter, Surrogate
-from benchmarks.tabular import TabularBenchmark, load_benchmark
-from predictors.params import check_params, matches
+from benchmarks.tabular import load_benchmark
+from predictors.params import matches
 from predictors.registry import get, sweep_params
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STORE = Path("results/search/search.db")
 DEFAULT_OUT = Path("results/search")
+#: Seconds one search run may take unless told otherwise.
+DEFAULT_TASK_TIMEOUT = 3600.0
 #: Errors of this command that the project CLI reports as one line (exit status 2).
 USER_ERRORS = (SearchSetupError,)
 #: Every acquisition ``--acquisition`` and ``--param acquisition=`` accept.
@@ -128,7 +129,7 @@ def _check_method_params(methods: list[str], params: dict[str, Any]) -> None:
 
 
 def _check_counts(runs: int, queries: int, time_budget: float | None, prefilter_keep: float,
-                  warmup_pool: int, jobs: int, threads: int) -> None:
+                  warmup_pool: int, jobs: int, threads: int, task_timeout: float = 0.0) -> None:
     for option, value in (("--runs", runs), ("--queries", queries), ("--jobs", jobs),
                           ("--threads", threads)):
         checks.at_least(option, value)
@@ -137,22 +138,9 @@ def _check_counts(runs: int, queries: int, time_budget: float | None, prefilter_
     if not 0 < prefilter_keep <= 1:
         raise SearchSetupError(f"--prefilter-keep must lie in (0, 1], got {prefilter_keep}")
     checks.at_least("--warmup-pool", warmup_pool, 0)
-
-
-def preflight(specs: list[SearchSpec], bench: TabularBenchmark, device: str) -> None:
-    """Every check a run would make, for every configuration, before any run starts."""
-    for spec in specs:
-        spec.validate()
-        land = landscape(bench, spec.metric)
-        Oracle(land, spec.queries, spec.time_budget)
-        if spec.predictor:
-            check_params(get(spec.predictor), spec.predictor_params)
-            Surrogate(land, spec.predictor, dict(spec.predictor_params),
-                      spec.resolved_ensemble(), device)
-        if spec.prefilter:
-            check_params(get(spec.prefilter), spec.prefilter_params)
-            Prefilter(land, spec.prefilter, spec.prefilter_keep, dict(spec.prefilter_params),
-                      device=device)
+    if not task_timeout >= 0:
+        raise SearchSetupError(f"--task-timeout must be a number of seconds, or 0 for no limit; "
+                               f"got {task_timeout}")
 
 
 def search_command(
@@ -188,9 +176,19 @@ def search_command(
     jobs: Annotated[int, typer.Option(help="parallel worker processes")] = 1,
     threads: Annotated[int, typer.Option(help="native threads per run (xgboost, torch)")] = 1,
     device: Annotated[str, typer.Option(help="device for predictors")] = "cpu",
+    task_timeout: Annotated[float, typer.Option(
+        help="seconds one run may take; past it its worker process is stopped and the run is "
+             "not stored (the next call runs it again). 0: no limit, and with --jobs 1 runs "
+             "then go in this process (no protection from a predictor that crashes it)")
+    ] = DEFAULT_TASK_TIMEOUT,
 ) -> list[Path]:
-    """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table."""
-    _check_counts(runs, queries, time_budget, prefilter_keep, warmup_pool, jobs, threads)
+    """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table.
+
+    A run that fails (raises, kills its worker process twice, or passes --task-timeout) is not
+    stored; the other runs go on, and the command exits with status 1 after its report.
+    """
+    _check_counts(runs, queries, time_budget, prefilter_keep, warmup_pool, jobs, threads,
+                  task_timeout)
     checks.device(device)
     checks.output_dir(out, "--out")
     pparams = _json_object(predictor_params, "--predictor-params")
@@ -208,10 +206,18 @@ def search_command(
         for spec in specs:
             log.info("search %s on %s: %d runs x %d queries", spec.label, bench.name, runs,
                      queries)
-            execute(spec, runs, db, bench=bench, jobs=jobs, device=device, threads=threads)
+        summary = execute_all(specs, runs, db, bench=bench, jobs=jobs, device=device,
+                              threads=threads, task_timeout=task_timeout)
         # the report covers every configuration stored for this benchmark, not only this call's
         paths = write_report(db, db.config_keys(bench.name), landscape(bench, None), out)
     for path in paths:
         if path.suffix == ".md":
             typer.echo(path.read_text())
+    typer.echo(summary.line("runs", str(store)))
+    if summary.failed:
+        for job, failure in summary.failed[:5]:
+            typer.echo(f"{failure.status}: {job.label()}: {failure.error}", err=True)
+        typer.echo("error: some runs failed and were not stored; see the errors above (the "
+                   "next call runs them again)", err=True)
+        raise typer.Exit(1)
     return paths

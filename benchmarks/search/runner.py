@@ -3,21 +3,27 @@
 A configuration (``SearchSpec``) is plain data; its key hashes everything that shapes the
 results. Run ``i``'s seed hashes (benchmark, method, predictor, i) only, so seeds never depend on
 execution order, and a run recomputed after a crash is identical to the one that was lost.
+
+Runs are jobs of a ``benchmarks.jobs`` runner: in this process, or in worker processes where a
+run that kills its worker runs again alone and one past the time limit is stopped. A failed run
+is not stored (a later call runs it again); the other runs go on.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from benchmarks.jobs import JobsSummary, job_runner
 from benchmarks.search.botorch_acq import check_botorch, is_botorch
 from benchmarks.search.context import RunContext
 from benchmarks.search.optimizers import get_method
@@ -26,7 +32,8 @@ from benchmarks.search.store import SearchStore
 from benchmarks.search.surrogate import Prefilter, Surrogate
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from benchmarks.threads import limit_threads
-from predictors.registry import make
+from predictors.params import check_params
+from predictors.registry import get, make
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +206,51 @@ def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
     return RunResult(run_index, seed, oracle.steps, strings, wall)
 
 
-def _worker(path: str, spec: SearchSpec, run_index: int, device: str,
-            threads: int) -> RunResult:
-    return run_once(load_benchmark(path), spec, run_index, device, threads)
+def preflight(specs: Sequence[SearchSpec], bench: TabularBenchmark, device: str) -> None:
+    """Every check a run would make, for every configuration, before any run starts."""
+    for spec in specs:
+        spec.validate()
+        land = landscape(bench, spec.metric)
+        Oracle(land, spec.queries, spec.time_budget)
+        if spec.predictor:
+            check_params(get(spec.predictor), spec.predictor_params)
+            Surrogate(land, spec.predictor, dict(spec.predictor_params),
+                      spec.resolved_ensemble(), device)
+        if spec.prefilter:
+            check_params(get(spec.prefilter), spec.prefilter_params)
+            Prefilter(land, spec.prefilter, spec.prefilter_keep, dict(spec.prefilter_params),
+                      device=device)
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """Run ``run_index`` of ``spec``, and the modules of its predictors (plug-ins included)."""
+
+    spec: SearchSpec
+    run_index: int
+    modules: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        return f"{self.spec.label} run {self.run_index}"
+
+
+def _init_worker() -> None:
+    """Set up a search worker: every built-in predictor imported once."""
+    from predictors.registry import load_all
+
+    load_all()
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str) -> TabularBenchmark:
+    return load_benchmark(path)
+
+
+def _run_job(job: RunJob, path: str, device: str, threads: int) -> RunResult:
+    """One run in a worker process, on the benchmark it loads once."""
+    for module in job.modules:
+        importlib.import_module(module)
+    return run_once(_load(path), job.spec, job.run_index, device, threads)
 
 
 def execute(
@@ -213,39 +262,73 @@ def execute(
     device: str = "cpu",
     threads: int = 1,
     on_run: Callable[[RunResult], None] | None = None,
+    task_timeout: float | None = None,
 ) -> str:
     """Run the missing runs ``0..runs-1`` of ``spec``, recording each as it finishes.
 
-    Returns the config key. Finished runs already in the store are skipped, so calling this
-    again after an interruption completes the search. ``on_run`` is called after each record.
+    Returns the config key; raises ``JobsFailed`` once the others are stored when a run failed.
+    See ``execute_all``.
     """
-    spec.validate()
+    execute_all([spec], runs, store, bench, jobs, device, threads, on_run,
+                task_timeout).check("runs", str(store.path))
+    return spec.key
+
+
+def execute_all(
+    specs: Sequence[SearchSpec],
+    runs: int,
+    store: SearchStore,
+    bench: TabularBenchmark | None = None,
+    jobs: int = 1,
+    device: str = "cpu",
+    threads: int = 1,
+    on_run: Callable[[RunResult], None] | None = None,
+    task_timeout: float | None = None,
+    start_method: str = "spawn",
+) -> JobsSummary:
+    """Run the missing runs ``0..runs-1`` of every spec (one benchmark) into the store.
+
+    Finished runs already in the store are skipped, so calling this again after an interruption
+    or a failure completes the search. ``on_run`` is called after each record. ``jobs`` worker
+    processes share the runs; each may take ``task_timeout`` seconds (``None`` or ``0``: no
+    limit; one job and no limit run in this process). Returns what became of the runs.
+    """
     if runs < 1:
         raise SearchSetupError(f"runs must be at least 1, got {runs}")
-    bench = bench if bench is not None else load_benchmark(spec.benchmark)
-    Oracle(landscape(bench, spec.metric), spec.queries, spec.time_budget)  # check budgets early
-    key = spec.key
-    store.add_config(key, spec.config(), spec.label)
-    todo = [i for i in range(runs) if i not in store.finished_runs(key)]
-    if len(todo) < runs:
-        log.info("%s: %d of %d runs already in the store", spec.label, runs - len(todo), runs)
-
-    def record(result: RunResult) -> None:
-        store.write_run(key, result.run_index, result.seed, result.steps, result.arch_strings,
-                        result.wall_s)
-        log.info("%s run %d: %d queries, regret %.4f", spec.label, result.run_index,
+    specs[0].validate()
+    bench = bench if bench is not None else load_benchmark(specs[0].benchmark)
+    preflight(specs, bench, device)
+    summary, todo = JobsSummary(), []
+    for spec in specs:
+        store.add_config(spec.key, spec.config(), spec.label)
+        done = store.finished_runs(spec.key)
+        modules = tuple(get(n).__module__ for n in (spec.predictor, spec.prefilter) if n)
+        todo += [RunJob(spec, i, modules) for i in range(runs) if i not in done]
+        skipped = sum(i in done for i in range(runs))
+        summary.skipped += skipped
+        if skipped:
+            log.info("%s: %d of %d runs already in the store", spec.label, skipped, runs)
+    if not todo:
+        return summary
+    runner = job_runner(max(1, min(jobs, len(todo))), task_timeout, _init_worker,
+                        start_method=start_method)
+    if runner.in_process:
+        def run(job: RunJob) -> RunResult:
+            return run_once(bench, job.spec, job.run_index, device, threads)
+    elif bench.path is None:
+        raise SearchSetupError("parallel runs (jobs > 1) and a time limit need a benchmark "
+                               "loaded from disk")
+    else:
+        run = functools.partial(_run_job, path=str(bench.path), device=device, threads=threads)
+    for job, outcome in runner.map(run, todo, label=RunJob.label):
+        if not summary.add(job, outcome):
+            log.warning("%s failed, not stored: %s", job.label(), outcome.error)
+            continue
+        result: RunResult = outcome
+        store.write_run(job.spec.key, result.run_index, result.seed, result.steps,
+                        result.arch_strings, result.wall_s)
+        log.info("%s run %d: %d queries, regret %.4f", job.spec.label, result.run_index,
                  len(result.steps), result.steps[-1].regret)
         if on_run is not None:
             on_run(result)
-
-    if jobs <= 1 or len(todo) <= 1:
-        for i in todo:
-            record(run_once(bench, spec, i, device, threads))
-        return key
-    if bench.path is None:
-        raise SearchSetupError("parallel runs (jobs > 1) need a benchmark loaded from disk")
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_worker, str(bench.path), spec, i, device, threads) for i in todo]
-        for fut in futures:
-            record(fut.result())
-    return key
+    return summary
