@@ -99,6 +99,13 @@ class JobsSummary:
         return (f"{len(self.done)} {what} done, {len(self.failed) - timed_out} failed, "
                 f"{timed_out} timed out, {self.skipped} already in {where}")
 
+    def failure_lines(self, name: Callable[[Any], str] = str, most: int = 5) -> list[str]:
+        """``"failed: <job name>: <error>"`` for the first ``most`` failed jobs."""
+        lines = [f"{f.status}: {name(job)}: {f.error}" for job, f in self.failed[:most]]
+        if len(self.failed) > most:
+            lines.append(f"... and {len(self.failed) - most} more")
+        return lines
+
     def check(self, what: str, where: str) -> None:
         """Raise ``JobsFailed`` when a job failed."""
         if self.failed:

@@ -1,16 +1,17 @@
 """Parallel, resumable training of (architecture, seed) pairs into a shard directory.
 
 Each worker process trains one pair at a time and writes its shard itself, so the finished
-part survives ``kill -9`` of any process; a rerun skips every pair whose shard exists.
+part survives ``kill -9`` of any process; a rerun skips every pair whose shard exists. Pairs are
+jobs of a ``benchmarks.jobs`` runner: a pair whose worker dies is trained again alone, one past
+the time limit is stopped, and a failed pair leaves no shard while the others go on.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import multiprocessing as mp
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from benchmarks.build.order import arch_order
 from benchmarks.build.recipe import Recipe
 from benchmarks.build.shards import done_pairs, open_shard_dir, write_shard
 from benchmarks.build.train import train_one
+from benchmarks.jobs import JobsSummary, job_runner, worker_slot
 from predictors.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,12 @@ def _worker_init(threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
 
 
-def _worker_run(index: int, seed: int, recipe: Recipe, shard_dir: str, device: str) -> tuple:
-    if device == "cuda":  # spread the pool's workers over the visible GPUs
-        ident = mp.current_process()._identity
-        slot = (ident[0] - 1) if ident else 0
-        device = f"cuda:{slot % max(torch.cuda.device_count(), 1)}"
+def _worker_run(pair: tuple[int, int], recipe: Recipe, shard_dir: str, device: str) -> tuple:
+    index, seed = pair
+    if device == "cuda":  # spread the workers over the visible GPUs
+        device = f"cuda:{worker_slot() % max(torch.cuda.device_count(), 1)}"
     rec = run_pair(index, seed, recipe, Path(shard_dir), device)
-    return index, seed, rec["wall_time"], rec["curves"]["val_acc"][-1]
+    return rec["wall_time"], rec["curves"]["val_acc"][-1]
 
 
 def run_tasks(
@@ -77,33 +78,37 @@ def run_tasks(
     workers: int = 1,
     threads: int = 1,
     device: str = "cpu",
+    task_timeout: float | None = None,
+    start_method: str = "spawn",
 ) -> list[tuple[int, int]]:
-    """Train every pair of ``tasks`` that has no shard yet; returns the pairs trained now."""
+    """Train every pair of ``tasks`` that has no shard yet; returns the pairs trained now.
+
+    ``task_timeout``: seconds one training may take (``None`` or ``0``: no limit; one worker and
+    no limit train in this process, else ``workers`` processes started by ``start_method``).
+    Raises ``JobsFailed`` once the others are done when a pair failed.
+    """
     checks.device(device)
     shard_dir = open_shard_dir(shard_dir or default_shard_dir(recipe), recipe)
     done = done_pairs(shard_dir)
     todo = [t for t in tasks if t not in done]
     log.info("%s: %d of %d pairs done, %d to train with %d worker(s) x %d thread(s) on %s",
              shard_dir, len(tasks) - len(todo), len(tasks), len(todo), workers, threads, device)
+    summary = JobsSummary(skipped=len(tasks) - len(todo))
     if not todo:
         return []
-    finished: list[tuple[int, int]] = []
-    if workers <= 1:
-        _worker_init(threads)
-        for index, seed in todo:
-            rec = run_pair(index, seed, recipe, shard_dir, device)
-            finished.append((index, seed))
-            log.info("a%04d s%d: val_acc %.2f in %.0fs (%d/%d)", index, seed,
-                     rec["curves"]["val_acc"][-1], rec["wall_time"], len(finished), len(todo))
-        return finished
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(threads,)) as pool:
-        futures = [pool.submit(_worker_run, i, s, recipe, str(shard_dir), device)
-                   for i, s in todo]
-        for fut in as_completed(futures):
-            index, seed, wall, acc = fut.result()
-            finished.append((index, seed))
-            log.info("a%04d s%d: val_acc %.2f in %.0fs (%d/%d)", index, seed, acc, wall,
-                     len(finished), len(todo))
-    return finished
+    runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (threads,),
+                        start_method)
+    train = functools.partial(_worker_run, recipe=recipe, shard_dir=str(shard_dir), device=device)
+    for (index, seed), outcome in runner.map(train, todo, label=_pair_name):
+        if not summary.add((index, seed), outcome):
+            log.warning("%s failed: %s", _pair_name((index, seed)), outcome.error)
+            continue
+        wall, acc = outcome
+        log.info("%s: val_acc %.2f in %.0fs (%d/%d)", _pair_name((index, seed)), acc, wall,
+                 len(summary.done), len(todo))
+    summary.check("pairs", str(shard_dir))
+    return summary.done
+
+
+def _pair_name(pair: tuple[int, int]) -> str:
+    return f"a{pair[0]:04d} s{pair[1]}"

@@ -20,7 +20,14 @@ from benchmarks.search.botorch_acq import ANALYTIC, BATCH, PREFIX
 from benchmarks.search.optimizers import METHODS, get_method
 from benchmarks.search.oracle import SearchSetupError
 from benchmarks.search.report import write_report
-from benchmarks.search.runner import WARMUP_METHODS, SearchSpec, execute_all, landscape, preflight
+from benchmarks.search.runner import (
+    WARMUP_METHODS,
+    RunJob,
+    SearchSpec,
+    execute_all,
+    landscape,
+    preflight,
+)
 from benchmarks.search.store import SearchStore
 from benchmarks.tabular import load_benchmark
 from predictors.params import matches
@@ -138,9 +145,7 @@ def _check_counts(runs: int, queries: int, time_budget: float | None, prefilter_
     if not 0 < prefilter_keep <= 1:
         raise SearchSetupError(f"--prefilter-keep must lie in (0, 1], got {prefilter_keep}")
     checks.at_least("--warmup-pool", warmup_pool, 0)
-    if not task_timeout >= 0:
-        raise SearchSetupError(f"--task-timeout must be a number of seconds, or 0 for no limit; "
-                               f"got {task_timeout}")
+    checks.at_least("--task-timeout", task_timeout, 0)
 
 
 def search_command(
@@ -215,9 +220,9 @@ def search_command(
             typer.echo(path.read_text())
     typer.echo(summary.line("runs", str(store)))
     if summary.failed:
-        for job, failure in summary.failed[:5]:
-            typer.echo(f"{failure.status}: {job.label()}: {failure.error}", err=True)
-        typer.echo("error: some runs failed and were not stored; see the errors above (the "
-                   "next call runs them again)", err=True)
+        for line in summary.failure_lines(RunJob.label):
+            typer.echo(line, err=True)
+        typer.echo("error: the failed runs were not stored; the next call runs them again",
+                   err=True)
         raise typer.Exit(1)
     return paths
