@@ -8,6 +8,7 @@ cannot read full learning curves or test labels by mistake.
 from __future__ import annotations
 
 import inspect
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -130,12 +131,24 @@ class Prediction:
                 raise ValueError("Prediction.std must have the shape of Prediction.mean")
 
 
+def _hand_written_init(cls: type) -> bool:
+    """Whether ``cls`` takes its ``__init__`` from a class that wrote one (not from fields)."""
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            return klass is not object and "__dataclass_fields__" not in vars(klass)
+    return False
+
+
 class Predictor(ABC):
     """Base class of every predictor.
 
-    Subclasses implement ``_fit`` and ``_query``; ``__init__`` only stores keyword
-    hyperparameters (scikit-learn's rule), so ``{"predictor": name, "params": get_params()}``
-    rebuilds a predictor exactly. ``name`` and ``family`` are set by ``@register``.
+    Subclasses implement ``_fit`` and ``_query`` and declare their hyperparameters once, as
+    annotated class attributes (``epochs: int = 500``): every subclass is made a keyword-only
+    dataclass, whose constructor only stores them (scikit-learn's rule), so
+    ``{"predictor": name, "params": get_params()}`` rebuilds a predictor exactly. A subclass
+    redeclares an inherited parameter to change its default; class-level settings are
+    ``ClassVar``. A class that writes its own ``__init__`` (and its subclasses) keeps it.
+    ``name`` and ``family`` are set by ``@register``.
     """
 
     needs: ClassVar[DataNeeds] = DataNeeds()
@@ -146,8 +159,15 @@ class Predictor(ABC):
     #: Allowed intervals of numeric hyperparameters (``predictors.params.Interval``), merged
     #: with those of the base classes; ``predictors.params.check_params`` enforces them.
     param_bounds: ClassVar[dict[str, Interval]] = {}
+    #: Lighter settings the main job's quick grid runs (``registry.sweep_params``).
+    reproduce_params: ClassVar[dict[str, Any]] = {}
 
     _fitted: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not _hand_written_init(cls):
+            dataclass(kw_only=True, eq=False, repr=False)(cls)
 
     # --- hyperparameters ----------------------------------------------------------------------
     @classmethod
@@ -158,6 +178,12 @@ class Predictor(ABC):
             for p in sig.parameters.values()
             if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
+
+    @classmethod
+    def param_hints(cls) -> dict[str, Any]:
+        """Type hints of the parameters (a field's resolved in the module that declares it)."""
+        hints = typing.get_type_hints(cls.__init__ if _hand_written_init(cls) else cls)
+        return {name: hints[name] for name in cls.param_names() if name in hints}
 
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.param_names()}

@@ -1,6 +1,6 @@
 """Check hyperparameter values against a predictor's constructor before anything runs.
 
-A value must match the type hint of its ``__init__`` parameter (``int``, ``float``, ``bool``,
+A value must match the type hint of its parameter (``int``, ``float``, ``bool``,
 ``str``, ``None``, ``Literal``, unions, ``tuple``/``list``/``dict`` of those) and lie within the
 interval a class declares for it in ``param_bounds`` (merged along the class hierarchy).
 """
@@ -123,7 +123,7 @@ def check_params(cls: type[Predictor], params: Mapping[str, Any]) -> None:
     """Raise ``ParamError`` naming the first unknown, mistyped or out-of-range parameter."""
     check_names(cls, params)
     try:
-        hints = typing.get_type_hints(cls.__init__)
+        hints = cls.param_hints()
     except (NameError, TypeError):  # unresolvable annotations: check what can be checked
         hints = {}
     limits = bounds(cls)

@@ -106,7 +106,7 @@ def family_of(name: str) -> str:
 def sweep_params(name: str, full: bool = False) -> dict[str, Any]:
     """The settings a sweep runs ``name`` with: its lighter ``reproduce_params`` (epochs,
     iterations, ensemble rounds cut so a CPU sweep fits in hours), or its defaults when ``full``."""
-    return {} if full else dict(getattr(get(name), "reproduce_params", {}) or {})
+    return {} if full else dict(get(name).reproduce_params)
 
 
 def make(name: str, **params: Any) -> Predictor:

@@ -121,7 +121,7 @@ def _register_readme_example() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     _, _, rest = readme.partition("<!-- plugin-example -->")
     code = rest.split("```python", 1)[1].split("```", 1)[0]
-    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    exec(compile(code, "README.md", "exec", dont_inherit=True), {"__name__": "readme_example"})
 
 
 _register_readme_example()

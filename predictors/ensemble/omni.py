@@ -51,35 +51,19 @@ class Omni(Predictor):
     param_bounds: ClassVar[dict[str, Interval]] = {
         "hpo_evals": COUNT, "cv_folds": Interval(2), "zc_batch_size": COUNT}
 
-    def __init__(
-        self,
-        model: str = "ngb",
-        measures: tuple[str, ...] = ("jacov", "synflow"),
-        use_encoding: bool = True,
-        use_curves: bool = True,
-        use_zero_cost: bool = True,
-        encoding: str = "adjacency_one_hot",
-        hpo_evals: int = 10,
-        cv_folds: int = 3,
-        cv_objective: str = "kendall",
-        model_params: dict[str, Any] | None = None,
-        zc_batch_size: int = 64,
-        zc_source: str = "live",
-        curve_prior: bool = False,
-    ) -> None:
-        self.model = model
-        self.measures = measures
-        self.use_encoding = use_encoding
-        self.use_curves = use_curves
-        self.use_zero_cost = use_zero_cost
-        self.encoding = encoding
-        self.hpo_evals = hpo_evals
-        self.cv_folds = cv_folds
-        self.cv_objective = cv_objective
-        self.model_params = model_params
-        self.zc_batch_size = zc_batch_size
-        self.zc_source = zc_source
-        self.curve_prior = curve_prior
+    model: str = "ngb"
+    measures: tuple[str, ...] = ("jacov", "synflow")
+    use_encoding: bool = True
+    use_curves: bool = True
+    use_zero_cost: bool = True
+    encoding: str = "adjacency_one_hot"
+    hpo_evals: int = 10
+    cv_folds: int = 3
+    cv_objective: str = "kendall"
+    model_params: dict[str, Any] | None = None
+    zc_batch_size: int = 64
+    zc_source: str = "live"
+    curve_prior: bool = False
 
     # --- configuration ------------------------------------------------------------------------
     def _check(self) -> None:

@@ -60,15 +60,9 @@ class OmniStack(Predictor):
         "member_params": {"xgb": {"num_boost_round": 20}, "rf": {"n_estimators": 10}}}
     param_bounds: ClassVar[dict[str, Interval]] = {"cv_folds": Interval(2)}
 
-    def __init__(
-        self,
-        members: tuple[str, ...] = ("xgb", "rf", "svr"),
-        member_params: dict[str, dict[str, Any]] | None = None,
-        cv_folds: int = 5,
-    ) -> None:
-        self.members = members
-        self.member_params = member_params
-        self.cv_folds = cv_folds
+    members: tuple[str, ...] = ("xgb", "rf", "svr")
+    member_params: dict[str, dict[str, Any]] | None = None
+    cv_folds: int = 5
 
     def _check(self) -> None:
         if not self.members:

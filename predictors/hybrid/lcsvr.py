@@ -62,10 +62,9 @@ class LcSVR(Predictor):
     conformance_params = {"n_iter": 3}
     param_bounds = {"n_iter": COUNT, "cv_folds": Interval(2), "min_search": NON_NEGATIVE}
 
-    def __init__(self, n_iter: int = 20, cv_folds: int = 3, min_search: int = 10) -> None:
-        self.n_iter = n_iter
-        self.cv_folds = cv_folds
-        self.min_search = min_search
+    n_iter: int = 20
+    cv_folds: int = 3
+    min_search: int = 10
 
     def _fit(self, ctx: FitContext) -> None:
         archs = list(ctx.archs)

@@ -7,6 +7,7 @@ features (hybrid, ensemble).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def forward_fill(curves: np.ndarray) -> np.ndarray:
 class CurvePredictor(Predictor):
     """A training-free predictor scoring each architecture from its own partial curve."""
 
-    metric: str = "val_acc"
+    metric: ClassVar[str] = "val_acc"
 
     def _fit(self, ctx) -> None:  # nothing to learn: the score is a function of the curve
         return None

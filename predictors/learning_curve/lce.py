@@ -26,6 +26,7 @@ posterior quality).
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import numpy as np
 
@@ -47,17 +48,15 @@ class _Extrapolator(CurvePredictor):
     metric = "val_acc"
     _weight_init = "likelihood"
     _monotone = False
-    _default_families: tuple[str, ...] = ()
+    _default_families: ClassVar[tuple[str, ...]] = ()
     param_bounds = {"walkers": NON_NEGATIVE, "steps": Interval(2), "burn_in": NON_NEGATIVE,
                     "min_points": COUNT}
 
-    def __init__(self, families: tuple[str, ...] | None = None, walkers: int = 0,
-                 steps: int = 40, burn_in: int = 25, min_points: int = 3) -> None:
-        self.families = families
-        self.walkers = walkers
-        self.steps = steps
-        self.burn_in = burn_in
-        self.min_points = min_points
+    families: tuple[str, ...] | None = None
+    walkers: int = 0
+    steps: int = 40
+    burn_in: int = 25
+    min_points: int = 3
 
     def _config(self) -> ExtrapolationConfig:
         if self.steps < 2 or self.walkers < 0:

@@ -65,8 +65,7 @@ class SoTLEMA(CurvePredictor):
     metric = "train_loss"
     param_bounds = {"decay": PROBABILITY}
 
-    def __init__(self, decay: float = 0.9) -> None:
-        self.decay = decay
+    decay: float = 0.9
 
     def score(self, curves: np.ndarray, ctx: QueryContext) -> Prediction:
         if not 0.0 <= self.decay <= 1.0:

@@ -79,13 +79,11 @@ class EncodedPredictor(Predictor):
 
     Subclasses set ``encoding``, list their tunable hyperparameters in ``tunable`` (attribute
     names; their current values are the defaults), and implement ``train``/``predict``; those
-    with a cross-validated search (``hpo=True``) implement ``sample_hyperparams``.
+    with a cross-validated search derive from ``TunablePredictor``.
     """
 
     encoding: ClassVar[str] = "adjacency_one_hot"
     tunable: ClassVar[tuple[str, ...]] = ()
-    #: Folds of the cross-validated hyperparameter search.
-    hpo_folds: ClassVar[int] = 3
     #: Intervals of the hyperparameter names the model-based predictors share.
     param_bounds: ClassVar[dict[str, Interval]] = {
         **dict.fromkeys(("num_ensemble", "num_layers", "layer_width", "batch_size", "epochs",
@@ -124,11 +122,53 @@ class EncodedPredictor(Predictor):
         """The current values of the ``tunable`` hyperparameters."""
         return {name: getattr(self, name) for name in self.tunable}
 
+    def hyperparams(self, x: Any, y: np.ndarray, rng: np.random.Generator, device: str,
+                    unlabeled: Any = None) -> dict[str, Any]:
+        """The hyperparameters ``fit`` trains with: the defaults."""
+        return self.defaults()
+
+    # --- the Predictor protocol ---------------------------------------------------------------
+    def _encode(self, archs: Sequence[Arch], space: SearchSpace) -> Any:
+        return encode(archs, self.encoding, space)
+
+    def _fit(self, ctx: FitContext) -> None:
+        self._scale = LabelScale.fit(ctx.labels, self.name)
+        y = self._scale.scale(ctx.labels)
+        x = self._encode(ctx.archs, ctx.space)
+        unlabeled = None
+        if self.data_needs().unlabeled_factor > 0 and len(ctx.unlabeled):
+            unlabeled = self._encode(ctx.unlabeled, ctx.space)
+        hp = self.hyperparams(x, y, ctx.rng, ctx.device, unlabeled)
+        self.best_hyperparams_ = hp
+        self._model = self.train(x, y, hp, ctx.rng, ctx.device, unlabeled)
+
+    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
+        x = self._encode(archs, ctx.space)
+        return Prediction(*self._scale.unscale(*self.predict(self._model, x, ctx.device)))
+
+
+class TunablePredictor(EncodedPredictor):
+    """An encoded predictor whose ``tunable`` hyperparameters a cross-validated search can pick.
+
+    ``hpo=True`` tries ``hpo_evals`` configurations; subclasses implement
+    ``sample_hyperparams`` and may redeclare ``hpo_evals`` with another default.
+    """
+
+    hpo: bool = False
+    hpo_evals: int = 20
+    #: Folds of the cross-validated hyperparameter search.
+    hpo_folds: ClassVar[int] = 3
+
+    def hyperparams(self, x: Any, y: np.ndarray, rng: np.random.Generator, device: str,
+                    unlabeled: Any = None) -> dict[str, Any]:
+        """The result of ``tune`` with ``hpo=True``, else the defaults."""
+        return self.tune(x, y, rng, device, unlabeled) if self.hpo else self.defaults()
+
     def tune(self, x: Any, y: np.ndarray, rng: np.random.Generator, device: str,
              unlabeled: Any = None) -> dict[str, Any]:
         """Best of ``hpo_evals`` configurations (the defaults first, then samples drawn one at
         a time) by Kendall tau over ``hpo_folds`` folds."""
-        evals = int(getattr(self, "hpo_evals", 1))
+        evals = int(self.hpo_evals)
         if evals < 1:
             raise ValueError(f"{self.name}: hpo_evals must be >= 1, got {evals}")
         n = num_rows(x)
@@ -150,24 +190,3 @@ class EncodedPredictor(Predictor):
         best, self.cv_trials_ = cv_search(candidates, fit_predict, y, folds, "kendall",
                                           undefined=-1.0, who=self.name)
         return best
-
-    # --- the Predictor protocol ---------------------------------------------------------------
-    def _encode(self, archs: Sequence[Arch], space: SearchSpace) -> Any:
-        return encode(archs, self.encoding, space)
-
-    def _fit(self, ctx: FitContext) -> None:
-        self._scale = LabelScale.fit(ctx.labels, self.name)
-        y = self._scale.scale(ctx.labels)
-        x = self._encode(ctx.archs, ctx.space)
-        unlabeled = None
-        if self.data_needs().unlabeled_factor > 0 and len(ctx.unlabeled):
-            unlabeled = self._encode(ctx.unlabeled, ctx.space)
-        hp = self.defaults()
-        if getattr(self, "hpo", False):
-            hp = self.tune(x, y, ctx.rng, ctx.device, unlabeled)
-        self.best_hyperparams_ = hp
-        self._model = self.train(x, y, hp, ctx.rng, ctx.device, unlabeled)
-
-    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
-        x = self._encode(archs, ctx.space)
-        return Prediction(*self._scale.unscale(*self.predict(self._model, x, ctx.device)))

@@ -41,9 +41,6 @@ class BayesLinRegPredictor(EncodedPredictor):
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     conformance_params: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self) -> None:
-        pass
-
     def train(self, x, y, hp, rng, device, unlabeled=None):
         return bayesian_ridge(np.asarray(x, dtype=float), y)
 
@@ -74,13 +71,10 @@ class DNGOPredictor(EncodedPredictor):
     conformance_params: ClassVar[dict[str, Any]] = {"num_epochs": 5}
     reproduce_params: ClassVar[dict[str, Any]] = {"num_epochs": 30}
 
-    def __init__(
-        self, num_epochs: int = 500, batch_size: int = 10, lr: float = 0.01, units: int = 50
-    ) -> None:
-        self.num_epochs = num_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.units = units
+    num_epochs: int = 500
+    batch_size: int = 10
+    lr: float = 0.01
+    units: int = 50
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         x = np.asarray(x, dtype=np.float32)
@@ -112,25 +106,14 @@ class BohamiannPredictor(EncodedPredictor):
                                                     "keep_every": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"num_steps": 500, "num_burn_in_steps": 150}
 
-    def __init__(
-        self,
-        num_steps: int = 2000,
-        num_burn_in_steps: int = 500,
-        keep_every: int = 50,
-        lr: float = 1e-2,
-        batch_size: int = 20,
-        mdecay: float = 0.05,
-        units: int = 50,
-        warm_start_steps: int = 500,
-    ) -> None:
-        self.num_steps = num_steps
-        self.warm_start_steps = warm_start_steps
-        self.num_burn_in_steps = num_burn_in_steps
-        self.keep_every = keep_every
-        self.lr = lr
-        self.batch_size = batch_size
-        self.mdecay = mdecay
-        self.units = units
+    num_steps: int = 2000
+    num_burn_in_steps: int = 500
+    keep_every: int = 50
+    lr: float = 1e-2
+    batch_size: int = 20
+    mdecay: float = 0.05
+    units: int = 50
+    warm_start_steps: int = 500
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         from predictors.model_based.sghmc import sample_bnn

@@ -20,7 +20,7 @@ from torch import nn
 
 from predictors.base import DataNeeds
 from predictors.model_based._torch import train_regressor
-from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
 from predictors.model_based.bayesian import bayesian_ridge, ridge_predict
 from predictors.registry import register
 from predictors.tuning import loguniform
@@ -66,9 +66,13 @@ def _tensors(batch: Any, device: str) -> list[torch.Tensor]:
     ]
 
 
-class _GCNBase(EncodedPredictor):
+class _GCNBase(TunablePredictor):
     tunable = ("hidden", "batch_size", "lr", "weight_decay")
     pool: ClassVar[str] = "mean"
+
+    batch_size: int = 128
+    epochs: int = 100
+    hpo_evals: int = 5
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -99,25 +103,10 @@ class GCNPredictor(_GCNBase):
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 
-    def __init__(
-        self,
-        hidden: int = 96,
-        num_layers: int = 3,
-        batch_size: int = 128,
-        lr: float = 2e-3,
-        weight_decay: float = 3e-4,
-        epochs: int = 100,
-        hpo: bool = False,
-        hpo_evals: int = 5,
-    ) -> None:
-        self.hidden = hidden
-        self.num_layers = num_layers
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    hidden: int = 96
+    num_layers: int = 3
+    lr: float = 2e-3
+    weight_decay: float = 3e-4
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         return self._train_gcn(x, y, hp, rng, device)[0]
@@ -137,25 +126,10 @@ class BONASPredictor(_GCNBase):
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 
-    def __init__(
-        self,
-        hidden: int = 64,
-        num_layers: int = 4,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        epochs: int = 100,
-        hpo: bool = False,
-        hpo_evals: int = 5,
-    ) -> None:
-        self.hidden = hidden
-        self.num_layers = num_layers
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    hidden: int = 64
+    num_layers: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 0.0
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         net, inputs = self._train_gcn(x, y, hp, rng, device)

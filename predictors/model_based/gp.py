@@ -84,6 +84,10 @@ class GPyTorchPosterior(EncodedPredictor):
     ``_gp_parts`` and ``_gp_coords``.
     """
 
+    #: Adam steps and learning rate of the marginal-likelihood fit.
+    train_iters: int = 100
+    lr: float = 0.1
+
     def _gp_parts(self, model: Any) -> tuple[Any, Any]:
         return model
 
@@ -112,10 +116,6 @@ class GPPredictor(GPyTorchPosterior):
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
-    def __init__(self, train_iters: int = 100, lr: float = 0.1) -> None:
-        self.train_iters = train_iters
-        self.lr = lr
-
     def _kernel_factory(self, rng: np.random.Generator) -> Callable[[torch.Tensor, Any], Any]:
         """A function ``(train inputs, likelihood) -> kernel``."""
         import gpytorch
@@ -138,10 +138,7 @@ class SparseGPPredictor(GPPredictor):
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
-    def __init__(self, num_inducing: int = 20, train_iters: int = 100, lr: float = 0.1) -> None:
-        self.num_inducing = num_inducing
-        self.train_iters = train_iters
-        self.lr = lr
+    num_inducing: int = 20
 
     def _kernel_factory(self, rng: np.random.Generator) -> Callable[[torch.Tensor, Any], Any]:
         import gpytorch
@@ -167,10 +164,9 @@ class VarSparseGPPredictor(GPyTorchPosterior):
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
-    def __init__(self, num_inducing: int = 20, train_iters: int = 300, lr: float = 0.05) -> None:
-        self.num_inducing = num_inducing
-        self.train_iters = train_iters
-        self.lr = lr
+    num_inducing: int = 20
+    train_iters: int = 300
+    lr: float = 0.05
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         import gpytorch

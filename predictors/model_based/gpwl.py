@@ -90,10 +90,7 @@ class GPWLPredictor(GPyTorchPosterior):
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
-    def __init__(self, h: int = 2, train_iters: int = 100, lr: float = 0.1) -> None:
-        self.h = h
-        self.train_iters = train_iters
-        self.lr = lr
+    h: int = 2
 
     def _encode(self, archs: Sequence[Arch], space: SearchSpace) -> list[Counter[str]]:
         if self.h < 0:

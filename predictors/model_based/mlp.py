@@ -14,7 +14,7 @@ from torch import nn
 
 from predictors.base import DataNeeds
 from predictors.model_based._torch import as_tensor, predict_batched, train_regressor
-from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
 from predictors.registry import register
 
 
@@ -52,8 +52,16 @@ def _fit_mlp(x, y, hp, epochs, rng, device) -> FeedForward:
         )
 
 
-class _MLPBase(EncodedPredictor):
+class _MLPBase(TunablePredictor):
     tunable = ("num_layers", "layer_width", "batch_size", "lr", "regularization")
+
+    num_layers: int = 20
+    layer_width: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    regularization: float = 0.2
+    epochs: int = 500
+    hpo_evals: int = 10
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -73,26 +81,6 @@ class MLPPredictor(_MLPBase):
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 5, "num_layers": 3}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
-    def __init__(
-        self,
-        num_layers: int = 20,
-        layer_width: int = 20,
-        batch_size: int = 32,
-        lr: float = 1e-3,
-        regularization: float = 0.2,
-        epochs: int = 500,
-        hpo: bool = False,
-        hpo_evals: int = 10,
-    ) -> None:
-        self.num_layers = num_layers
-        self.layer_width = layer_width
-        self.batch_size = batch_size
-        self.lr = lr
-        self.regularization = regularization
-        self.epochs = epochs
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
-
     def train(self, x, y, hp, rng, device, unlabeled=None):
         return _fit_mlp(np.asarray(x), y, hp, self.epochs, rng, device)
 
@@ -110,27 +98,7 @@ class BananasPredictor(_MLPBase):
                                                     "num_ensemble": 2}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
-    def __init__(
-        self,
-        num_ensemble: int = 3,
-        num_layers: int = 20,
-        layer_width: int = 20,
-        batch_size: int = 32,
-        lr: float = 1e-3,
-        regularization: float = 0.2,
-        epochs: int = 500,
-        hpo: bool = False,
-        hpo_evals: int = 10,
-    ) -> None:
-        self.num_ensemble = num_ensemble
-        self.num_layers = num_layers
-        self.layer_width = layer_width
-        self.batch_size = batch_size
-        self.lr = lr
-        self.regularization = regularization
-        self.epochs = epochs
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    num_ensemble: int = 3
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         if self.num_ensemble < 1:

@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from predictors.base import DataNeeds
 from predictors.model_based._torch import minibatches
-from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
 from predictors.registry import register
 from predictors.tuning import loguniform
 
@@ -87,7 +87,7 @@ def _regress(model: NAOModel, seq: torch.Tensor) -> torch.Tensor:
 
 
 @register("nao", family="model_based")
-class NAOPredictor(EncodedPredictor):
+class NAOPredictor(TunablePredictor):
     """NAO's encoder-regressor-decoder on the SemiNAS sequence encoding."""
 
     encoding = "seminas"
@@ -96,33 +96,17 @@ class NAOPredictor(EncodedPredictor):
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16, "emb": 8}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 20}
 
-    def __init__(
-        self,
-        emb: int = 32,
-        hidden: int = 32,
-        mlp_hidden: int = 64,
-        mlp_layers: int = 2,
-        dropout: float = 0.1,
-        batch_size: int = 100,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        trade_off: float = 0.8,
-        epochs: int = 50,
-        hpo: bool = False,
-        hpo_evals: int = 5,
-    ) -> None:
-        self.emb = emb
-        self.hidden = hidden
-        self.mlp_hidden = mlp_hidden
-        self.mlp_layers = mlp_layers
-        self.dropout = dropout
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.trade_off = trade_off
-        self.epochs = epochs
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    emb: int = 32
+    hidden: int = 32
+    mlp_hidden: int = 64
+    mlp_layers: int = 2
+    dropout: float = 0.1
+    batch_size: int = 100
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    trade_off: float = 0.8
+    epochs: int = 50
+    hpo_evals: int = 5
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -171,27 +155,8 @@ class SemiNASPredictor(NAOPredictor):
                                                     "hidden": 16, "emb": 8}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 15, "self_train_epochs": 5}
 
-    def __init__(
-        self,
-        emb: int = 32,
-        hidden: int = 32,
-        mlp_hidden: int = 64,
-        mlp_layers: int = 2,
-        dropout: float = 0.1,
-        batch_size: int = 100,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        trade_off: float = 0.8,
-        epochs: int = 30,
-        self_train_epochs: int = 10,
-        hpo: bool = False,
-        hpo_evals: int = 5,
-    ) -> None:
-        super().__init__(emb=emb, hidden=hidden, mlp_hidden=mlp_hidden, mlp_layers=mlp_layers,
-                         dropout=dropout, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay, trade_off=trade_off, epochs=epochs,
-                         hpo=hpo, hpo_evals=hpo_evals)
-        self.self_train_epochs = self_train_epochs
+    epochs: int = 30
+    self_train_epochs: int = 10
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         seq = torch.as_tensor(np.asarray(x), dtype=torch.long, device=device)

@@ -7,34 +7,23 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based.base import EncodedPredictor
+from predictors.model_based.base import TunablePredictor
 from predictors.registry import register
 from predictors.tuning import loguniform
 
 
 @register("svr", family="model_based")
-class SVRPredictor(EncodedPredictor):
+class SVRPredictor(TunablePredictor):
     """Epsilon-SVR with an RBF kernel; the search tunes C, epsilon and the kernel width."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     tunable = ("C", "epsilon", "gamma")
     conformance_params: ClassVar[dict[str, Any]] = {}
 
-    def __init__(
-        self,
-        C: float = 1.0,
-        epsilon: float = 0.1,
-        gamma: float | str = "scale",
-        kernel: str = "rbf",
-        hpo: bool = False,
-        hpo_evals: int = 20,
-    ) -> None:
-        self.C = C
-        self.epsilon = epsilon
-        self.gamma = gamma
-        self.kernel = kernel
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    C: float = 1.0
+    epsilon: float = 0.1
+    gamma: float | str = "scale"
+    kernel: str = "rbf"
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {

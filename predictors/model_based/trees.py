@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predictors.base import DataNeeds
-from predictors.model_based.base import EncodedPredictor, derive_seed
+from predictors.model_based.base import TunablePredictor, derive_seed
 from predictors.registry import register
 from predictors.tuning import loguniform
 
 
 @register("xgb", family="model_based")
-class XGBPredictor(EncodedPredictor):
+class XGBPredictor(TunablePredictor):
     """Gradient-boosted trees (xgboost)."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
@@ -25,25 +25,12 @@ class XGBPredictor(EncodedPredictor):
                "colsample_bylevel")
     conformance_params: ClassVar[dict[str, Any]] = {"num_boost_round": 20}
 
-    def __init__(
-        self,
-        max_depth: int = 6,
-        min_child_weight: float = 1.0,
-        colsample_bytree: float = 1.0,
-        learning_rate: float = 0.3,
-        colsample_bylevel: float = 1.0,
-        num_boost_round: int = 500,
-        hpo: bool = False,
-        hpo_evals: int = 20,
-    ) -> None:
-        self.max_depth = max_depth
-        self.min_child_weight = min_child_weight
-        self.colsample_bytree = colsample_bytree
-        self.learning_rate = learning_rate
-        self.colsample_bylevel = colsample_bylevel
-        self.num_boost_round = num_boost_round
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    max_depth: int = 6
+    min_child_weight: float = 1.0
+    colsample_bytree: float = 1.0
+    learning_rate: float = 0.3
+    colsample_bylevel: float = 1.0
+    num_boost_round: int = 500
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -79,34 +66,20 @@ class XGBPredictor(EncodedPredictor):
 
 
 @register("lgb", family="model_based")
-class LGBPredictor(EncodedPredictor):
+class LGBPredictor(TunablePredictor):
     """Gradient-boosted trees (LightGBM), with the settings of Luo et al. (2020)."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     tunable = ("num_leaves", "learning_rate", "feature_fraction")
     conformance_params: ClassVar[dict[str, Any]] = {"num_boost_round": 20}
 
-    def __init__(
-        self,
-        num_leaves: int = 31,
-        learning_rate: float = 0.05,
-        feature_fraction: float = 0.9,
-        min_data_in_leaf: int = 5,
-        bagging_fraction: float = 0.8,
-        bagging_freq: int = 5,
-        num_boost_round: int = 500,
-        hpo: bool = False,
-        hpo_evals: int = 20,
-    ) -> None:
-        self.num_leaves = num_leaves
-        self.learning_rate = learning_rate
-        self.feature_fraction = feature_fraction
-        self.min_data_in_leaf = min_data_in_leaf
-        self.bagging_fraction = bagging_fraction
-        self.bagging_freq = bagging_freq
-        self.num_boost_round = num_boost_round
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    feature_fraction: float = 0.9
+    min_data_in_leaf: int = 5
+    bagging_fraction: float = 0.8
+    bagging_freq: int = 5
+    num_boost_round: int = 500
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -139,7 +112,7 @@ class LGBPredictor(EncodedPredictor):
 
 
 @register("ngb", family="model_based")
-class NGBPredictor(EncodedPredictor):
+class NGBPredictor(TunablePredictor):
     """Natural gradient boosting with a Normal output (ngboost): mean and std."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
@@ -147,23 +120,11 @@ class NGBPredictor(EncodedPredictor):
     conformance_params: ClassVar[dict[str, Any]] = {"n_estimators": 20}
     reproduce_params: ClassVar[dict[str, Any]] = {"n_estimators": 100}
 
-    def __init__(
-        self,
-        n_estimators: int = 505,
-        learning_rate: float = 0.08127,
-        minibatch_frac: float = 0.5082,
-        max_depth: int = 6,
-        max_features: float = 0.7920,
-        hpo: bool = False,
-        hpo_evals: int = 20,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.minibatch_frac = minibatch_frac
-        self.max_depth = max_depth
-        self.max_features = max_features
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    n_estimators: int = 505
+    learning_rate: float = 0.08127
+    minibatch_frac: float = 0.5082
+    max_depth: int = 6
+    max_features: float = 0.7920
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -213,30 +174,18 @@ class NGBPredictor(EncodedPredictor):
 
 
 @register("rf", family="model_based")
-class RFPredictor(EncodedPredictor):
+class RFPredictor(TunablePredictor):
     """Random forest (scikit-learn); ``std`` is the spread of the trees' predictions."""
 
     needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
     tunable = ("n_estimators", "max_features", "min_samples_leaf", "min_samples_split")
     conformance_params: ClassVar[dict[str, Any]] = {"n_estimators": 10}
 
-    def __init__(
-        self,
-        n_estimators: int = 116,
-        max_features: float = 0.17056,
-        min_samples_leaf: int = 2,
-        min_samples_split: int = 2,
-        bootstrap: bool = False,
-        hpo: bool = False,
-        hpo_evals: int = 20,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.max_features = max_features
-        self.min_samples_leaf = min_samples_leaf
-        self.min_samples_split = min_samples_split
-        self.bootstrap = bootstrap
-        self.hpo = hpo
-        self.hpo_evals = hpo_evals
+    n_estimators: int = 116
+    max_features: float = 0.17056
+    min_samples_leaf: int = 2
+    min_samples_split: int = 2
+    bootstrap: bool = False
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {

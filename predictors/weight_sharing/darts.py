@@ -63,23 +63,10 @@ class DartsAlpha(SupernetTrainer):
                                                      "batch_size": 8}
     _optimizer_names = ("weights", "arch")
 
-    def __init__(self, epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 64,
-                 lr: float = 0.025, momentum: float = 0.9, weight_decay: float = 3e-4,
-                 grad_clip: float = 5.0, arch_lr: float = 3e-4, arch_weight_decay: float = 1e-3,
-                 stability_window: int = 3, checkpoint_dir: str | None = None,
-                 checkpoint_every: int = 100) -> None:
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
-        self.arch_lr = arch_lr
-        self.arch_weight_decay = arch_weight_decay
-        self.stability_window = stability_window
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+    lr: float = 0.025
+    arch_lr: float = 3e-4
+    arch_weight_decay: float = 1e-3
+    stability_window: int = 3
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         gen = torch.Generator().manual_seed(int(self.rng_.integers(2**31)))

@@ -46,29 +46,13 @@ class SinglePathPredictor(SupernetTrainer):
 
     conformance_params: ClassVar[dict[str, Any]] = dict(CONFORMANCE)
 
-    def __init__(self, epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 64,
-                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 3e-4,
-                 grad_clip: float = 5.0, bn_batches: int = 2, eval_batches: int = 2,
-                 eval_batch_size: int = 256, finetune_steps: int = 0, finetune_lr: float = 0.01,
-                 score: str = "acc", checkpoint_dir: str | None = None,
-                 checkpoint_every: int = 100) -> None:
-        self.epochs = epochs
-        self.steps_per_epoch = steps_per_epoch
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
-        self.bn_batches = bn_batches
-        self.eval_batches = eval_batches
-        self.eval_batch_size = eval_batch_size
-        self.finetune_steps = finetune_steps
-        self.finetune_lr = finetune_lr
-        self.score = score
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
+    bn_batches: int = 2
+    eval_batches: int = 2
+    eval_batch_size: int = 256
+    finetune_steps: int = 0
+    finetune_lr: float = 0.01
+    score: str = "acc"
 
-    # --- training -----------------------------------------------------------------------------
     def _make_sampler(self) -> PathSampler:
         raise NotImplementedError
 
@@ -173,23 +157,12 @@ class GreedyNAS(SinglePathPredictor):
     conformance_params: ClassVar[dict[str, Any]] = {
         **CONFORMANCE, "num_candidates": 4, "top_k": 2, "greedy_eval_size": 8}
 
-    def __init__(self, epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 64,
-                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 3e-4,
-                 grad_clip: float = 5.0, bn_batches: int = 2, eval_batches: int = 2,
-                 eval_batch_size: int = 256, finetune_steps: int = 0, finetune_lr: float = 0.01,
-                 score: str = "acc", checkpoint_dir: str | None = None,
-                 checkpoint_every: int = 100, num_candidates: int = 10, top_k: int = 5,
-                 pool_size: int = 100, epsilon: float = 0.8, epsilon_ramp_steps: int = 500,
-                 greedy_eval_size: int = 64) -> None:
-        super().__init__(epochs, steps_per_epoch, batch_size, lr, momentum, weight_decay,
-                         grad_clip, bn_batches, eval_batches, eval_batch_size, finetune_steps,
-                         finetune_lr, score, checkpoint_dir, checkpoint_every)
-        self.num_candidates = num_candidates
-        self.top_k = top_k
-        self.pool_size = pool_size
-        self.epsilon = epsilon
-        self.epsilon_ramp_steps = epsilon_ramp_steps
-        self.greedy_eval_size = greedy_eval_size
+    num_candidates: int = 10
+    top_k: int = 5
+    pool_size: int = 100
+    epsilon: float = 0.8
+    epsilon_ramp_steps: int = 500
+    greedy_eval_size: int = 64
 
     def _make_sampler(self) -> PathSampler:
         return GreedySampler(int(self.num_candidates), int(self.top_k), int(self.pool_size),

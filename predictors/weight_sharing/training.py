@@ -49,12 +49,18 @@ class SupernetTrainer(Predictor):
         **dict.fromkeys(("lr", "finetune_lr", "arch_lr", "grad_clip"), POSITIVE),
         **dict.fromkeys(("momentum", "epsilon"), PROBABILITY),
     }
-    #: Parameters set by every subclass's ``__init__``.
-    epochs: int
-    steps_per_epoch: int
-    batch_size: int
-    checkpoint_dir: str | None
-    checkpoint_every: int
+
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    batch_size: int = 64
+    #: Weight optimizer (SGD with momentum): learning rate, momentum, weight decay, grad clip.
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    #: Where (if anywhere) and how often, in steps, the fit saves a checkpoint to resume from.
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 100
 
     _optimizer_names: ClassVar[tuple[str, ...]] = ("weights",)
 

@@ -59,10 +59,11 @@ class _SizeBaseline(Predictor):
 
     prop: ClassVar[str] = ""
 
-    def __init__(self, source: str = "auto") -> None:
-        if source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-        self.source = source
+    source: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         self._cache: dict[tuple[Arch, tuple], float] = {}
 
     def _fit(self, ctx: FitContext) -> None:

@@ -45,10 +45,9 @@ class ZeroCostProxy(Predictor):
     param_bounds: ClassVar[dict[str, Interval]] = {
         "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
 
-    def __init__(self, batch_size: int = 64, batch_seed: int = 0, init_seed: int = 0) -> None:
-        self.batch_size = batch_size
-        self.batch_seed = batch_seed
-        self.init_seed = init_seed
+    batch_size: int = 64
+    batch_seed: int = 0
+    init_seed: int = 0
 
     # --- protocol ---------------------------------------------------------------------------
     def _fit(self, ctx: FitContext) -> None:

@@ -33,8 +33,7 @@ class TabulatedZeroCost(Predictor):
                       cost_properties=(PREFIX + "synflow" + TIME_SUFFIX,))
     conformance_params: ClassVar[dict[str, Any]] = {"measure": "synflow"}
 
-    def __init__(self, measure: str = "synflow") -> None:
-        self.measure = measure
+    measure: str = "synflow"
 
     @property
     def property_name(self) -> str:
