@@ -52,8 +52,7 @@ class RaiseInFit(_Labelled):
 class SleepInFit(_Labelled):
     """Sleeps ``seconds`` in ``fit``."""
 
-    def __init__(self, seconds: float = 600.0):
-        self.seconds = seconds
+    seconds: float = 600.0
 
     def _fit(self, ctx: FitContext) -> None:
         time.sleep(self.seconds)
@@ -64,8 +63,7 @@ class DieOnce(_Labelled):
     """Ends its process in its first ``fit`` while ``marker`` does not exist (creating it), then
     behaves like ``test-surrogate``."""
 
-    def __init__(self, marker: str = ""):
-        self.marker = marker
+    marker: str = ""
 
     def _fit(self, ctx: FitContext) -> None:
         if not Path(self.marker).exists():
