@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from benchmarks.harness import EvalTask, evaluate
-from benchmarks.jobs import TIMEOUT, JobFailure, JobPool, runs_in_process
+from benchmarks.jobs import TIMEOUT, JobFailure, JobPool, call, runs_in_process
 from benchmarks.threads import limit_threads
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,14 @@ def run_task(task: EvalTask, threads: int | None = None, *, interruptible: bool 
     Anything raised, ``SystemExit`` included, becomes a failed record (the sweep goes on);
     a ``KeyboardInterrupt`` propagates when ``interruptible`` (a Ctrl-C of this process).
     """
-    try:
+    def run(task: EvalTask) -> Outcome:
         if module is not None:
             importlib.import_module(module)
         with limit_threads(threads):
             return evaluate(task)
-    except BaseException as exc:  # noqa: BLE001 - a predictor may raise (or exit) anything
-        if interruptible and isinstance(exc, KeyboardInterrupt):
-            raise
-        return failed_record(task, exc)
+
+    outcome = call(run, task, interruptible)
+    return failure_record(task, outcome) if isinstance(outcome, JobFailure) else outcome
 
 
 def failed_record(task: EvalTask, exc: BaseException) -> Outcome:
