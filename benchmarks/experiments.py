@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.contexts import TaskError, check_compatible, incompatibilities
 from benchmarks.executor import TIMEOUT, Executor, SerialExecutor
-from benchmarks.harness import EvalTask, TaskError, unique_count
+from benchmarks.harness import EvalTask, unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.registry import available, get, make, sweep_params
@@ -27,15 +28,7 @@ QUICK_FIDELITY_FRACTIONS = (0.05, 0.25, 0.5)
 DEFAULT_TRAIN_SIZE = 100
 DEFAULT_FIDELITY_FRACTION = 0.25
 
-EXPERIMENT_BY_FAMILY = {
-    "baseline": "single",
-    "zero_cost": "single",
-    "weight_sharing": "single",
-    "model_based": "vary_train_size",
-    "learning_curve": "vary_fidelity",
-    "hybrid": "vary_both",
-    "ensemble": "vary_both",
-}
+#: Experiment types (a predictor declares its own as ``Predictor.experiment``).
 EXPERIMENTS = ("single", "vary_train_size", "vary_fidelity", "vary_both")
 
 
@@ -74,33 +67,18 @@ class Budget:
     fidelity: int | None
 
 
-#: Families whose predictors build and run the benchmark's networks (``to_network``).
-NETWORK_FAMILIES = ("zero_cost", "weight_sharing")
-
-
 def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | None = None,
             *, experiment: str | None = None, test_size: int = 200, full: bool = False,
             train_sizes: Sequence[int] | None = None,
             fidelities: Sequence[int] | None = None) -> tuple[str, list[Budget]]:
     """The experiment type of ``predictor`` and its (train size, fidelity) grid on ``bench``."""
-    cls = get(predictor)
     needs = make(predictor, **(params or {})).data_needs()
-    experiment = experiment or EXPERIMENT_BY_FAMILY.get(cls.family, "single")
+    experiment = experiment or get(predictor).experiment
     if experiment not in EXPERIMENTS:
         raise TaskError(f"unknown experiment type {experiment!r}; use one of {EXPERIMENTS}")
+    check_compatible(bench, needs, predictor)
     uses_train = needs.labels or needs.curves_for_train
     uses_curves = bool(needs.curve_metrics)
-    missing = [p for p in needs.properties if p not in bench.static_names]
-    if missing:
-        raise TaskError(f"predictor {predictor!r} needs per-architecture {missing}; benchmark "
-                        f"{bench.name!r} tabulates {bench.static_names}")
-    if uses_curves and not bench.has_curves:
-        raise TaskError(f"predictor {predictor!r} reads learning curves; benchmark "
-                        f"{bench.name!r} has none")
-    runs_networks = cls.family in NETWORK_FAMILIES and not needs.properties
-    if runs_networks and not bench.metadata.get("network"):
-        raise TaskError(f"predictor {predictor!r} runs real networks; benchmark "
-                        f"{bench.name!r} has no network configuration")
 
     cap = max_train_size(bench, test_size)
     if train_sizes is not None:
@@ -156,10 +134,8 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     """Tasks of every registered (or listed) predictor, each over its own experiment's grid.
 
     Predictors that cannot run on this benchmark (e.g. learning-curve ones without curves, or
-    live ones without a live source) are skipped with a warning.
+    live ones without a live source) are skipped with a warning naming the reasons.
     """
-    from benchmarks.live import LiveSourceError, live_source_for
-
     bench = load_benchmark(benchmark)
     names = list(predictors) if predictors is not None else list(available())
     tasks: list[EvalTask] = []
@@ -167,16 +143,13 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     for name in names:
         params = sweep_params(name, full)
         try:
-            if make(name, **params).data_needs().live:
-                live_source_for(bench.metadata)
             tasks += build_tasks(bench, name, params, trials=trials, test_size=test_size,
                                  full=full, benchmark_ref=benchmark)
-        except (TaskError, LiveSourceError) as exc:
+        except TaskError as exc:
             if predictors is not None:
                 raise
-            reason = ("no live data source" if isinstance(exc, LiveSourceError)
-                      else str(exc).replace(f"predictor {name!r} ", "predictor ", 1))
-            skipped.setdefault(reason, []).append(name)
+            reasons = incompatibilities(bench, make(name, **params).data_needs()) or [str(exc)]
+            skipped.setdefault("; ".join(reasons), []).append(name)
     for reason, skipped_names in skipped.items():
         log.warning("%s: skipping %s (%s)", bench.name, ", ".join(skipped_names), reason)
     return tasks

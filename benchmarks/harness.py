@@ -24,22 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.live import live_source_for
+from benchmarks.contexts import Split, TaskError, build_contexts, check_compatible, oriented_final
 from benchmarks.metrics import compute_metrics
 from benchmarks.tabular import TabularBenchmark, load_benchmark
-from predictors.base import DataNeeds, FitContext, Predictor, QueryContext
+from predictors.base import DataNeeds, Predictor
 from predictors.registry import get as get_predictor_class
 from predictors.registry import make
-from predictors.spaces import Arch
 
 log = logging.getLogger(__name__)
-
-#: Families whose predictions regress the objective on its own scale (MAE/RMSE meaningful).
-REGRESSING_FAMILIES = ("model_based", "hybrid", "ensemble")
-
-
-class TaskError(ValueError):
-    """An evaluation task asks for something the benchmark or predictor cannot give."""
 
 
 def canonical_json(obj: Any) -> str:
@@ -85,21 +77,6 @@ class EvalTask:
         """Identifies the train/test split, shared by all predictors of one trial."""
         return _hash([self.benchmark, self.metric, self.trial, self.test_size,
                       self.train_size])[:24]
-
-
-@dataclass
-class Split:
-    """Row indices into the benchmark: disjoint by canonical form."""
-
-    train: np.ndarray
-    test: np.ndarray
-    unlabeled: np.ndarray
-
-
-def _oriented(bench: TabularBenchmark, metric: str) -> np.ndarray:
-    """Final value per architecture (mean over seeds), oriented so that higher is better."""
-    values = bench.final(metric)
-    return values if bench.direction(metric) == "max" else -values
 
 
 def unique_count(bench: TabularBenchmark, metric: str | None = None) -> int:
@@ -149,18 +126,10 @@ def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabel
 
 
 def resolve_fidelity(task: EvalTask, bench: TabularBenchmark, needs: DataNeeds) -> int | None:
-    """Check the fidelity against the benchmark; ``None`` for predictors without curves."""
+    """Check the task's fidelity against the benchmark (whose curves the predictor can read);
+    ``None`` for predictors without curves."""
     if not needs.curve_metrics:
         return None
-    if not bench.has_curves:
-        raise TaskError(
-            f"predictor {task.predictor!r} reads learning curves {list(needs.curve_metrics)} "
-            f"but benchmark {bench.name!r} has final values only; use a benchmark with curves"
-        )
-    missing = [m for m in needs.curve_metrics if m not in bench.metric_names]
-    if missing:
-        raise TaskError(f"predictor {task.predictor!r} needs curve metric(s) {missing}; "
-                        f"benchmark {bench.name!r} has {bench.metric_names}")
     if task.fidelity is None:
         raise TaskError(f"predictor {task.predictor!r} reads learning curves: give a fidelity "
                         f"(--fidelity) in 1..{bench.epochs}")
@@ -168,53 +137,6 @@ def resolve_fidelity(task: EvalTask, bench: TabularBenchmark, needs: DataNeeds) 
         raise TaskError(f"fidelity {task.fidelity} outside 1..{bench.epochs} (the epochs of "
                         f"benchmark {bench.name!r}); pick a fidelity in that range")
     return int(task.fidelity)
-
-
-def build_contexts(bench: TabularBenchmark, needs: DataNeeds, split: Split, fidelity: int | None,
-                   seed: int, device: str = "cpu", metric: str | None = None,
-                   ) -> tuple[FitContext, QueryContext, list[Arch]]:
-    """Contexts holding exactly what ``needs`` declares, and the architectures to query."""
-    metric = metric or bench.objective
-    archs = bench.archs
-    train = split.train if (needs.labels or needs.curves_for_train) else split.train[:0]
-    fit_archs = [archs[i] for i in train]
-    test_archs = [archs[i] for i in split.test]
-    labels = _oriented(bench, metric)[train] if needs.labels else None
-
-    def curves(rows: np.ndarray) -> dict[str, np.ndarray]:
-        if fidelity is None:
-            return {}
-        return {m: bench.curve(rows, m, upto=fidelity) for m in needs.curve_metrics}
-
-    def properties(rows: np.ndarray) -> dict[str, np.ndarray]:
-        out = {}
-        for name in needs.properties:
-            if name not in bench.static_names:
-                raise TaskError(f"predictor needs property {name!r}; benchmark {bench.name!r} "
-                                f"tabulates {bench.static_names}")
-            out[name] = bench.static_value(name, rows)
-        return out
-
-    live = live_source_for(bench.metadata) if needs.live else None
-    network = bench.metadata.get("network")
-    common = dict(space=bench.space, fidelity=fidelity, total_epochs=bench.epochs, device=device,
-                  live=live, network=dict(network) if network else None)
-    fit_ctx = FitContext(
-        archs=fit_archs,
-        labels=labels,
-        curves=curves(train) if needs.curves_for_train else {},
-        unlabeled=[archs[i] for i in split.unlabeled] if needs.unlabeled_factor else [],
-        rng=np.random.default_rng([seed, 0]),
-        properties=properties(train),
-        **common,
-    )
-    query_ctx = QueryContext(
-        curves=curves(split.test),
-        rng=np.random.default_rng([seed, 1]),
-        properties=properties(split.test),
-        **common,
-    )
-    return fit_ctx, query_ctx, test_archs
 
 
 def default_device() -> str:
@@ -294,14 +216,13 @@ def prepare(task: EvalTask) -> tuple[TabularBenchmark, Predictor, DataNeeds, int
     bench.metric_index(metric)
     predictor = make(task.predictor, **task.params)
     needs = predictor.data_needs()
+    check_compatible(bench, needs, task.predictor)
     fidelity = resolve_fidelity(task, bench, needs)
     train_size = task.train_size if (needs.labels or needs.curves_for_train) else 0
     check_sizes(bench, train_size, task.test_size, metric)
     if needs.labels and task.train_size < 2:
         raise TaskError(f"predictor {task.predictor!r} fits on labeled architectures: give a "
                         f"train size of at least 2 (got {task.train_size})")
-    if needs.live:
-        live_source_for(bench.metadata)
     return bench, predictor, needs, fidelity
 
 
@@ -324,7 +245,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     _, fit_s = _timed(device, predictor.fit, fit_ctx)
     prediction, query_s = _timed(device, predictor.query, test_archs, query_ctx)
 
-    truth = _oriented(bench, metric)[split.test]
+    truth = oriented_final(bench, metric)[split.test]
     metrics = compute_metrics(truth, prediction.mean,
                               sparse_decimals=sparse_decimals(bench, metric))
     n_test = len(test_archs)
@@ -369,9 +290,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
         "query_total_measured_s": query_s,
         **metrics.values,
         "metric_missing": metrics.missing,
-        "error_metrics_meaningful": bool(
-            getattr(cls, "predicts_objective", cls.family in REGRESSING_FAMILIES)
-        ),
+        "error_metrics_meaningful": cls.predicts_objective,
         "has_std": prediction.std is not None,
         "live_source": fit_ctx.live.name if fit_ctx.live is not None else None,
         "status": "ok",

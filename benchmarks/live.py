@@ -3,7 +3,10 @@
 A benchmark names its source in ``metadata.json`` as ``"live": {"dataset": "<name>", ...}``.
 A dataset name maps to a factory ``factory(metadata: dict) -> LiveSource``: either registered at
 run time with :func:`register_live_dataset`, or listed in ``BUILTIN_DATASETS`` as an import
-path ``"module:function"`` that is imported only when first needed.
+path ``"module:function"`` that is imported only when first needed. This is the one lookup of
+data sources: a benchmark's own (:func:`live_source_for`), a named one (:func:`dataset_source`,
+e.g. the benchmark builder's splits), and the ``SUBSTITUTES`` that stand in for the images of a
+benchmark that ships none (``predbench score --batch-source``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ LiveFactory = Callable[[dict[str, Any]], LiveSource]
 #: Built-in providers, resolved lazily by import path.
 BUILTIN_DATASETS: dict[str, str] = {
     "fashion-mnist": "benchmarks.build.fashion_mnist:live_source",
+    "gaussian": "benchmarks.substitute_batches:gaussian_source",
+    "fashion-mnist-resized": "benchmarks.substitute_batches:fashion_mnist_resized_source",
 }
+#: Sources shaped for any benchmark's network, standing in for images it does not ship.
+SUBSTITUTES = ("fashion-mnist-resized", "gaussian")
 
 _FACTORIES: dict[str, LiveFactory] = {}
 
@@ -59,6 +66,12 @@ def _resolve(name: str) -> LiveFactory:
     return factory
 
 
+def dataset_source(name: str, metadata: dict[str, Any]) -> LiveSource:
+    """The source registered as ``name``, built from ``metadata`` (a benchmark's, or the
+    ``"live"`` entry it would hold)."""
+    return _resolve(name)(metadata)
+
+
 def live_source_for(metadata: dict[str, Any]) -> LiveSource:
     """The live source a benchmark's metadata names; a clear error when it names none."""
     spec = metadata.get("live")
@@ -69,4 +82,4 @@ def live_source_for(metadata: dict[str, Any]) -> LiveSource:
             "(zero-cost proxies, weight sharing) cannot be evaluated on it; use a benchmark "
             "whose metadata.json names one under \"live\": {\"dataset\": ...}"
         )
-    return _resolve(str(spec["dataset"]))(metadata)
+    return dataset_source(str(spec["dataset"]), metadata)

@@ -8,7 +8,8 @@ Predictors that run networks on data need batches. A benchmark that names a live
 (``metadata["live"]``) provides its own; one without (e.g. ``nb201-cifar10``, which ships no
 CIFAR-10 images) refuses them unless a substitute ``--batch-source`` is chosen: ``gaussian``
 (standard-normal noise) or ``fashion-mnist-resized`` (Fashion-MNIST resized to the network's input
-size and repeated over its channels).
+size and repeated over its channels); both come from the one registry of sources,
+``benchmarks.live``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ import typer
 from scipy import stats
 
 from benchmarks import checks
+from benchmarks.contexts import ContextBuilder, check_compatible
 from benchmarks.keyvalue import parse_key_values
+from benchmarks.live import SUBSTITUTES, dataset_source, live_source_for
 from benchmarks.tabular import TabularBenchmark, load_benchmark
-from predictors.base import FitContext, LiveSource, QueryContext
+from predictors.base import LiveSource
 from predictors.params import check_params
 from predictors.ranking import kendall_tau
 from predictors.registry import get, make
@@ -50,81 +53,23 @@ USER_ERRORS = (ScoreError,)
 CHUNK = 64
 
 
-# --- substitute batch sources ---------------------------------------------------------------------
-def _network_shape(metadata: Mapping[str, Any]) -> tuple[list[int], int]:
-    network = metadata.get("network") or {}
-    if "input_shape" not in network:
-        raise ScoreError(
-            f"benchmark {metadata.get('name')!r} has no network configuration "
-            "(metadata \"network\" with \"input_shape\"), so no batches can be shaped for it"
-        )
-    return [int(v) for v in network["input_shape"]], int(network.get("num_classes", 10))
-
-
-def gaussian_source(metadata: Mapping[str, Any]) -> LiveSource:
-    """Standard-normal images of the benchmark's input shape, uniform random labels."""
-    shape, classes = _network_shape(metadata)
-
-    def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        offset = {"train": 0, "val": 1}.get(split, 2)
-        gen = torch.Generator().manual_seed(int(seed) * 3 + offset)
-        return torch.randn(size, *shape, generator=gen), torch.randint(classes, (size,),
-                                                                       generator=gen)
-
-    return LiveSource(batch=batch, name=f"gaussian noise {shape}, {classes} random classes")
-
-
-def resized_source(base: LiveSource, shape: Sequence[int], name: str) -> LiveSource:
-    """``base``'s batches bilinearly resized to ``shape[1:]``, channels repeated to ``shape[0]``."""
-    channels, height, width = (int(v) for v in shape)
-
-    def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = base.batch(split, size, seed)
-        x = torch.nn.functional.interpolate(x, size=(height, width), mode="bilinear",
-                                            align_corners=False)
-        if x.shape[1] != channels:
-            if x.shape[1] != 1:
-                raise ScoreError(f"cannot map {x.shape[1]} channels onto {channels}")
-            x = x.repeat(1, channels, 1, 1)
-        return x.contiguous(), y
-
-    return LiveSource(batch=batch, name=name)
-
-
-def fashion_mnist_resized_source(metadata: Mapping[str, Any]) -> LiveSource:
-    """Fashion-MNIST (default splits of the project's own benchmark) shaped for this network."""
-    from benchmarks.build.fashion_mnist import live_source
-
-    shape, _ = _network_shape(metadata)
-    base = live_source({"dataset": "fashion-mnist"})
-    return resized_source(base, shape, f"{base.name}, resized to {shape[1]}x{shape[2]} and "
-                          f"repeated to {shape[0]} channels")
-
-
-BATCH_SOURCES: dict[str, Callable[[Mapping[str, Any]], LiveSource]] = {
-    "gaussian": gaussian_source,
-    "fashion-mnist-resized": fashion_mnist_resized_source,
-}
-
-
+# --- batch sources -----------------------------------------------------------------------------
 def _check_batch_source(name: str) -> None:
-    if name not in BATCH_SOURCES:
-        raise ScoreError(f"unknown batch source {name!r}; choose one of {sorted(BATCH_SOURCES)}")
+    if name not in SUBSTITUTES:
+        raise ScoreError(f"unknown batch source {name!r}; choose one of {list(SUBSTITUTES)}")
 
 
 def batch_source_for(bench: TabularBenchmark, batch_source: str | None) -> LiveSource:
     """The chosen substitute source, else the benchmark's own; a clear error when it has none."""
     if batch_source is not None:
         _check_batch_source(batch_source)
-        return BATCH_SOURCES[batch_source](bench.metadata)
+        return dataset_source(batch_source, bench.metadata)
     if bench.metadata.get("live"):
-        from benchmarks.live import live_source_for
-
         return live_source_for(bench.metadata)
     raise ScoreError(
         f"benchmark {bench.name!r} ships no images of its dataset "
         f"({bench.metadata.get('dataset')}), so data-dependent predictors cannot run on it; pass "
-        f"--batch-source with one of {sorted(BATCH_SOURCES)} to use substitute batches (the "
+        f"--batch-source with one of {list(SUBSTITUTES)} to use substitute batches (the "
         "source is recorded with the scores)"
     )
 
@@ -199,11 +144,10 @@ def score_architectures(
     if not chosen:
         raise ScoreError("no architectures to score")
 
-    properties: dict[str, np.ndarray] = {}
+    rows: list[int] = []
     if needs.properties:
         try:
             rows = [bench.index_of(a) for a in chosen]
-            properties = {p: bench.static_value(p, rows) for p in needs.properties}
         except KeyError as exc:
             raise ScoreError(
                 f"predictor {predictor_name!r} reads tabulated {list(needs.properties)}: {exc}"
@@ -213,11 +157,11 @@ def score_architectures(
     if batch_source is not None and live is None:
         log.info("%s runs no networks on data; --batch-source %s is unused",
                  predictor_name, batch_source)
+    check_compatible(bench, needs, predictor_name, live=live)
     device = device or _device()
-    network = dict(bench.metadata["network"]) if bench.metadata.get("network") else None
+    contexts = ContextBuilder(bench, needs, device=device, live=live)
     rng = np.random.default_rng(seed)
-    fit_ctx = FitContext(space=space, total_epochs=bench.epochs, rng=rng, device=device,
-                         live=live, network=network)
+    fit_ctx = contexts.fit([], rng)
     cpu_start = time.process_time()
     start = time.perf_counter()
     predictor.fit(fit_ctx)
@@ -225,9 +169,7 @@ def score_architectures(
     parts, query_s = [], 0.0
     for lo in range(0, len(chosen), CHUNK):
         part = chosen[lo:lo + CHUNK]
-        query_ctx = QueryContext(
-            space=space, total_epochs=bench.epochs, rng=rng, device=device, live=live,
-            properties={p: v[lo:lo + CHUNK] for p, v in properties.items()}, network=network)
+        query_ctx = contexts.query(rows[lo:lo + CHUNK], rng)
         start = time.perf_counter()
         prediction = predictor.query(part, query_ctx)
         query_s += time.perf_counter() - start
@@ -342,7 +284,7 @@ def score_command(
     out: Path = typer.Option(..., "--out", "-o", help="CSV to write (arch,score)"),
     batch_source: str | None = typer.Option(
         None, "--batch-source",
-        help=f"substitute images for benchmarks without their own: {sorted(BATCH_SOURCES)}"),
+        help=f"substitute images for benchmarks without their own: {list(SUBSTITUTES)}"),
     param: list[str] = typer.Option([], "--param", help="predictor hyperparameter key=value"),
     seed: int = typer.Option(0, "--seed", help="seed of the predictor's random generator"),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any)"),

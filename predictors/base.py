@@ -37,7 +37,8 @@ class DataNeeds:
     curves_for_train: whether the labeled architectures' partial curves are needed too (hybrids).
     unlabeled_factor: semi-supervised predictors get this many unlabeled architectures per label.
     live: needs real data batches to run networks on (zero-cost proxies, weight sharing).
-    encoding: name of the architecture encoding the predictor uses (informational).
+    network: builds and runs the benchmark's networks, so it needs the benchmark's network
+        configuration (``to_network`` keyword arguments and ``input_shape``).
     properties: per-architecture values known without training (e.g. "params", "flops") that
         the benchmark tabulates; handed over for the fitted and the queried architectures.
     cost_properties: tabulated per-architecture seconds that reading a property stands for
@@ -51,7 +52,7 @@ class DataNeeds:
     curves_for_train: bool = False
     unlabeled_factor: int = 0
     live: bool = False
-    encoding: str | None = None
+    network: bool = False
     properties: tuple[str, ...] = ()
     cost_properties: tuple[str, ...] = ()
 
@@ -63,7 +64,7 @@ class DataNeeds:
             curves_for_train=self.curves_for_train or other.curves_for_train,
             unlabeled_factor=max(self.unlabeled_factor, other.unlabeled_factor),
             live=self.live or other.live,
-            encoding=self.encoding or other.encoding,
+            network=self.network or other.network,
             properties=tuple(dict.fromkeys(self.properties + other.properties)),
             cost_properties=tuple(dict.fromkeys(self.cost_properties + other.cost_properties)),
         )
@@ -161,6 +162,11 @@ class Predictor(ABC):
     param_bounds: ClassVar[dict[str, Interval]] = {}
     #: Lighter settings the main job's quick grid runs (``registry.sweep_params``).
     reproduce_params: ClassVar[dict[str, Any]] = {}
+    #: Whether predictions regress the objective on its own scale (MAE/RMSE are meaningful).
+    predicts_objective: ClassVar[bool] = False
+    #: The experiment type sweeps run it in (``benchmarks.experiments.EXPERIMENTS``): which
+    #: budgets vary, the number of labeled architectures, the fidelity or both.
+    experiment: ClassVar[str] = "single"
 
     _fitted: bool = False
 

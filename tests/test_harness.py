@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_synthetic_benchmark
 
+from benchmarks.contexts import IncompatibleError
 from benchmarks.executor import ProcessExecutor, SerialExecutor
 from benchmarks.experiments import (
     NB201_FIDELITIES,
@@ -24,7 +25,6 @@ from benchmarks.harness import (
     tabulated_cost,
     unique_count,
 )
-from benchmarks.live import LiveSourceError
 from benchmarks.store import ResultStore
 
 METRIC_FIELDS = ("kendall", "spearman", "pearson", "sparse_kendall", "ndcg", "precision@10")
@@ -109,7 +109,7 @@ def test_live_predictor_needs_live_source(tmp_path):
     bench = make_synthetic_benchmark(n=120)
     del bench.metadata["live"]
     path = bench.save(tmp_path / "no-live")
-    with pytest.raises(LiveSourceError, match="no live data source"):
+    with pytest.raises(IncompatibleError, match="no live data source"):
         evaluate(task(path, "example-live-norm", test_size=10))
 
 

@@ -49,7 +49,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from benchmarks.build.recipe import BENCHMARK_RECIPE
-from benchmarks.live import live_source_for
+from benchmarks.live import dataset_source, live_source_for
 from benchmarks.perf.supernet_snapshots import Snapshot
 from benchmarks.tabular import load_benchmark
 from benchmarks.tabular.format import TabularBenchmark
@@ -228,14 +228,13 @@ def setup_for(bench: TabularBenchmark | None, args: argparse.Namespace) -> Setup
     if bench is not None:
         return Setup(bench.space, dict(bench.metadata["network"]),
                      live_source_for(bench.metadata), args.device, args.seed)
-    from benchmarks.build.fashion_mnist import live_source
     from benchmarks.build.recipe import get_recipe
     from benchmarks.build.train import INPUT_SHAPE
 
     recipe = get_recipe(args.recipe)
     live = {**recipe.splits.as_dict(), "dataset": "fashion-mnist"}
     return Setup(get_space("nb201"), {**recipe.network_kwargs(), "input_shape": list(INPUT_SHAPE)},
-                 live_source(live), args.device, args.seed)
+                 dataset_source("fashion-mnist", live), args.device, args.seed)
 
 
 def score_order(args: argparse.Namespace) -> dict[str, int]:
@@ -371,9 +370,7 @@ def plot(out_dir: Path, table, ops) -> None:
 
 # --- timing ---------------------------------------------------------------------------------
 def fashion_mnist_live() -> LiveSource:
-    from benchmarks.build.fashion_mnist import live_source
-
-    return live_source({})
+    return dataset_source("fashion-mnist", {})
 
 
 def timing(args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -40,9 +40,9 @@ def random_live(input_shape: tuple[int, ...], classes: int) -> LiveSource:
 def live_source(kind: str, input_shape: tuple[int, ...], classes: int) -> LiveSource:
     if kind == "random":
         return random_live(input_shape, classes)
-    from benchmarks.build.fashion_mnist import live_source as fashion_mnist
+    from benchmarks.live import dataset_source
 
-    return fashion_mnist({})
+    return dataset_source("fashion-mnist", {})
 
 
 def _sync(device: str) -> None:

@@ -1,10 +1,10 @@
 """Registered predictors as search surrogates: contexts, bootstrap ensembles, zero-cost pre-filters.
 
 A surrogate is fitted on everything a run has queried so far and scores candidate rows. The
-contexts hold only what the predictor declares in its ``DataNeeds`` (labels, tabulated
-properties, unlabeled architectures, live data); learning-curve predictors are refused because a
-search queries fully trained cells only. Measured wall time of every fit/query is returned so the
-run can record it beside the simulated training time.
+contexts (``benchmarks.contexts``) hold only what the predictor declares in its ``DataNeeds``
+(labels, tabulated properties, unlabeled architectures, live data); learning-curve predictors
+are refused because a search queries fully trained cells only. Measured wall time of every
+fit/query is returned so the run can record it beside the simulated training time.
 """
 
 from __future__ import annotations
@@ -17,84 +17,22 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.contexts import ContextBuilder, check_compatible
 from benchmarks.harness import tabulated_cost
 from benchmarks.search.oracle import Landscape, SearchSetupError
 from benchmarks.threads import limit_threads
-from predictors.base import FitContext, LiveSource, Predictor, QueryContext
+from predictors.base import LiveSource, Predictor
 from predictors.registry import make
 
 log = logging.getLogger(__name__)
 
 
-def live_source_for(land: Landscape) -> LiveSource | None:
-    """The benchmark's own data batches, where its metadata describes them ("live")."""
-    meta = land.bench.metadata
-    if "live" not in meta:
-        return None
-    from benchmarks.build.fashion_mnist import live_source
-
-    return live_source(meta)
-
-
-@dataclass
-class ContextFactory:
-    """Builds fit/query contexts for one predictor on one benchmark."""
-
-    land: Landscape
-    predictor: Predictor
-    device: str = "cpu"
-    live: LiveSource | None = None
-
-    def __post_init__(self) -> None:
-        needs = self.predictor.data_needs()
-        name = self.predictor.name or type(self.predictor).__name__
-        if needs.curve_metrics:
-            raise SearchSetupError(
-                f"predictor {name!r} needs partial learning curves; a search queries fully "
-                "trained cells only: pick a model-based or zero-cost predictor"
-            )
-        if needs.live and self.live is None:
-            self.live = live_source_for(self.land)
-            if self.live is None:
-                raise SearchSetupError(
-                    f"predictor {name!r} runs networks on real data, but benchmark "
-                    f"{self.land.bench.name!r} describes no data source ('live' metadata); "
-                    "pick a predictor that does not need live data"
-                )
-        for prop in needs.properties:
-            if prop not in self.land.bench.static_names:
-                raise SearchSetupError(
-                    f"predictor {name!r} needs the property {prop!r}, which benchmark "
-                    f"{self.land.bench.name!r} does not tabulate ({self.land.bench.static_names})"
-                )
-        self.needs = needs
-
-    def _properties(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
-        bench = self.land.bench
-        return {p: bench.static_value(p, rows) for p in self.needs.properties}
-
-    def _shared(self, rows: Sequence[int], rng: np.random.Generator) -> dict[str, Any]:
-        """Context fields common to fit and query for the benchmark rows ``rows``."""
-        land = self.land
-        return dict(space=land.space, total_epochs=land.bench.epochs, rng=rng, device=self.device,
-                    live=self.live if self.needs.live else None,
-                    properties=self._properties(rows),
-                    network=land.bench.metadata.get("network"))
-
-    def fit_context(
-        self, rows: Sequence[int], labels: np.ndarray | None, rng: np.random.Generator,
-        unlabeled: Sequence[int] = (),
-    ) -> FitContext:
-        land = self.land
-        return FitContext(
-            archs=[land.arch(i) for i in rows],
-            labels=None if labels is None or not self.needs.labels else np.asarray(labels, float),
-            unlabeled=[land.arch(i) for i in unlabeled],
-            **self._shared(rows, rng),
-        )
-
-    def query_context(self, rows: Sequence[int], rng: np.random.Generator) -> QueryContext:
-        return QueryContext(**self._shared(rows, rng))
+def search_contexts(land: Landscape, predictor: Predictor, name: str, device: str,
+                    live: LiveSource | None) -> ContextBuilder:
+    """Contexts for ``predictor`` on the landscape's benchmark, where it can run in a search."""
+    needs = predictor.data_needs()
+    check_compatible(land.bench, needs, name, live=live, fully_trained=True)
+    return ContextBuilder(land.bench, needs, device=device, live=live)
 
 
 @dataclass
@@ -122,7 +60,7 @@ class Surrogate:
                 f"predictor {self.name!r} needs no labels (a zero-cost proxy): it cannot learn "
                 f"from queried cells; use it as a pre-filter (prefilter={self.name!r})"
             )
-        self.contexts = ContextFactory(self.land, probe, self.device, self.live)
+        self.contexts = search_contexts(self.land, probe, self.name, self.device, self.live)
         self._members: list[Predictor] = []
         self._size = self.ensemble if isinstance(self.ensemble, int) else 0
         self._auto: bool | None = None
@@ -135,7 +73,7 @@ class Surrogate:
         unlabeled: np.ndarray = np.zeros(0, dtype=int)
         if factor and len(unseen):
             unlabeled = rng.choice(unseen, size=min(len(unseen), factor * len(rows)), replace=False)
-        ctx = self.contexts.fit_context(rows.tolist(), labels, rng, unlabeled.tolist())
+        ctx = self.contexts.fit(rows, rng, labels=labels, unlabeled=unlabeled)
         with limit_threads(self.threads):
             model.fit(ctx)
         return model
@@ -149,7 +87,7 @@ class Surrogate:
         single: Predictor | None = None
         if self.ensemble == "auto" and self._auto is None:  # first fit: does it report a std?
             single = self._fit_one(rows, labels, rng, unseen_arr)
-            ctx = self.contexts.query_context(rows[:1].tolist(), rng)
+            ctx = self.contexts.query(rows[:1], rng)
             with limit_threads(self.threads):
                 probe = single.query([self.land.arch(int(rows[0]))], ctx)
             self._auto = probe.std is not None
@@ -176,7 +114,7 @@ class Surrogate:
         start = time.perf_counter()
         archs = [self.land.arch(i) for i in rows]
         with limit_threads(self.threads):
-            preds = [m.query(archs, self.contexts.query_context(rows, rng)) for m in self._members]
+            preds = [m.query(archs, self.contexts.query(rows, rng)) for m in self._members]
         self.wall_s += time.perf_counter() - start
         if len(preds) > 1:
             means = np.stack([p.mean for p in preds])
@@ -227,7 +165,7 @@ class Prefilter:
                 f"pre-filter {self.name!r} needs labels; a pre-filter must be free: pick a "
                 "zero-cost proxy (a predictor whose needs.labels is False)"
             )
-        self.contexts = ContextFactory(self.land, self.model, self.device, self.live)
+        self.contexts = search_contexts(self.land, self.model, self.name, self.device, self.live)
         self._fitted = False
         self._cache: dict[int, float] = {}
         self.wall_s = 0.0
@@ -238,12 +176,12 @@ class Prefilter:
         start = time.perf_counter()
         with limit_threads(self.threads):
             if not self._fitted:
-                self.model.fit(self.contexts.fit_context([], None, rng))
+                self.model.fit(self.contexts.fit([], rng))
                 self._fitted = True
             todo = [i for i in dict.fromkeys(rows) if i not in self._cache]
             if todo:
                 archs = [self.land.arch(i) for i in todo]
-                scores = self.model.query(archs, self.contexts.query_context(todo, rng)).mean
+                scores = self.model.query(archs, self.contexts.query(todo, rng)).mean
                 self._cache.update(zip(todo, scores.tolist(), strict=True))
                 cost, _ = tabulated_cost(self.land.bench, self.model.data_needs().cost_properties,
                                          np.asarray(todo))

@@ -44,6 +44,8 @@ MODELS = ("ngb", "xgb", "lgb", "rf")
 class Omni(Predictor):
     """Encoding + learning-curve + zero-cost features into one tuned tree model."""
 
+    predicts_objective = True
+    experiment = "vary_both"
     conformance_params: ClassVar[dict[str, Any]] = {
         "hpo_evals": 2, "model_params": {"n_estimators": 20}, "measures": ("jacov",),
         "zc_batch_size": 8}
@@ -83,7 +85,7 @@ class Omni(Predictor):
     def data_needs(self) -> DataNeeds:
         """The union of the enabled parts' needs."""
         self._check()
-        needs = DataNeeds(labels=True, encoding=self.encoding if self.use_encoding else None)
+        needs = DataNeeds(labels=True)
         if self.use_curves:
             needs = needs.union(F.curve_needs())
         if self.use_zero_cost:

@@ -56,6 +56,8 @@ def stack_weights(preds: np.ndarray, y: np.ndarray
 class OmniStack(Predictor):
     """Non-negative stacking of registered predictors fitted on out-of-fold predictions."""
 
+    predicts_objective = True
+    experiment = "vary_both"
     conformance_params: ClassVar[dict[str, Any]] = {
         "member_params": {"xgb": {"num_boost_round": 20}, "rf": {"n_estimators": 10}}}
     param_bounds: ClassVar[dict[str, Interval]] = {"cv_folds": Interval(2)}

@@ -57,8 +57,9 @@ def _model(hp: dict[str, Any]) -> Pipeline:
 class LcSVR(Predictor):
     """nu-SVR on curve features plus the adjacency one-hot encoding."""
 
-    needs = DataNeeds(labels=True, curve_metrics=(METRIC,), curves_for_train=True,
-                      encoding=ENCODING)
+    needs = DataNeeds(labels=True, curve_metrics=(METRIC,), curves_for_train=True)
+    predicts_objective = True
+    experiment = "vary_both"
     conformance_params = {"n_iter": 3}
     param_bounds = {"n_iter": COUNT, "cv_folds": Interval(2), "min_search": NON_NEGATIVE}
 

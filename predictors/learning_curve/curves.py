@@ -44,6 +44,7 @@ def forward_fill(curves: np.ndarray) -> np.ndarray:
 class CurvePredictor(Predictor):
     """A training-free predictor scoring each architecture from its own partial curve."""
 
+    experiment = "vary_fidelity"
     metric: ClassVar[str] = "val_acc"
 
     def _fit(self, ctx) -> None:  # nothing to learn: the score is a function of the curve

@@ -83,6 +83,8 @@ class EncodedPredictor(Predictor):
     """
 
     encoding: ClassVar[str] = "adjacency_one_hot"
+    predicts_objective = True
+    experiment = "vary_train_size"
     tunable: ClassVar[tuple[str, ...]] = ()
     #: Intervals of the hyperparameter names the model-based predictors share.
     param_bounds: ClassVar[dict[str, Interval]] = {

@@ -38,7 +38,7 @@ def ridge_predict(model: Any, features: np.ndarray) -> tuple[np.ndarray, np.ndar
 class BayesLinRegPredictor(EncodedPredictor):
     """Bayesian linear regression on the adjacency one-hot encoding (mean and std)."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {}
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
@@ -67,7 +67,7 @@ class BasisNet(nn.Module):
 class DNGOPredictor(EncodedPredictor):
     """DNGO: neural-network basis functions plus Bayesian linear regression on the last layer."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"num_epochs": 5}
     reproduce_params: ClassVar[dict[str, Any]] = {"num_epochs": 30}
 
@@ -101,7 +101,7 @@ class BohamiannPredictor(EncodedPredictor):
     The chain starts from a MAP fit of ``warm_start_steps`` full-batch Adam steps (0: from the
     random initialization, as the paper); see ``predictors.model_based.sghmc``."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"num_steps": 60, "num_burn_in_steps": 20,
                                                     "keep_every": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"num_steps": 500, "num_burn_in_steps": 150}

@@ -99,7 +99,7 @@ class GCNPredictor(_GCNBase):
     """GCN neural predictor on the op-on-node cell graph."""
 
     encoding = "gcn"
-    needs = DataNeeds(labels=True, encoding="gcn")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 
@@ -122,7 +122,7 @@ class BONASPredictor(_GCNBase):
 
     encoding = "bonas"
     pool = "global"
-    needs = DataNeeds(labels=True, encoding="bonas")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
 

@@ -112,7 +112,7 @@ class GPyTorchPosterior(EncodedPredictor):
 class GPPredictor(GPyTorchPosterior):
     """Exact GP regression with a scaled RBF kernel."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 
@@ -160,7 +160,7 @@ class SparseGPPredictor(GPPredictor):
 class VarSparseGPPredictor(GPyTorchPosterior):
     """Variational sparse GP (SVGP, Hensman et al. 2015) trained on the full-batch ELBO."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 

@@ -86,7 +86,7 @@ class WLFeatures:
 class GPWLPredictor(GPyTorchPosterior):
     """GP regression with a Weisfeiler-Lehman subtree kernel (mean and std)."""
 
-    needs = DataNeeds(labels=True, encoding="cell_graph")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
 

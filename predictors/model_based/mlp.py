@@ -77,7 +77,7 @@ class _MLPBase(TunablePredictor):
 class MLPPredictor(_MLPBase):
     """A deep MLP on the adjacency one-hot encoding (torch)."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 5, "num_layers": 3}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
@@ -93,7 +93,7 @@ class BananasPredictor(_MLPBase):
     """BANANAS: an ensemble of MLPs on the path encoding; std is the ensemble's spread."""
 
     encoding = "path"
-    needs = DataNeeds(labels=True, encoding="path")
+    needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 5, "num_layers": 3,
                                                     "num_ensemble": 2}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}

@@ -91,7 +91,7 @@ class NAOPredictor(TunablePredictor):
     """NAO's encoder-regressor-decoder on the SemiNAS sequence encoding."""
 
     encoding = "seminas"
-    needs = DataNeeds(labels=True, encoding="seminas")
+    needs = DataNeeds(labels=True)
     tunable = ("hidden", "batch_size", "lr", "trade_off")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16, "emb": 8}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 20}
@@ -150,7 +150,7 @@ class NAOPredictor(TunablePredictor):
 class SemiNASPredictor(NAOPredictor):
     """SemiNAS: NAO plus self-training on pseudo-labeled unlabeled architectures."""
 
-    needs = DataNeeds(labels=True, encoding="seminas", unlabeled_factor=1)
+    needs = DataNeeds(labels=True, unlabeled_factor=1)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 2, "self_train_epochs": 1,
                                                     "hidden": 16, "emb": 8}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 15, "self_train_epochs": 5}

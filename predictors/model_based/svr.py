@@ -16,7 +16,7 @@ from predictors.tuning import loguniform
 class SVRPredictor(TunablePredictor):
     """Epsilon-SVR with an RBF kernel; the search tunes C, epsilon and the kernel width."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     tunable = ("C", "epsilon", "gamma")
     conformance_params: ClassVar[dict[str, Any]] = {}
 

@@ -20,7 +20,7 @@ from predictors.tuning import loguniform
 class XGBPredictor(TunablePredictor):
     """Gradient-boosted trees (xgboost)."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     tunable = ("max_depth", "min_child_weight", "colsample_bytree", "learning_rate",
                "colsample_bylevel")
     conformance_params: ClassVar[dict[str, Any]] = {"num_boost_round": 20}
@@ -69,7 +69,7 @@ class XGBPredictor(TunablePredictor):
 class LGBPredictor(TunablePredictor):
     """Gradient-boosted trees (LightGBM), with the settings of Luo et al. (2020)."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     tunable = ("num_leaves", "learning_rate", "feature_fraction")
     conformance_params: ClassVar[dict[str, Any]] = {"num_boost_round": 20}
 
@@ -115,7 +115,7 @@ class LGBPredictor(TunablePredictor):
 class NGBPredictor(TunablePredictor):
     """Natural gradient boosting with a Normal output (ngboost): mean and std."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     tunable = ("n_estimators", "learning_rate", "minibatch_frac", "max_depth", "max_features")
     conformance_params: ClassVar[dict[str, Any]] = {"n_estimators": 20}
     reproduce_params: ClassVar[dict[str, Any]] = {"n_estimators": 100}
@@ -177,7 +177,7 @@ class NGBPredictor(TunablePredictor):
 class RFPredictor(TunablePredictor):
     """Random forest (scikit-learn); ``std`` is the spread of the trees' predictions."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     tunable = ("n_estimators", "max_features", "min_samples_leaf", "min_samples_split")
     conformance_params: ClassVar[dict[str, Any]] = {"n_estimators": 10}
 

@@ -35,7 +35,7 @@ NOT_TRAINING: frozenset[str] = frozenset({
 class SupernetTrainer(Predictor):
     """Base class of the weight-sharing predictors (``fit`` = supernet training)."""
 
-    needs = DataNeeds(labels=False, live=True)
+    needs = DataNeeds(labels=False, live=True, network=True)
     #: The main job's quick grid trains 3 of the default 10 epochs (the default 1,000 DARTS
     #: steps took 18 minutes on a shared core of the Fashion-MNIST network); ``--full`` trains
     #: all 10, and ``benchmarks.perf.supernet_analysis`` follows the ranking over epochs.

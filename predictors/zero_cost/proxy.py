@@ -40,7 +40,7 @@ class ZeroCostProxy(Predictor):
     """Base class: subclasses set ``measure``; see the module docstring for the protocol."""
 
     measure: ClassVar[str] = ""
-    needs = DataNeeds(labels=False, live=True)
+    needs = DataNeeds(labels=False, live=True, network=True)
     conformance_params: ClassVar[dict[str, Any]] = {"batch_size": 8}
     param_bounds: ClassVar[dict[str, Interval]] = {
         "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
@@ -131,7 +131,7 @@ def _proxy_class(measure_name: str) -> type[ZeroCostProxy]:
         "__qualname__": f"{title}Proxy",
     }
     if spec.data_free:
-        attrs["needs"] = DataNeeds(labels=False, live=False)
+        attrs["needs"] = DataNeeds(labels=False, network=True)
     if measure_name == "epe_nas":  # needs two samples of a class in the minibatch
         attrs["conformance_params"] = {"batch_size": 16}
     cls = type(f"{title}Proxy", (ZeroCostProxy,), attrs)
