@@ -1,99 +1,39 @@
-"""One conformance suite that every registered predictor passes automatically.
+"""Every registered predictor passes the conformance suite of ``predictors.testing``.
 
-Contexts come from the harness's own builder (``benchmarks.harness.build_contexts``) on the
-synthetic NB201 benchmark, so each predictor gets exactly the data its ``DataNeeds`` declares.
-The example predictors of ``conftest.py`` (registered through the public API) keep the suite
-non-empty.
+The example predictors of ``conftest.py`` and the README's plug-in example (registered through
+the public API) are checked too. The parameter checks below are about the hyperparameter
+declarations, which ``predictors.params`` enforces.
 """
 
 from __future__ import annotations
 
-import copy
-import time
+import importlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import make_synthetic_benchmark
 
-from benchmarks.harness import Split, build_contexts
-from benchmarks.tabular import TabularBenchmark
-from predictors.base import NotFittedError
+from predictors import Predictor, registry
 from predictors.params import ParamError, bounds, check_params
 from predictors.registry import available, make, sweep_params
+from predictors.testing import check_predictor, conformance_checks, parametrize_with_checks
 
 NAMES = sorted(available())
-N_TRAIN, N_QUERY, N_UNLABELED = 12, 4, 12
-
-
-def _cls(name):
-    return available()[name]
-
-
-def _instance(name):
-    cls = _cls(name)
-    return make(name, **dict(cls.conformance_params))
-
-
-@pytest.fixture(scope="module")
-def base_bench() -> TabularBenchmark:
-    return make_synthetic_benchmark(n=80)
-
-
-def bench_for(base: TabularBenchmark, needs) -> TabularBenchmark:
-    """The synthetic benchmark plus random columns for any declared property it lacks."""
-    extra = [p for p in needs.properties if p not in base.static_names]
-    if not extra:
-        return base
-    rng = np.random.default_rng(7)
-    static = np.concatenate([base.static, rng.normal(size=(len(base), len(extra)))], axis=1)
-    meta = {**base.metadata, "static": base.static_names + extra}
-    return TabularBenchmark(meta, base.archs, base.values, static.astype(np.float32))
-
-
-def contexts(base, predictor, seed=0):
-    needs = predictor.data_needs()
-    bench = bench_for(base, needs)
-    idx = np.arange(len(bench))
-    split = Split(train=idx[:N_TRAIN], test=idx[N_TRAIN:N_TRAIN + N_QUERY],
-                  unlabeled=idx[N_TRAIN + N_QUERY:N_TRAIN + N_QUERY + N_UNLABELED])
-    fidelity = 5 if needs.curve_metrics else None
-    return build_contexts(bench, needs, split, fidelity, seed, device="cpu")
-
-
-def _snapshot(ctx):
-    return copy.deepcopy({k: v for k, v in vars(ctx).items() if k not in ("rng", "space", "live")})
-
-
-def _assert_same(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        x, y = a[key], b[key]
-        if isinstance(x, dict):
-            _assert_same(x, y)
-        elif isinstance(x, np.ndarray):
-            np.testing.assert_array_equal(x, y)
-        else:
-            assert x == y, key
 
 
 def test_suite_is_not_empty():
-    assert "example-ridge" in NAMES
+    assert {"example-ridge", "my-kernel-ridge"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_init_is_cheap_and_params_round_trip(name):
-    cls = _cls(name)
-    start = time.perf_counter()
-    pred = make(name, **dict(cls.conformance_params))
-    assert time.perf_counter() - start < 0.05, "__init__ must only store hyperparameters"
-    params = pred.get_params()
-    assert make(name, **params).get_params() == params
-    assert type(pred).name == name and cls.family
+@parametrize_with_checks(NAMES)
+def test_conformance(check):
+    check()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_own_settings_pass_the_parameter_check_and_bounds_bite(name):
-    cls = _cls(name)
+    cls = available()[name]
     for params in (make(name).get_params(), cls.conformance_params, sweep_params(name)):
         check_params(cls, params)
     for param, interval in bounds(cls).items():
@@ -103,48 +43,96 @@ def test_own_settings_pass_the_parameter_check_and_bounds_bite(name):
                 check_params(cls, {param: outside})
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_query_before_fit_raises(name, base_bench):
-    pred = _instance(name)
-    _, qctx, archs = contexts(base_bench, pred)
-    with pytest.raises(NotFittedError):
-        pred.query(archs, qctx)
+# --- plug-in authors run the same suite on their own predictor -------------------------------
+PLUGIN = '''
+import numpy as np
+
+from predictors import DataNeeds, Prediction, Predictor, register
+from predictors.encodings import encode
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_contexts_hold_only_declared_data(name, base_bench):
-    pred = _instance(name)
-    needs = pred.data_needs()
-    fctx, qctx, archs = contexts(base_bench, pred)
-    assert (fctx.labels is not None) == needs.labels
-    assert bool(fctx.archs) == (needs.labels or needs.curves_for_train)
-    assert set(qctx.curves) == set(needs.curve_metrics)
-    assert set(fctx.curves) == (set(needs.curve_metrics) if needs.curves_for_train else set())
-    for curves in (qctx.curves, fctx.curves):
-        assert all(c.shape[1] == 5 for c in curves.values()), "curves must stop at the fidelity"
-    assert bool(fctx.unlabeled) == bool(needs.unlabeled_factor)
-    assert (fctx.live is not None) == needs.live and (qctx.live is not None) == needs.live
-    assert set(fctx.properties) == set(qctx.properties) == set(needs.properties)
-    assert not hasattr(fctx, "benchmark") and len(archs) == N_QUERY
+@register("{name}", family="model_based")
+class LeastSquares(Predictor):
+    """Ridge regression on the adjacency one-hot encoding, solved in closed form."""
+
+    needs = DataNeeds(labels=True)
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def _fit(self, ctx):
+        x = encode(ctx.archs, "adjacency_one_hot", ctx.space)
+        self.mean_ = float(np.mean(ctx.labels))
+        gram = x.T @ x + self.alpha * np.eye(x.shape[1])
+        self.coef_ = np.linalg.solve(gram, x.T @ (ctx.labels - self.mean_))
+        {fit_extra}
+
+    def _query(self, archs, ctx):
+        scores = encode(archs, "adjacency_one_hot", ctx.space) @ self.coef_ + self.mean_
+        return Prediction({scores})
+'''
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_fit_query_shapes_determinism_and_no_mutation(name, base_bench):
-    results = []
-    for _ in range(2):
-        pred = _instance(name)
-        fctx, qctx, archs = contexts(base_bench, pred, seed=3)
-        before_fit, before_query, archs_before = _snapshot(fctx), _snapshot(qctx), list(archs)
-        pred.fit(fctx)
-        pred_out = pred.query(archs, qctx)
-        _assert_same(_snapshot(fctx), before_fit)
-        _assert_same(_snapshot(qctx), before_query)
-        assert archs == archs_before
-        mean = pred_out.mean
-        assert mean.shape == (len(archs),)
-        assert not np.any(np.isinf(mean)), "scores must be finite or NaN"
-        if pred_out.std is not None:
-            assert pred_out.std.shape == mean.shape
-        results.append(pred_out)
-    np.testing.assert_allclose(results[0].mean, results[1].mean, rtol=1e-5, atol=1e-8,
-                               equal_nan=True, err_msg="not deterministic under the same seeds")
+@pytest.fixture
+def plugin(tmp_path, monkeypatch):
+    """Writes a plug-in module into a temporary package on ``sys.path`` and imports it; what
+    it registers is forgotten afterwards."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    package = tmp_path / f"plugins_{tmp_path.name.replace('-', '_')}"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+
+    def write(name: str, fit_extra: str = "pass", scores: str = "scores"):
+        module = name.replace("-", "_")
+        (package / f"{module}.py").write_text(
+            PLUGIN.format(name=name, fit_extra=fit_extra, scores=scores))
+        return importlib.import_module(f"{package.name}.{module}").LeastSquares
+
+    return write
+
+
+def test_a_plugin_predictor_passes_the_suite(plugin):
+    cls = plugin("plugin-least-squares")
+    names = [check.name for check in conformance_checks(cls)]
+    assert names[-1] == "ranks_better_than_random" and len(names) == len(set(names))
+    check_predictor(cls)
+    check_predictor("plugin-least-squares", {"alpha": 3.0})
+    mark = parametrize_with_checks(["plugin-least-squares"])
+    assert mark.args[0] == "check" and "plugin-least-squares-predictions_are_finite" in \
+        mark.kwargs["ids"]
+
+
+@pytest.mark.parametrize(("fit_extra", "scores", "failed"), [
+    ("pass", "np.full(len(archs), np.nan)", "predictions_are_finite"),
+    ("pass", "-scores", "ranks_better_than_random"),
+    ("self.alpha = 2 * self.alpha", "scores", "fit_leaves_hyperparameters_alone"),
+    ("ctx.labels[:] = 0.0", "scores", "fit_and_query_leave_their_inputs_alone"),
+])
+def test_a_broken_plugin_fails_the_named_check(plugin, fit_extra, scores, failed):
+    cls = plugin(f"plugin-broken-{failed.replace('_', '-')}", fit_extra, scores)
+    with pytest.raises(AssertionError, match=f"fails conformance check '{failed}'"):
+        check_predictor(cls)
+
+
+def test_a_check_names_the_error_a_predictor_raises(plugin):
+    plugin("plugin-raises", fit_extra="raise RuntimeError('boom')")
+    with pytest.raises(AssertionError, match="'plugin-raises' fails conformance check "
+                                             "'fit_and_query_leave_their_inputs_alone': "
+                                             "RuntimeError: boom"):
+        check_predictor("plugin-raises")
+
+
+def test_an_unregistered_class_is_refused():
+    class Unregistered(Predictor):
+        def _fit(self, ctx): ...
+
+        def _query(self, archs, ctx): ...
+
+    with pytest.raises(ValueError, match="not a registered predictor"):
+        check_predictor(Unregistered)
+
+
+def test_importing_the_suite_does_not_import_pytest():
+    code = "import sys, predictors.testing; sys.exit('pytest' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from conftest import make_synthetic_benchmark
 
 from benchmarks.harness import EvalTask, Split, build_contexts, evaluate, make_split, seed_from
@@ -20,15 +19,6 @@ from predictors.zero_cost import measures as zc_measures
 
 FAST_NGB = {"model_params": {"n_estimators": 30}, "hpo_evals": 2}
 FAST_XGB = {"model": "xgb", "model_params": {"num_boost_round": 40}, "hpo_evals": 3}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Live proxies on tiny networks run fastest (and steadiest) on one torch thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -51,16 +51,6 @@ def synthetic_nb201(n: int, seed: int):
     return space, archs, labels
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models train far faster on one thread when the cores are shared."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data():
     space, archs, labels = synthetic_nb201(300, seed=0)
@@ -85,19 +75,14 @@ def test_all_expected_predictors_registered():
 
 
 @pytest.mark.parametrize("name", sorted(FAST))
-def test_predictor_ranks_better_than_random(name, data):
+def test_predictions_live_on_the_label_scale(name, data):
+    """Not on the standardized one. (That every predictor fitting on labels ranks better than
+    random, with finite scores and std, is a check of the conformance suite.)"""
     if name not in available("model_based"):
         pytest.skip(f"{name} not registered")
     _, out = _fit_query(name, data)
     y_test = data[4]
-    assert out.mean.shape == (100,)
-    assert np.all(np.isfinite(out.mean))
-    tau = kendall_tau(out.mean, y_test)
-    assert tau > 0.3, f"{name}: Kendall tau {tau:.3f}"
-    # predictions live on the label scale, not the standardized one
     assert abs(np.median(out.mean) - np.median(y_test)) < 3 * np.std(y_test)
-    if out.std is not None:
-        assert np.all(out.std >= 0) and np.all(np.isfinite(out.std))
 
 
 @pytest.mark.parametrize("name", sorted(FAST))

@@ -25,6 +25,16 @@ def test_plugin_example_is_registered_and_learns():
     assert np.corrcoef(scores, labels[120:])[0, 1] > 0.8
 
 
+def test_plugin_check_example_runs():
+    """The README's two lines for a plug-in author check its example predictor."""
+    block = README.partition("<!-- plugin-check -->")[2].split("```python", 1)[1].split("```")[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    checks = namespace["test_my_kernel_ridge"].pytestmark[0].args[1]
+    assert {check.name for check in checks} >= {"predictions_are_finite",
+                                                 "ranks_better_than_random"}
+
+
 def test_readme_opens_with_the_two_commands():
     block = README.split("```bash", 1)[1].split("```", 1)[0]
     lines = [line.split("#")[0].strip() for line in block.strip().splitlines()]

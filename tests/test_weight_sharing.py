@@ -25,14 +25,6 @@ RES_CONV = Arch("nb201", ("nor_conv_3x3", "none", "none", "skip_connect", "nor_c
 TINY = {"batch_size": 8, "bn_batches": 1, "eval_batches": 1, "eval_batch_size": 32}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def separable_source() -> LiveSource:
     """Two classes told apart by image brightness: easy to learn, impossible for a network
     whose output does not depend on its input."""

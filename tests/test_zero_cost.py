@@ -26,15 +26,6 @@ CELL_B = "|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|none~
 DEAD = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: far faster on a shared 2-core machine; restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def random_live(classes: int = 10) -> LiveSource:
     def batch(split: str, size: int, seed: int):
         gen = torch.Generator().manual_seed(seed)
