@@ -12,14 +12,14 @@ side) and the estimated time of all measures over 1,000 architectures.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import functools
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
 
+from benchmarks.jobs import JobFailure, JobPool
 from predictors import FitContext, QueryContext, make
 from predictors.base import LiveSource
 from predictors.spaces import get_space
@@ -85,6 +85,10 @@ def run_share(opts: dict, seed_offset: int, count: int) -> dict[str, tuple]:
     return out
 
 
+def _share(opts: dict, share: tuple[int, int]) -> dict[str, tuple]:
+    return run_share(opts, *share)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archs", type=int, default=20, help="architectures per measure")
@@ -114,10 +118,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.workers == 1:
         results = [run_share(opts, 0, shares[0])]
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_share, opts, w, n) for w, n in enumerate(shares)]
-            results = [f.result() for f in futures]
+        jobs = list(enumerate(shares))
+        outcomes = dict(JobPool(args.workers).map(functools.partial(_share, opts), jobs))
+        failed = [o for o in outcomes.values() if isinstance(o, JobFailure)]
+        if failed:
+            parser.exit(1, f"a worker's share failed: {failed[0].error}\n")
+        results = [outcomes[job] for job in jobs]
     wall = time.perf_counter() - start
 
     threads = args.threads or torch.get_num_threads()
