@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -12,6 +14,7 @@ from benchmarks import checks
 from benchmarks.build.fashion_mnist import DatasetMissingError
 from benchmarks.build.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, RecipeError, get_recipe
 from benchmarks.build.shards import ShardError
+from benchmarks.jobs import JobsFailed
 
 app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
                   no_args_is_help=True)
@@ -23,6 +26,14 @@ ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-sh
 WorkersOpt = typer.Option(1, help="parallel worker processes (several per GPU on cuda)")
 ThreadsOpt = typer.Option(1, help="torch threads per worker")
 DeviceOpt = typer.Option("cpu", help="cpu or cuda")
+TaskTimeoutOpt = typer.Option(
+    0.0, "--task-timeout",
+    help="seconds one job may take; past it its worker process is stopped and the job is left "
+         "undone (the next call does it). 0: no limit, and with --workers 1 jobs then run in "
+         "this process. A job whose worker dies runs again alone; the command exits with "
+         "status 1 when a job failed.")
+#: Names of a failed job in the summary: a training pair, an architecture to score.
+PAIR, ARCH = "architecture {0[0]} seed {0[1]}", "architecture {}"
 #: Errors of these commands that the project CLI reports as one line (exit status 2).
 USER_ERRORS = (RecipeError, ShardError, DatasetMissingError)
 
@@ -30,6 +41,17 @@ USER_ERRORS = (RecipeError, ShardError, DatasetMissingError)
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _run_jobs(run: Callable[[], Any], name: str) -> Any:
+    """``run()``; when some of its jobs failed, their summary and errors, then exit status 1."""
+    try:
+        return run()
+    except JobsFailed as exc:
+        typer.echo(str(exc))
+        for line in exc.summary.failure_lines(name.format):
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
 
 
 def _recipe(name: str) -> Recipe:
@@ -81,7 +103,7 @@ def pilot(
     checks.device(device)
     _shards_in(shards)
     _setup_logging(verbose)
-    table = run_pilot(r, cells, shards, workers, threads, device)
+    table = _run_jobs(lambda: run_pilot(r, cells, shards, workers, threads, device), PAIR)
     typer.echo(table_row(table))
 
 
@@ -146,6 +168,7 @@ def generate(
     device: str = DeviceOpt,
     shards: Path | None = ShardsOpt,
     verbose: bool = False,
+    task_timeout: float = TaskTimeoutOpt,
 ) -> None:
     """Train the benchmark's (architecture, seed) pairs; resumes, skipping finished shards."""
     from benchmarks.build.generate import run_tasks
@@ -153,11 +176,12 @@ def generate(
 
     r = _recipe(recipe)
     _counts(archs=archs, second_seed_every=second_seed_every, workers=workers, threads=threads)
+    checks.at_least("--task-timeout", task_timeout, 0)
     checks.device(device)
     _shards_in(shards)
     _setup_logging(verbose)
-    done = run_tasks(benchmark_tasks(archs, second_seed_every), r, shards, workers, threads,
-                     device)
+    done = _run_jobs(lambda: run_tasks(benchmark_tasks(archs, second_seed_every), r, shards,
+                                       workers, threads, device, task_timeout), PAIR)
     typer.echo(f"trained {len(done)} pair(s)")
 
 
@@ -169,6 +193,7 @@ def zero_cost(
                                        help="measures to score [every live proxy]"),
     workers: int = WorkersOpt,
     shards: Path | None = ShardsOpt,
+    task_timeout: float = TaskTimeoutOpt,
 ) -> None:
     """Score the benchmark's architectures with every live zero-cost proxy (resumes); `merge`
     tabulates the scores and their CPU time as static zc_<measure>[_time] columns."""
@@ -177,9 +202,11 @@ def zero_cost(
 
     r = _recipe(recipe)
     _counts(archs=archs, workers=workers)
+    checks.at_least("--task-timeout", task_timeout, 0)
     _shards_in(shards)
     _setup_logging(False)
-    done = run_scores(archs, r, shards or default_shard_dir(r), measures or None, workers)
+    done = _run_jobs(lambda: run_scores(archs, r, shards or default_shard_dir(r),
+                                        measures or None, workers, task_timeout), ARCH)
     typer.echo(f"scored {len(done)} architecture(s)")
 
 

@@ -10,17 +10,17 @@ measure's score (``null`` where it is undefined, with the reason) and the proces
 its query, network construction included. CPU seconds on one thread are what an idle core
 would take and are not inflated by other processes sharing the machine; a tabulated predictor
 is charged them as its per-architecture query time. Files are written atomically, so a killed
-run resumes where it stopped.
+run resumes where it stopped. Architectures are jobs of a ``benchmarks.jobs`` runner (a dead
+worker is replaced, an optional time limit stops a hanging one, a failed one is left unscored).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import multiprocessing as mp
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from benchmarks.build.order import arch_order
 from benchmarks.build.recipe import Recipe
 from benchmarks.build.shards import ShardError, atomic_write_text, open_shard_dir
 from benchmarks.build.train import INPUT_SHAPE
+from benchmarks.jobs import JobsSummary, job_runner
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +103,20 @@ def _worker_init(recipe: Recipe, measures: Sequence[str]) -> None:
     _SCORER = _Scorer(recipe, measures)
 
 
-def _worker_score(index: int, directory: str) -> int:
+def _worker_score(index: int, directory: str) -> None:
     assert _SCORER is not None, "worker was not initialized"
     record = _SCORER.score(index)
     atomic_write_text(Path(directory) / SUBDIR / score_name(index),
                       json.dumps(record, separators=(",", ":")) + "\n")
-    return index
 
 
 def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
-               measures: Sequence[str] | None = None, workers: int = 1) -> list[int]:
-    """Score the first ``num_archs`` architectures that have no score file yet."""
+               measures: Sequence[str] | None = None, workers: int = 1,
+               task_timeout: float | None = None) -> list[int]:
+    """Score the first ``num_archs`` architectures that have no score file yet; returns those
+    scored now. ``task_timeout``: seconds one architecture may take (``None`` or ``0``: no limit;
+    one worker and no limit score in this process). Raises ``JobsFailed`` once the others are
+    scored when one failed."""
     from tqdm import tqdm
 
     measures = tuple(measures or default_measures())
@@ -121,22 +125,17 @@ def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
     todo = [i for i in range(num_archs) if i not in done_indices(shard_dir)]
     log.info("%s: %d of %d architectures scored, %d to score with %d worker(s)",
              shard_dir / SUBDIR, num_archs - len(todo), num_archs, len(todo), workers)
+    summary = JobsSummary(skipped=num_archs - len(todo))
     if not todo:
         return []
-    finished: list[int] = []
-    if workers <= 1:
-        _worker_init(recipe, measures)
-        for index in tqdm(todo, desc="zero-cost", unit="arch"):
-            finished.append(_worker_score(index, str(shard_dir)))
-        return finished
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(recipe, measures)) as pool:
-        futures = [pool.submit(_worker_score, i, str(shard_dir)) for i in todo]
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="zero-cost",
-                        unit="arch"):
-            finished.append(fut.result())
-    return finished
+    runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (recipe, measures))
+    score = functools.partial(_worker_score, directory=str(shard_dir))
+    for index, outcome in tqdm(runner.map(score, todo, label=score_name), total=len(todo),
+                               desc="zero-cost", unit="arch"):
+        if not summary.add(index, outcome):
+            log.warning("%s failed: %s", score_name(index), outcome.error)
+    summary.check("architectures", str(shard_dir / SUBDIR))
+    return summary.done
 
 
 def read_scores(shard_dir: Path) -> dict[int, dict[str, Any]]:
