@@ -60,7 +60,7 @@ _register_readme_example()
 class ExampleRidge(Predictor):
     """The README's plug-in example: ridge regression on the adjacency one-hot encoding."""
 
-    needs = DataNeeds(labels=True, encoding="adjacency_one_hot")
+    needs = DataNeeds(labels=True)
     predicts_objective = True
     experiment = "vary_train_size"
 
@@ -96,7 +96,7 @@ class ExampleLastEpoch(Predictor):
 class ExampleLiveNorm(Predictor):
     """Output norm of the untrained network on one live batch (uses network config + data)."""
 
-    needs = DataNeeds(labels=False, live=True, properties=("params",))
+    needs = DataNeeds(labels=False, live=True, network=True, properties=("params",))
     conformance_params = {"batch_size": 4}
 
     def __init__(self, batch_size: int = 8):

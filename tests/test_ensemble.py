@@ -79,16 +79,17 @@ def test_data_needs_are_the_union_of_enabled_parts():
     full = make("omni").data_needs()
     assert full.labels and full.live and full.curves_for_train
     assert set(full.curve_metrics) == {"train_loss", "val_acc"}
-    assert full.encoding == "adjacency_one_hot"
+    assert full.network  # its live zero-cost members run the benchmark's networks
 
     no_curves = make("omni", use_curves=False).data_needs()
     assert no_curves.curve_metrics == () and not no_curves.curves_for_train and no_curves.live
     no_zc = make("omni", use_zero_cost=False).data_needs()
     assert not no_zc.live and set(no_zc.curve_metrics) == {"train_loss", "val_acc"}
     no_enc = make("omni", use_encoding=False).data_needs()
-    assert no_enc.encoding is None and no_enc.live
+    assert no_enc.live and no_enc.network
     counting = make("omni", measures=("params", "flops"), use_curves=False).data_needs()
     assert counting.properties == ("params", "flops") and not counting.live
+    assert not counting.network
 
     with pytest.raises(ValueError, match="at least one of"):
         make("omni", use_encoding=False, use_curves=False, use_zero_cost=False).data_needs()

@@ -18,10 +18,10 @@ from benchmarks.score import (
     ScoreError,
     agreement,
     read_arch_file,
-    resized_source,
     score_architectures,
     write_scores,
 )
+from benchmarks.substitute_batches import resized_source
 from benchmarks.tabular import load_benchmark, read_benchmark
 from benchmarks.tabular.analog_nasbench import (
     compare_with_suite_zero,

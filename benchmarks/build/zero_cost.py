@@ -63,13 +63,13 @@ class _Scorer:
     def __init__(self, recipe: Recipe, measures: Sequence[str]) -> None:
         import torch
 
-        from benchmarks.build.fashion_mnist import live_source
+        from benchmarks.live import dataset_source
         from predictors import FitContext, QueryContext, make
         from predictors.spaces import get_space
 
         torch.set_num_threads(int(SETTINGS["threads"]))
         space = get_space("nb201")
-        live = live_source(recipe.splits.as_dict())
+        live = dataset_source("fashion-mnist", recipe.splits.as_dict())
         network = {**recipe.network_kwargs(), "input_shape": list(INPUT_SHAPE)}
         self.ctx = QueryContext(space=space, network=network, live=live, device="cpu")
         params = {k: SETTINGS[k] for k in ("batch_size", "batch_seed", "init_seed")}
