@@ -74,3 +74,16 @@ def at_least(option: str, value: float, low: float = 1) -> float:
     if not value >= low:
         raise OptionError(f"{option} must be at least {low:g}, got {value:g}")
     return value
+
+
+def names(text: str | None) -> list[str]:
+    """The items of a comma-separated list (``a,b``), blanks dropped."""
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def ints(text: str | None, option: str) -> list[int]:
+    """The integers of a comma-separated list, else ``OptionError`` naming ``option``."""
+    try:
+        return [int(p) for p in names(text)]
+    except ValueError:
+        raise OptionError(f"{option} {text!r} must list integers, e.g. {option} 1,3,10") from None

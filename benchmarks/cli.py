@@ -382,12 +382,64 @@ def _optional(module: str) -> Any | None:
         raise
 
 
-def _mount_group(module: Any, name: str, help: str) -> None:
-    """Mount a module's ``app`` (a command group) as ``predbench NAME``, each command guarded."""
+def _mount_group(module: Any, name: str, help: str, parent: typer.Typer = app) -> None:
+    """Mount a module's ``app`` (a command group) as ``NAME`` of ``parent``, commands guarded."""
     if module is not None and hasattr(module, "app"):
         for command in module.app.registered_commands:
             command.callback = _guard(command.callback)
-        app.add_typer(module.app, name=name, help=help)
+        parent.add_typer(module.app, name=name, help=help)
+
+
+#: ``predbench analyze NAME``: the module of each analysis (a ``command``, or an ``app`` group).
+ANALYSES = {
+    "summary-table": "benchmarks.summary_table",
+    "proxy-report": "benchmarks.proxy_report",
+    "lc-report": "benchmarks.lc_report",
+    "lc-extrapolation": "benchmarks.lc_extrapolation",
+    "supernet": "benchmarks.perf.supernet_analysis",
+    "omni-vary-both": "benchmarks.perf.omni_vary_both",
+}
+#: ``predbench bench NAME``: the module and command function of each timing.
+TIMINGS = {
+    "ngb-normal": ("benchmarks.perf.ngb_normal", "command"),
+    "model-based": ("benchmarks.perf.model_based_timing", "command"),
+    "train-layout": ("benchmarks.perf.train_layout", "command"),
+    "zero-cost-throughput": ("benchmarks.perf.zero_cost_throughput", "command"),
+    "supernet": ("benchmarks.perf.supernet_analysis", "timing_command"),
+}
+analyze_app = typer.Typer(no_args_is_help=True,
+                          help="Analyses of results and benchmarks (tables, reports, plots).")
+bench_app = typer.Typer(no_args_is_help=True,
+                        help="Timings of predictors, training and scoring (printed).")
+app.add_typer(analyze_app, name="analyze")
+app.add_typer(bench_app, name="bench")
+
+
+def _with_progress(fn: Callable) -> Callable:
+    """Run ``fn`` with the project's progress lines (INFO logs) shown, as long analyses want."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        logging.getLogger("benchmarks").setLevel(logging.INFO)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _mount_commands() -> None:
+    """Mount every analysis under ``predbench analyze`` and every timing under ``bench``."""
+    for name, path in ANALYSES.items():
+        module = _optional(path)
+        if module is not None and hasattr(module, "app"):
+            for command in module.app.registered_commands:
+                command.callback = _with_progress(command.callback)
+            _mount_group(module, name, module.app.info.help, analyze_app)
+        elif module is not None:
+            analyze_app.command(name)(_guard(_with_progress(module.command)))
+    for name, (path, attr) in TIMINGS.items():
+        module = _optional(path)
+        if module is not None:
+            bench_app.command(name)(_guard(getattr(module, attr)))
 
 
 def _mount_optional() -> None:
@@ -405,6 +457,7 @@ def _mount_optional() -> None:
         app.command("search")(_guard(search.search_command))
     for module in (build, score, search):
         USER_ERRORS += tuple(getattr(module, "USER_ERRORS", ()))
+    _mount_commands()
 
 
 _mount_optional()

@@ -1,6 +1,6 @@
 """How well do the extrapolating learning-curve predictors (LCE, LCE-m) reach the final epoch?
 
-    python -m benchmarks.lc_extrapolation --benchmark fmnist-nb201 [--archs 200] \
+    predbench analyze lc-extrapolation --benchmark fmnist-nb201 [--archs 200] \
         [--fidelities 3,4,6] [--predictors lce,lce_m] [--out DIR]
 
 A ranking predictor that extrapolates can lose to plain early stopping (``valacc``, the last
@@ -21,15 +21,17 @@ Writes ``extrapolation.md`` and ``extrapolation.csv`` under ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import typer
 
+from benchmarks.checks import ints, names, output_dir
 from benchmarks.tabular import load_benchmark
+from benchmarks.threads import limit_threads
 from predictors.base import FitContext, QueryContext
 from predictors.ranking import kendall_tau
 from predictors.registry import make
@@ -102,27 +104,26 @@ def to_markdown(table: pd.DataFrame, benchmark: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--benchmark", required=True)
-    p.add_argument("--predictors", default="lce,lce_m")
-    p.add_argument("--fidelities", default="3,4,6")
-    p.add_argument("--archs", type=int, default=200)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=None,
-                   help="Directory for extrapolation.{md,csv} (default: print only).")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    table = extrapolation_errors(args.benchmark, args.predictors.split(","),
-                                 [int(f) for f in args.fidelities.split(",")], args.archs,
-                                 args.seed)
-    text = to_markdown(table, args.benchmark)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "extrapolation.md").write_text(text)
-        table.to_csv(args.out / "extrapolation.csv", index=False)
-    print(text)
-
-
-if __name__ == "__main__":
-    main()
+def command(
+    benchmark: str = typer.Option(..., help="Benchmark name or directory."),
+    predictors: str = typer.Option("lce,lce_m", help="Comma-separated extrapolating predictors."),
+    fidelities: str = typer.Option("3,4,6", help="Comma-separated epochs the curves stop at."),
+    archs: int = typer.Option(200, help="Architectures sampled from the benchmark."),
+    seed: int = typer.Option(0, help="Seed of the sample."),
+    out: Path | None = typer.Option(
+        None, help="Directory for extrapolation.{md,csv} (default: print only)."),
+    threads: int | None = typer.Option(
+        None, help="Native threads (torch, OpenMP, BLAS; default: as they are)."),
+) -> None:
+    """How far LCE / LCE-m extrapolations land from the final epoch, beside the last value."""
+    epochs = ints(fidelities, "--fidelities")
+    if out is not None:
+        output_dir(out, "--out")
+    with limit_threads(threads):
+        table = extrapolation_errors(benchmark, names(predictors), epochs, archs, seed)
+    text = to_markdown(table, benchmark)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "extrapolation.md").write_text(text)
+        table.to_csv(out / "extrapolation.csv", index=False)
+    typer.echo(text)

@@ -1,6 +1,6 @@
 """Learning-curve predictors across fidelities: a table, two plots and the sweep's cost.
 
-    python -m benchmarks.lc_report --store results/fmnist-nb201/learning-curve/predbench.db \
+    predbench analyze lc-report --store results/fmnist-nb201/learning-curve/predbench.db \
         [--benchmark fmnist-nb201] [--predictors valacc,sotle,...] [--out DIR]
 
 Reads the evaluations of a store (e.g. from `predbench reproduce --predictors valacc,valloss,
@@ -20,7 +20,6 @@ sotl,sotle,sotlema,lce,lce_m,lcsvr`) and writes, under ``--out``:
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Sequence
@@ -32,7 +31,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import typer  # noqa: E402
 
+from benchmarks.checks import OptionError, names, output_dir  # noqa: E402
 from benchmarks.store import ResultStore  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -173,31 +174,24 @@ def write_report(store: Path, out: Path, benchmark: str | None = None,
     return summary
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--benchmark", default=None,
-                        help="benchmark name or directory, for the reference curve")
-    parser.add_argument("--predictors", default=None,
-                        help="comma-separated subset (default: the learning-curve and hybrid "
-                             "families)")
-    parser.add_argument("--out", type=Path, default=None, help="[the store's directory]")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    predictors = [p for p in args.predictors.split(",") if p] if args.predictors else None
-    out = args.out or args.store.parent
+def command(
+    store: Path = typer.Option(..., help="Results store of the learning-curve sweep."),
+    benchmark: str | None = typer.Option(
+        None, help="Benchmark name or directory, for the reference curve."),
+    predictors: str | None = typer.Option(
+        None, help="Comma-separated subset (default: the learning-curve and hybrid families)."),
+    out: Path | None = typer.Option(None, help="Output directory [the store's directory]."),
+) -> dict[str, Any]:
+    """Learning-curve predictors across fidelities: table, tau against fidelity, query time."""
+    out = store.parent if out is None else output_dir(out, "--out")
     try:
-        summary = write_report(args.store, out, args.benchmark, predictors)
+        summary = write_report(store, out, benchmark, names(predictors) or None)
     except (FileNotFoundError, ValueError) as exc:
-        parser.exit(2, f"error: {exc}\n")
-    print((out / "lc_fidelity.md").read_text())
+        raise OptionError(str(exc)) from None
+    typer.echo((out / "lc_fidelity.md").read_text())
     for row in summary["worse_than_valacc"]:
-        print(f"below valacc: {row['series']} at epoch {row['fidelity']}: "
-              f"{row['kendall']:.3f} < {row['valacc']:.3f}")
-    print(f"wrote {out}/lc_fidelity.md, .csv, lc_tau_vs_fidelity.png, "
-          "lc_query_time_vs_tau.png, lc_report.json")
+        typer.echo(f"below valacc: {row['series']} at epoch {row['fidelity']}: "
+                   f"{row['kendall']:.3f} < {row['valacc']:.3f}")
+    typer.echo(f"wrote {out}/lc_fidelity.md, .csv, lc_tau_vs_fidelity.png, "
+               "lc_query_time_vs_tau.png, lc_report.json")
     return summary
-
-
-if __name__ == "__main__":
-    main()

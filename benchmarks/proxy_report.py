@@ -1,8 +1,8 @@
 """Label-free scores checked against a benchmark, beside published figures.
 
-    python -m benchmarks.proxy_report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000] \
+    predbench analyze proxy-report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000] \
         [--plot BARS.png]
-    python -m benchmarks.proxy_report --table BENCHMARK --out REPORT.md [--plot BARS.png]
+    predbench analyze proxy-report --table BENCHMARK --out REPORT.md [--plot BARS.png]
 
 Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it);
 ``--table BENCHMARK`` reads the zero-cost scores a benchmark tabulates instead (``zc_<measure>``
@@ -17,7 +17,6 @@ one (Kendall tau over the measures present in both), and ``--plot`` draws them a
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,11 +24,13 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+import typer
 from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks.checks import OptionError, output_file
 from benchmarks.score import oriented_truth
 from benchmarks.tabular import load_benchmark
 from predictors.ranking import kendall_tau
@@ -228,35 +229,32 @@ def plot_bars(rows: Sequence[dict], path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scores", nargs="*", type=Path, help="`predbench score` outputs")
-    parser.add_argument("--table", default=None, metavar="BENCHMARK",
-                        help="read the zero-cost scores the benchmark tabulates instead")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (0: none)")
-    parser.add_argument("--plot", type=Path, default=None, help="bar chart PNG of the measures")
-    args = parser.parse_args(argv)
-    if not args.scores and not args.table:
-        parser.error("give `predbench score` outputs or --table BENCHMARK")
-    rows = [score_row(path, args.boot) for path in args.scores]
-    if args.table:
-        rows += table_rows(args.table, args.boot)
-    table = markdown(rows)
+def command(
+    scores: list[Path] | None = typer.Argument(None, help="`predbench score` outputs."),
+    table: str | None = typer.Option(None, "--table", metavar="BENCHMARK",
+                                     help="Read the zero-cost scores the benchmark tabulates."),
+    out: Path = typer.Option(..., help="Markdown report (a .json of the rows beside it)."),
+    boot: int = typer.Option(1000, help="Bootstrap resamples (0: none)."),
+    plot: Path | None = typer.Option(None, help="Bar chart PNG of the measures."),
+) -> None:
+    """Check zero-cost scores against a benchmark, beside published figures."""
+    if not scores and not table:
+        raise OptionError("give `predbench score` outputs or --table BENCHMARK")
+    output_file(out, "--out")
+    rows = [score_row(path, boot) for path in scores or []]
+    if table:
+        rows += table_rows(table, boot)
+    text = markdown(rows)
     agreement = ranking_agreement(rows)
     if agreement:
-        table += (f"\nRanking of the measures against the published NB201 CIFAR-10 one "
-                  f"({agreement['source']}): Kendall tau {agreement['kendall_tau']:.2f} over "
-                  f"{agreement['measures']} measures.\n")
-    if args.table:
-        table += operation_table(args.table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
-    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
-    if args.plot:
-        plot_bars(rows, args.plot)
-    print(table)
-
-
-if __name__ == "__main__":
-    main()
+        text += (f"\nRanking of the measures against the published NB201 CIFAR-10 one "
+                 f"({agreement['source']}): Kendall tau {agreement['kendall_tau']:.2f} over "
+                 f"{agreement['measures']} measures.\n")
+    if table:
+        text += operation_table(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    if plot:
+        plot_bars(rows, plot)
+    typer.echo(text)

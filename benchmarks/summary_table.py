@@ -1,6 +1,6 @@
 """One table across benchmarks from the ``summary_<benchmark>.csv`` files that sweeps write.
 
-    python -m benchmarks.summary_table results/model-based/*/summary_*.csv \
+    predbench analyze summary-table results/model-based/*/summary_*.csv \
         --out results/model-based/README.md [--metric kendall] [--family model_based]
 
 Rows are predictors, columns benchmarks; each cell lists the metric's mean ± std at every train
@@ -11,11 +11,16 @@ followed by the mean fit wall time at the largest train size. Label-free baselin
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import typer
+
+from benchmarks.checks import OptionError, output_file
+
+#: Metrics a table can show.
+METRICS = ("kendall", "spearman", "pearson")
 
 
 def load(paths: Sequence[Path]) -> pd.DataFrame:
@@ -64,18 +69,17 @@ def table(summary: pd.DataFrame, metric: str = "kendall", family: str | None = N
             "trial(s); in brackets: mean fit wall time at the largest train size.\n")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("summaries", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--metric", default="kendall", choices=("kendall", "spearman", "pearson"))
-    parser.add_argument("--family", default=None, help="keep one family (and the baselines)")
-    args = parser.parse_args(argv)
-    text = table(load(args.summaries), args.metric, args.family)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
-
-
-if __name__ == "__main__":
-    main()
+def command(
+    summaries: list[Path] = typer.Argument(..., help="`summary_*.csv` files of sweeps."),
+    out: Path = typer.Option(..., help="Markdown table to write."),
+    metric: str = typer.Option("kendall", help="kendall, spearman or pearson."),
+    family: str | None = typer.Option(None, help="Keep one family (and the baselines)."),
+) -> None:
+    """One predictor x benchmark table from several sweeps' summaries."""
+    if metric not in METRICS:
+        raise OptionError(f"--metric {metric!r} is not one of {', '.join(METRICS)}")
+    output_file(out, "--out")
+    text = table(load(summaries), metric, family)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    typer.echo(text)

@@ -59,30 +59,30 @@ step_lc() {
     predbench run --benchmark $B --predictor $p --full --trials 5 --test-size 200 \
       --workers "$WORKERS" --threads "$THREADS" --store "$OUT/predbench.db"
   done
-  python -m benchmarks.lc_report --store "$OUT/predbench.db" --benchmark $B \
+  predbench analyze lc-report --store "$OUT/predbench.db" --benchmark $B \
     --out "$OUT/learning_curve"
-  python -m benchmarks.lc_extrapolation --benchmark $B --out "$OUT/learning_curve"
+  predbench analyze lc-extrapolation --benchmark $B --out "$OUT/learning_curve"
 }
 
 step_zero_cost() {
-  python -m benchmarks.proxy_report --table $B --out "$OUT/zero_cost/README.md" \
+  predbench analyze proxy-report --table $B --out "$OUT/zero_cost/README.md" \
     --plot "$OUT/zero_cost/correlations.png"
 }
 
 step_supernet() {
-  python -m benchmarks.perf.supernet_analysis analyze --benchmark $B --threads "$THREADS"
+  predbench analyze supernet analyze --benchmark $B --threads "$THREADS"
 }
 
 step_omni() {
-  python -m benchmarks.perf.omni_vary_both --benchmark $B --workers "$WORKERS" \
+  predbench analyze omni-vary-both --benchmark $B --workers "$WORKERS" \
     --threads "$THREADS"
 }
 
 step_omni_holdout() {
   # OMNI's SoTL-E prior was added after trials 0-4 had shown where OMNI loses; trials 5-9
   # (fresh train/test splits) check it against OMNI and the singles it lost to.
-  python -m benchmarks.perf.omni_vary_both --benchmark $B --first-trial 5 --trials 5 \
-    --ablations omni curve_prior --singles sotle lcsvr jacov xgb --out results/omni/holdout \
+  predbench analyze omni-vary-both --benchmark $B --first-trial 5 --trials 5 \
+    --ablations omni,curve_prior --singles sotle,lcsvr,jacov,xgb --out results/omni/holdout \
     --workers "$WORKERS" --threads "$THREADS"
 }
 

@@ -247,17 +247,19 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     import pandas as pd
     from conftest import write_synthetic_benchmark
 
-    from benchmarks.perf.omni_vary_both import main
+    from benchmarks.cli import app
 
     # a tabulated benchmark: OMNI and the singles read synflow's table (--zc-source auto)
     bench_dir = write_synthetic_benchmark(tmp_path / "bench", n=80, zero_cost=("synflow",))
     out = tmp_path / "omni"
     params = json.dumps({"model": "xgb", "hpo_evals": 1, "measures": ["synflow"],
                          "model_params": {"num_boost_round": 20}})
-    paths = main(["--benchmark", str(bench_dir), "--out", str(out), "--trials", "1",
-                  "--test-size", "20", "--train-sizes", "8", "16", "--fidelities", "2", "4",
-                  "--singles", "xgb", "sotle", "synflow", "--ablations", "omni", "no_curves",
-                  "no_zero_cost", "curve_prior", "--omni-params", params])
+    paths = app(args=["analyze", "omni-vary-both", "--benchmark", str(bench_dir), "--out", str(out),
+                      "--trials", "1",
+                  "--test-size", "20", "--train-sizes", "8,16", "--fidelities", "2,4",
+                  "--singles", "xgb,sotle,synflow", "--ablations",
+                  "omni,no_curves,no_zero_cost,curve_prior", "--omni-params", params],
+                prog_name="predbench", standalone_mode=False)
     assert {p.name for p in paths} >= {"omni_heatmap.png", "improvement.csv", "ablation.md",
                                        "improvement_curve_prior.csv"}
     prior = pd.read_csv(out / "improvement_curve_prior.csv")

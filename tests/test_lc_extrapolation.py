@@ -6,6 +6,7 @@ import pytest
 from conftest import make_synthetic_benchmark
 
 from benchmarks import lc_extrapolation
+from benchmarks.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -14,8 +15,9 @@ def bench_dir(tmp_path_factory):
 
 
 def test_extrapolation_beats_the_last_value_on_saturating_curves(bench_dir, tmp_path):
-    lc_extrapolation.main(["--benchmark", str(bench_dir), "--predictors", "lce_m",
-                           "--fidelities", "4", "--archs", "30", "--out", str(tmp_path)])
+    app(args=["analyze", "lc-extrapolation", "--benchmark", str(bench_dir), "--predictors",
+              "lce_m", "--fidelities", "4", "--archs", "30", "--out", str(tmp_path)],
+        prog_name="predbench", standalone_mode=False)
     table = lc_extrapolation.extrapolation_errors(str(bench_dir), ["lce_m"], [4], 30)
     row = table.iloc[0]
     assert row["archs"] == 30

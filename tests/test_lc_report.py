@@ -62,7 +62,11 @@ def test_worse_than_valacc_lists_exactly_the_lower_cells():
     assert rows == [{"series": "lce", "fidelity": 2, "kendall": 0.4, "valacc": 0.5}]
 
 
-def test_missing_store_is_one_clear_error(tmp_path):
+def test_missing_store_is_one_clear_error(tmp_path, capsys):
+    from benchmarks.cli import main
+
     with pytest.raises(SystemExit) as exc:
-        lc_report.main(["--store", str(tmp_path / "none.db")])
+        main(["analyze", "lc-report", "--store", str(tmp_path / "none.db")])
     assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no results store")

@@ -316,13 +316,14 @@ def test_score_command_mounts_in_typer(bench, predictors, tmp_path):
 
 
 def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, tmp_path):
-    from benchmarks.proxy_report import main as report
+    from benchmarks.cli import app as cli_app
 
     rows = list(range(0, 15_000, 300))
     frame = score_architectures("t_params", bench, [str(bench.archs[i]) for i in rows])
     write_scores(frame, tmp_path / "t_params.csv")
-    report([str(tmp_path / "t_params.csv"), "--out", str(tmp_path / "r.md"), "--boot", "20",
-            "--plot", str(tmp_path / "bars.png")])
+    cli_app(args=["analyze", "proxy-report", str(tmp_path / "t_params.csv"), "--out",
+                  str(tmp_path / "r.md"), "--boot", "20", "--plot", str(tmp_path / "bars.png")],
+            prog_name="predbench", standalone_mode=False)
     assert (tmp_path / "bars.png").stat().st_size > 1000
     saved = json.loads((tmp_path / "r.json").read_text())[0]
     truth = bench.final(None)[rows]

@@ -173,7 +173,7 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
     import pandas as pd
     from conftest import write_synthetic_benchmark
 
-    from benchmarks.perf.supernet_analysis import main
+    from benchmarks.cli import app
 
     bench_dir = write_synthetic_benchmark(tmp_path / "tiny-nb201", n=40, name="tiny-nb201")
     args = ["analyze", "--benchmark", str(bench_dir), "--samplers", "oneshot,darts_alpha",
@@ -182,7 +182,8 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
             "--batch-size", "8", "--eval-batch-size", "8", "--bn-batches", "1",
             "--eval-batches", "1", "--device", "cpu", "--out", str(tmp_path / "out"),
             "--checkpoint-dir", str(tmp_path / "ckpt")]
-    out = main(args)
+    out = app(args=["analyze", "supernet", *args], prog_name="predbench",
+              standalone_mode=False)
     table = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "table.csv")
     assert list(table["steps"]) == [2, 4, 2, 4]
     assert table["kendall"].between(-1, 1).all() and table["spearman"].between(-1, 1).all()
@@ -200,7 +201,8 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
         raise AssertionError("a cached snapshot was trained again")
 
     monkeypatch.setattr(supernet_analysis.SamplerRun, "_fit", no_fit)
-    again = main(args)
+    again = app(args=["analyze", "supernet", *args], prog_name="predbench",
+                standalone_mode=False)
     assert [r["kendall"] for r in again["records"]] == [r["kendall"] for r in out["records"]]
 
 
@@ -219,7 +221,7 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
 
     from benchmarks.build import fashion_mnist as fm
     from benchmarks.build.order import arch_order
-    from benchmarks.perf.supernet_analysis import main
+    from benchmarks.cli import app
 
     if not all((fm.DEFAULT_DIR / f).is_file() for f in fm.FILES.values()):
         pytest.skip("needs the Debian package dataset-fashion-mnist")
@@ -228,6 +230,10 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
             "--finetune-archs", "3", "--batch-size", "8", "--eval-batch-size", "8",
             "--bn-batches", "1", "--eval-batches", "1", "--device", "cpu",
             "--out", str(tmp_path)]
+    def main(argv):
+        return app(args=["analyze", "supernet", *argv], prog_name="predbench",
+                   standalone_mode=False)
+
     assert main(args) == {"oneshot": 6 + 3}
     files = sorted((tmp_path / "cache").glob("oneshot-e1*.json"))
     assert len(files) == 2 and sum("-ft1-" in f.name for f in files) == 1
@@ -247,8 +253,7 @@ def test_supernet_analysis_epoch_is_one_pass_over_the_benchmark_training_split()
     import math
 
     from benchmarks.build.recipe import BENCHMARK_RECIPE, get_recipe
-    from benchmarks.perf.supernet_analysis import parser
+    from benchmarks.perf.supernet_analysis import BatchSizeOpt, StepsPerEpochOpt
 
-    args = parser().parse_args(["score"])
     recipe = get_recipe(BENCHMARK_RECIPE)
-    assert args.steps_per_epoch == math.ceil(recipe.train_size / args.batch_size)
+    assert StepsPerEpochOpt.default == math.ceil(recipe.train_size / BatchSizeOpt.default)

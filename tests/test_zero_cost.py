@@ -255,10 +255,11 @@ def test_tabulated_reads_the_named_property_and_names_missing_ones():
 
 # --- throughput script -----------------------------------------------------------------------
 def test_throughput_script_prints_every_requested_measure(capsys):
-    from benchmarks.perf.zero_cost_throughput import main
+    from benchmarks.cli import app
 
-    main(["--archs", "1", "--device", "cpu", "--data", "random", "--channels", "4",
-          "--cells", "1", "--batch-size", "8", "--measures", "snip", "l2_norm", "params"])
+    app(args=["bench", "zero-cost-throughput", "--archs", "1", "--device", "cpu", "--data",
+              "random", "--channels", "4", "--cells", "1", "--batch-size", "8", "--measures",
+              "snip,l2_norm,params"], prog_name="predbench", standalone_mode=False)
     out = capsys.readouterr().out
     assert "1x28x28" in out and "min for 1,000 architectures" in out
     for name in ("snip", "l2_norm", "params"):
@@ -270,12 +271,13 @@ def test_proxy_report_reads_a_benchmarks_zero_cost_table(tmp_path):
 
     from conftest import write_synthetic_benchmark
 
-    from benchmarks.proxy_report import main as report
+    from benchmarks.cli import app
 
     bench_dir = write_synthetic_benchmark(tmp_path / "zc", n=60, zero_cost=("jacov", "nwot"))
     out = tmp_path / "report.md"
-    report(["--table", str(bench_dir), "--out", str(out), "--boot", "20",
-            "--plot", str(tmp_path / "bars.png")])
+    app(args=["analyze", "proxy-report", "--table", str(bench_dir), "--out", str(out), "--boot",
+              "20", "--plot", str(tmp_path / "bars.png")], prog_name="predbench",
+        standalone_mode=False)
     rows = {r["predictor"]: r for r in json.loads(out.with_suffix(".json").read_text())}
     assert set(rows) == {"jacov", "nwot", "params", "flops"}
     assert rows["jacov"]["archs"] == 60 and rows["jacov"]["spearman"] > 0.5  # quality + noise
@@ -292,4 +294,4 @@ def test_proxy_report_reads_a_benchmarks_zero_cost_table(tmp_path):
     assert any(line.startswith("| jacov |") for line in lines)
     plain = write_synthetic_benchmark(tmp_path / "plain", n=20)
     with pytest.raises(SystemExit, match="build zero-cost"):
-        report(["--table", str(plain), "--out", str(out)])
+        app(args=["analyze", "proxy-report", "--table", str(plain), "--out", str(out)])

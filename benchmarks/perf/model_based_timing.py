@@ -1,6 +1,6 @@
 """Time fit and query of every model-based predictor at a fixed train size.
 
-``python -m benchmarks.perf.model_based_timing`` fits each predictor on 1,000 labeled
+``predbench bench model-based`` fits each predictor on 1,000 labeled
 architectures and queries 200 more, then prints a table of wall times and Kendall tau. Data: a
 tabular benchmark when ``--benchmark`` names one (its objective at the last epoch, one
 architecture per canonical form), else synthetic NAS-Bench-201 data driven by the cell's ops.
@@ -8,12 +8,14 @@ architecture per canonical form), else synthetic NAS-Bench-201 data driven by th
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 
 import numpy as np
+import typer
 
+from benchmarks.checks import names
+from benchmarks.threads import limit_threads
 from predictors.base import FitContext, QueryContext
 from predictors.ranking import kendall_tau
 from predictors.registry import available, make
@@ -49,49 +51,44 @@ def from_benchmark(name: str, n: int, seed: int):
     return bench.space, [bench.archs[i] for i in pick], labels[pick]
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", type=int, default=1000)
-    ap.add_argument("--query", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--benchmark", default=None, help="tabular benchmark name (default: synthetic)")
-    ap.add_argument("--only", nargs="*", default=None, help="predictor names to time")
-    ap.add_argument("--torch-threads", type=int, default=1,
-                    help="torch intra-op threads (1 is fastest for these small models)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-
-    import torch
-
-    torch.set_num_threads(args.torch_threads)
-    n = args.train + args.query
-    if args.benchmark:
-        space, archs, labels = from_benchmark(args.benchmark, n, args.seed)
+def command(
+    train: int = typer.Option(1000, help="Labelled architectures to fit on."),
+    query: int = typer.Option(200, help="Architectures to query."),
+    seed: int = typer.Option(0, help="Seed of the data and the fits."),
+    benchmark: str | None = typer.Option(
+        None, help="Tabular benchmark name (default: synthetic)."),
+    only: str | None = typer.Option(
+        None, help="Comma-separated predictor names to time (default: every model-based one)."),
+    threads: int = typer.Option(
+        1, "--threads", "--torch-threads",
+        help="Native threads (torch, OpenMP, BLAS); 1 is fastest for these small models."),
+) -> None:
+    """Model-based fit/query timing at 1,000 labels."""
+    n = train + query
+    if benchmark:
+        space, archs, labels = from_benchmark(benchmark, n, seed)
     else:
-        space, archs, labels = synthetic(n, args.seed)
-    tr, te = slice(0, args.train), slice(args.train, n)
-    names = args.only or list(available("model_based"))
-    print(f"data: {args.benchmark or 'synthetic nb201'}; train {args.train}, query "
-          f"{len(archs) - args.train}; torch threads {torch.get_num_threads()}")
-    print(f"{'predictor':<15}{'fit s':>10}{'query s':>10}{'query ms/arch':>15}{'tau':>8}")
-    for name in names:
+        space, archs, labels = synthetic(n, seed)
+    tr, te = slice(0, train), slice(train, n)
+    predictors = names(only) or list(available("model_based"))
+    typer.echo(f"data: {benchmark or 'synthetic nb201'}; train {train}, query "
+               f"{len(archs) - train}; threads {threads}")
+    typer.echo(f"{'predictor':<15}{'fit s':>10}{'query s':>10}{'query ms/arch':>15}{'tau':>8}")
+    for name in predictors:
         pred = make(name)
         factor = pred.data_needs().unlabeled_factor
         unlabeled = []
         if factor:
-            rng_u = np.random.default_rng(args.seed + 7)
-            unlabeled = [space.sample(rng_u) for _ in range(factor * args.train)]
+            rng_u = np.random.default_rng(seed + 7)
+            unlabeled = [space.sample(rng_u) for _ in range(factor * train)]
         ctx = FitContext(space=space, archs=archs[tr], labels=labels[tr].copy(),
-                         rng=np.random.default_rng(args.seed), unlabeled=unlabeled)
-        t0 = time.perf_counter()
-        pred.fit(ctx)
-        t1 = time.perf_counter()
-        out = pred.query(archs[te], QueryContext(space=space, rng=np.random.default_rng(1)))
-        t2 = time.perf_counter()
+                         rng=np.random.default_rng(seed), unlabeled=unlabeled)
+        with limit_threads(threads):
+            t0 = time.perf_counter()
+            pred.fit(ctx)
+            t1 = time.perf_counter()
+            out = pred.query(archs[te], QueryContext(space=space, rng=np.random.default_rng(1)))
+            t2 = time.perf_counter()
         tau = kendall_tau(out.mean, labels[te])
-        print(f"{name:<15}{t1 - t0:>10.2f}{t2 - t1:>10.3f}{1e3 * (t2 - t1) / len(out.mean):>15.3f}"
-              f"{tau:>8.3f}", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+        typer.echo(f"{name:<15}{t1 - t0:>10.2f}{t2 - t1:>10.3f}"
+                   f"{1e3 * (t2 - t1) / len(out.mean):>15.3f}{tau:>8.3f}")

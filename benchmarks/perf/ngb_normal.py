@@ -1,7 +1,7 @@
 """NGBoost fit time: ngboost's defaults against the closed-form Normal and the prevalidated tree
 that `ngb` uses.
 
-    python -m benchmarks.perf.ngb_normal [--rows 40] [--estimators 300] [--repeats 2]
+    predbench bench ngb-normal [--rows 40] [--estimators 300] [--repeats 2]
 
 Fits the same model (same data, tree settings and seeds) three ways, alternating them: ngboost's
 ``Normal`` with scikit-learn's ``DecisionTreeRegressor``; the closed-form Normal with that tree;
@@ -12,14 +12,15 @@ change alters a result).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
+import typer
 from ngboost import NGBRegressor
 from ngboost.distns import Normal
 from sklearn.tree import DecisionTreeRegressor
 
+from benchmarks.threads import limit_threads
 from predictors.model_based.ngb_normal import ClosedFormNormal
 from predictors.model_based.ngb_tree import PrevalidatedTree
 
@@ -41,32 +42,31 @@ def fit_seconds(dist, tree, x, y, xt, estimators: int) -> tuple[float, np.ndarra
     return elapsed, np.stack([pred.loc, pred.scale])
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=40)
-    parser.add_argument("--features", type=int, default=30)
-    parser.add_argument("--estimators", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args(argv)
+def command(
+    rows: int = typer.Option(40, help="Training rows."),
+    features: int = typer.Option(30, help="Features per row."),
+    estimators: int = typer.Option(300, help="Boosting rounds."),
+    repeats: int = typer.Option(2, help="Fits of each variant."),
+    threads: int | None = typer.Option(
+        None, help="Native threads (OpenMP, BLAS; default: as they are)."),
+) -> None:
+    """NGBoost fit: ngboost's defaults vs ngb's closed-form Normal and prevalidated tree."""
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.rows, args.features))
-    y = 2 * x[:, 0] + 0.3 * rng.normal(size=args.rows)
-    xt = rng.normal(size=(200, args.features))
+    x = rng.normal(size=(rows, features))
+    y = 2 * x[:, 0] + 0.3 * rng.normal(size=rows)
+    xt = rng.normal(size=(200, features))
     seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
     preds = {}
-    for _ in range(args.repeats):
-        for name, (dist, tree) in VARIANTS.items():
-            s, preds[name] = fit_seconds(dist, tree, x, y, xt, args.estimators)
-            seconds[name].append(s)
+    with limit_threads(threads):
+        for _ in range(repeats):
+            for name, (dist, tree) in VARIANTS.items():
+                s, preds[name] = fit_seconds(dist, tree, x, y, xt, estimators)
+                seconds[name].append(s)
     means = {name: float(np.mean(v)) for name, v in seconds.items()}
     first = next(iter(VARIANTS))
-    print(f"{args.rows} rows, {args.estimators} estimators, {args.repeats} repeat(s), "
-          "process-CPU seconds per fit:")
+    typer.echo(f"{rows} rows, {estimators} estimators, {repeats} repeat(s), "
+               "process-CPU seconds per fit:")
     for name, s in means.items():
         diff = float(np.abs(preds[name] - preds[first]).max())
-        print(f"  {name}: {s:.2f} s ({means[first] / s:.2f}x); "
-              f"largest prediction difference {diff:.1e}")
-
-
-if __name__ == "__main__":
-    main()
+        typer.echo(f"  {name}: {s:.2f} s ({means[first] / s:.2f}x); "
+                   f"largest prediction difference {diff:.1e}")

@@ -1,7 +1,7 @@
 """OMNI's vary_both experiment: Kendall tau over (initialization, query) budgets, the gain over the
 best single predictor, and the ablation table.
 
-``python -m benchmarks.perf.omni_vary_both --benchmark NAME_OR_DIR`` evaluates OMNI, its
+``predbench analyze omni-vary-both --benchmark NAME_OR_DIR`` evaluates OMNI, its
 ablations (each feature block dropped in turn, the curve features alone, and the SoTL-E
 prior variant) and single predictors over a grid of train sizes x fidelities, ``--trials``
 trials each, into a resumable store, then writes to ``--out`` (default ``results/omni``):
@@ -22,7 +22,6 @@ being recomputed live for every trial and variant.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -30,7 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import typer
 
+from benchmarks.checks import OptionError, ints, names, output_dir
 from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
@@ -284,54 +285,54 @@ def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: st
     return paths
 
 
-def main(argv: list[str] | None = None) -> list[Path]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--benchmark", required=True, help="benchmark name or directory")
-    ap.add_argument("--out", default="results/omni")
-    ap.add_argument("--trials", type=int, default=5)
-    ap.add_argument("--first-trial", type=int, default=0,
-                    help="number of the first trial (splits are seeded by trial number): e.g. "
-                         "5 with --trials 5 checks on five fresh splits what trials 0-4 showed")
-    ap.add_argument("--test-size", type=int, default=200)
-    ap.add_argument("--train-sizes", type=int, nargs="+", default=[14, 42, 121, 347])
-    ap.add_argument("--fidelities", type=int, nargs="+", default=None,
-                    help="epochs (default: 5%%, 25%%, 50%% of the benchmark's epochs)")
-    ap.add_argument("--omni-params", default="{}", help="JSON parameters of every OMNI variant")
-    ap.add_argument("--ablations", nargs="+", default=list(ABLATIONS))
-    ap.add_argument("--singles", nargs="+", default=list(SINGLES))
-    ap.add_argument("--zc-source", choices=("auto", "live", "table"), default="auto",
-                    help="zero-cost scores live or from the benchmark's zc_<measure> table "
-                         "(auto: the table when the benchmark has one)")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="native threads (torch, OpenMP, BLAS) per worker")
-    ap.add_argument("--store", default=None, help="results store (default: OUT/omni.db)")
-    ap.add_argument("--task-timeout", type=float, default=3600.0,
-                    help="seconds one evaluation may run before its worker is stopped and it is "
-                         "recorded as timed out (0: no limit, in this process with one worker)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if "omni" not in args.ablations:
-        ap.error("--ablations must include 'omni' (the full model)")
-    if not args.task_timeout >= 0:
-        ap.error("--task-timeout must be a number of seconds, or 0 for no limit")
-    bench = load_benchmark(args.benchmark)
-    fids = args.fidelities or sorted({max(1, round(f * bench.epochs)) for f in (0.05, .25, .5)})
+def command(
+    benchmark: str = typer.Option(..., help="Benchmark name or directory."),
+    out: Path = typer.Option(Path("results/omni"), help="Output directory."),
+    trials: int = typer.Option(5, help="Trials (train/test splits) per budget."),
+    first_trial: int = typer.Option(
+        0, help="Number of the first trial (splits are seeded by trial number): e.g. 5 with "
+                "--trials 5 checks on five fresh splits what trials 0-4 showed."),
+    test_size: int = typer.Option(200, help="Test architectures per trial."),
+    train_sizes: str = typer.Option("14,42,121,347", help="Comma-separated train sizes."),
+    fidelities: str | None = typer.Option(
+        None, help="Comma-separated epochs (default: 5%, 25%, 50% of the benchmark's epochs)."),
+    omni_params: str = typer.Option("{}", help="JSON parameters of every OMNI variant."),
+    ablations: str = typer.Option(",".join(ABLATIONS), help="Comma-separated ablations."),
+    singles: str = typer.Option(",".join(SINGLES), help="Comma-separated single predictors."),
+    zc_source: str = typer.Option(
+        "auto", help="Zero-cost scores live or from the benchmark's zc_<measure> table "
+                     "(auto: the table when the benchmark has one): auto, live or table."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    threads: int = typer.Option(1, help="Native threads (torch, OpenMP, BLAS) per worker."),
+    store: Path | None = typer.Option(None, help="Results store (default: OUT/omni.db)."),
+    task_timeout: float = typer.Option(
+        3600.0, help="Seconds one evaluation may run before its worker is stopped and it is "
+                     "recorded as timed out (0: no limit, in this process with one worker)."),
+) -> list[Path]:
+    """OMNI vary-both: heat-map, gain over the best single predictor, ablations."""
+    chosen = names(ablations)
+    if "omni" not in chosen:
+        raise OptionError("--ablations must include 'omni' (the full model)")
+    if zc_source not in ("auto", "live", "table"):
+        raise OptionError(f"--zc-source {zc_source!r} is not one of auto, live, table")
+    if not task_timeout >= 0:
+        raise OptionError("--task-timeout must be a number of seconds, or 0 for no limit")
+    try:
+        params = json.loads(omni_params)
+    except json.JSONDecodeError as exc:
+        raise OptionError(f"--omni-params {omni_params!r} is not JSON ({exc})") from None
+    bench = load_benchmark(benchmark)
+    fids = (ints(fidelities, "--fidelities")
+            or sorted({max(1, round(f * bench.epochs)) for f in (0.05, .25, .5)}))
     tasks, labels = build_experiment(
-        args.benchmark, trials=args.trials, test_size=args.test_size,
-        train_sizes=args.train_sizes, fidelities=fids, omni_params=json.loads(args.omni_params),
-        ablations=args.ablations, singles=args.singles, zc_source=args.zc_source,
-        first_trial=args.first_trial)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    executor = make_executor(args.workers, args.threads, args.task_timeout)
-    with ResultStore(args.store or out / "omni.db") as store:
-        summary = run_sweep(tasks, store, executor, progress=True)
+        benchmark, trials=trials, test_size=test_size,
+        train_sizes=ints(train_sizes, "--train-sizes"), fidelities=fids, omni_params=params,
+        ablations=chosen, singles=names(singles), zc_source=zc_source, first_trial=first_trial)
+    output_dir(out, "--out").mkdir(parents=True, exist_ok=True)
+    executor = make_executor(workers, threads, task_timeout)
+    with ResultStore(store or out / "omni.db") as results:
+        summary = run_sweep(tasks, results, executor, progress=True)
         log.info("%d evaluations: %d run now, %d ok, %d failed, %d timed out", summary.total,
                  summary.total - summary.skipped, summary.ok, summary.failed, summary.timed_out)
-        table = cells(store, labels)
-    return write_report(table, args.ablations, out, bench.name)
-
-
-if __name__ == "__main__":
-    main()
+        table = cells(results, labels)
+    return write_report(table, chosen, out, bench.name)

@@ -1,11 +1,11 @@
 """How far can a supernet's ranking be trusted? Weight-sharing predictors against ground truth.
 
-    python -m benchmarks.perf.supernet_analysis analyze --benchmark fmnist-nb201 \
+    predbench analyze supernet analyze --benchmark fmnist-nb201 \
         [--samplers oneshot,rsws,greedynas,fairnas,darts_alpha] [--epochs 1,3,10,30] \
         [--steps-per-epoch 157] [--archs 1000] [--rank-archs 1000] [--finetune-steps 0,5] \
         [--out results/supernet]
-    python -m benchmarks.perf.supernet_analysis score [--order 1000] [...same options]
-    python -m benchmarks.perf.supernet_analysis timing [--steps 20] [--archs 5]
+    predbench analyze supernet score [--order 1000] [...same options]
+    predbench bench supernet [--steps 20] [--archs 5]
 
 ``analyze`` trains each sampler's supernet once, snapshot by snapshot (each snapshot resumes the
 previous one's checkpoint), and after every snapshot scores ``--archs`` distinct benchmark
@@ -26,29 +26,32 @@ the Fashion-MNIST build order, the benchmark's own architectures, before their g
 exists; ``analyze`` then only correlates. Times are recorded as wall and as process CPU seconds
 (on one thread, what an idle core would take, whatever else shares the machine).
 
-``timing`` reports fit seconds (per step) and query seconds per architecture of each sampler on
-real Fashion-MNIST batches for a network configuration, without any benchmark.
+``predbench bench supernet`` reports fit seconds (per step) and query seconds per architecture
+of each sampler on real Fashion-MNIST batches for a network configuration, without any
+benchmark.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import typer
 from scipy import stats
 from scipy.special import gammaln
 
+from benchmarks import checks
 from benchmarks.build.recipe import BENCHMARK_RECIPE
+from benchmarks.checks import OptionError, ints, names
 from benchmarks.live import dataset_source, live_source_for
 from benchmarks.perf.supernet_snapshots import Snapshot
 from benchmarks.tabular import load_benchmark
@@ -114,7 +117,7 @@ def pick_archs(bench: TabularBenchmark, n: int, seed: int) -> np.ndarray:
     return np.asarray(rows)
 
 
-def train_params(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def train_params(name: str, args: Options) -> dict[str, Any]:
     params: dict[str, Any] = {"steps_per_epoch": int(args.steps_per_epoch),
                               "batch_size": args.batch_size}
     if name != "darts_alpha":
@@ -149,7 +152,7 @@ class Setup:
 class SamplerRun:
     """One sampler's supernet over its snapshots, each scored through a ``Snapshot`` file."""
 
-    def __init__(self, name: str, setup: Setup, args: argparse.Namespace) -> None:
+    def __init__(self, name: str, setup: Setup, args: Options) -> None:
         self.name, self.setup, self.args = name, setup, args
         self.cache_dir = Path(args.cache_dir or Path(args.out) / "cache")
         self.ckpt_dir = str(args.checkpoint_dir or Path(args.out) / "checkpoints")
@@ -206,7 +209,7 @@ def finetune_subset(keys: Sequence[str], n: int) -> list[int]:
     return sorted(sorted(range(len(keys)), key=digest.__getitem__)[:n])
 
 
-def snapshot_records(name: str, setup: Setup, args: argparse.Namespace, keys: list[str],
+def snapshot_records(name: str, setup: Setup, args: Options, keys: list[str],
                      archs: list) -> tuple[list[Snapshot], list[Snapshot]]:
     """Every epoch snapshot of one sampler, and its fine-tuned snapshots (last epoch,
     ``--finetune-archs`` architectures chosen by ``finetune_subset``; zero steps is the plain
@@ -223,7 +226,7 @@ def snapshot_records(name: str, setup: Setup, args: argparse.Namespace, keys: li
     return snaps, tuned
 
 
-def setup_for(bench: TabularBenchmark | None, args: argparse.Namespace) -> Setup:
+def setup_for(bench: TabularBenchmark | None, args: Options) -> Setup:
     """The benchmark's network and data; without one, those of the Fashion-MNIST recipe."""
     if bench is not None:
         return Setup(bench.space, dict(bench.metadata["network"]),
@@ -237,7 +240,7 @@ def setup_for(bench: TabularBenchmark | None, args: argparse.Namespace) -> Setup
                  dataset_source("fashion-mnist", live), args.device, args.seed)
 
 
-def score_order(args: argparse.Namespace) -> dict[str, int]:
+def score_order(args: Options) -> dict[str, int]:
     """Fill the snapshot cache for the first ``--order`` architectures of the Fashion-MNIST
     build order: the expensive part of ``analyze``, which needs no ground truth."""
     from benchmarks.build.order import arch_order
@@ -255,7 +258,7 @@ def score_order(args: argparse.Namespace) -> dict[str, int]:
     return done
 
 
-def analyze(args: argparse.Namespace) -> dict[str, Any]:
+def analyze(args: Options) -> dict[str, Any]:
     bench = load_benchmark(args.benchmark)
     setup = setup_for(bench, args)
     rows = pick_archs(bench, args.archs, args.seed)
@@ -373,7 +376,7 @@ def fashion_mnist_live() -> LiveSource:
     return dataset_source("fashion-mnist", {})
 
 
-def timing(args: argparse.Namespace) -> list[dict[str, Any]]:
+def timing(args: Options) -> list[dict[str, Any]]:
     space = get_space("nb201")
     network = dict(FMNIST_NETWORK, channels=args.channels, cells_per_stage=args.cells_per_stage)
     live = fashion_mnist_live()
@@ -397,78 +400,146 @@ def timing(args: argparse.Namespace) -> list[dict[str, Any]]:
                "fit_seconds": fit_s, "fit_seconds_per_step": fit_s / args.steps,
                "query_seconds_per_arch": query_s, "device": args.device}
         out.append(row)
-        print(f"{name:12s} fit {fit_s:7.2f} s ({fit_s / args.steps:.3f} s/step)  "
-              f"query {query_s:.3f} s/arch")
     return out
 
 
 # --- command line ---------------------------------------------------------------------------
-def _ints(text: str) -> list[int]:
-    return [int(v) for v in text.split(",") if v]
+@dataclass
+class Options:
+    """What the analyses are told on the command line (the options of the same names)."""
+
+    samplers: list[str] = field(default_factory=lambda: list(SAMPLERS))
+    batch_size: int = 64
+    bn_batches: int = 2
+    eval_batches: int = 2
+    eval_batch_size: int = 256
+    device: str = "cpu"
+    seed: int = 0
+    threads: int = 1
+    epochs: list[int] = field(default_factory=lambda: [1, 3, 10, 30])
+    steps_per_epoch: int = 157
+    finetune_steps: list[int] = field(default_factory=lambda: [0, 5])
+    finetune_archs: int = 200
+    out: str = "results/supernet"
+    cache_dir: str | None = None
+    checkpoint_dir: str | None = None
+    benchmark: str = ""
+    archs: int = 1000
+    rank_archs: int = 1000
+    order: int = 1000
+    recipe: str = BENCHMARK_RECIPE
+    steps: int = 20
+    channels: int = 8
+    cells_per_stage: int = 3
 
 
-def _names(text: str) -> list[str]:
-    names = [v for v in text.split(",") if v]
-    unknown = set(names) - set(SAMPLERS)
+def _samplers(text: str) -> list[str]:
+    chosen = names(text)
+    unknown = set(chosen) - set(SAMPLERS)
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown sampler(s) {sorted(unknown)}; use {SAMPLERS}")
-    return names
+        raise OptionError(f"unknown sampler(s) {sorted(unknown)}; use {', '.join(SAMPLERS)}")
+    return chosen
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    for cmd in ("analyze", "score", "timing"):
-        s = sub.add_parser(cmd)
-        s.add_argument("--samplers", type=_names, default=list(SAMPLERS))
-        s.add_argument("--batch-size", type=int, default=64)
-        s.add_argument("--bn-batches", type=int, default=2)
-        s.add_argument("--eval-batches", type=int, default=2)
-        s.add_argument("--eval-batch-size", type=int, default=256)
-        s.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-        s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--threads", type=int, default=1,
-                       help="native threads (torch, OpenMP, BLAS)")
-    for cmd in ("analyze", "score"):
-        s = sub.choices[cmd]
-        s.add_argument("--epochs", type=_ints, default=[1, 3, 10, 30],
-                       help="snapshots (cumulative supernet epochs), ascending")
-        s.add_argument("--steps-per-epoch", type=int, default=157,
-                       help="steps of one supernet epoch (157 batches of 64 = one pass over "
-                       "the benchmark's 10,000 training images)")
-        s.add_argument("--finetune-steps", type=_ints, default=[0, 5])
-        s.add_argument("--finetune-archs", type=int, default=200)
-        s.add_argument("--out", default="results/supernet")
-        s.add_argument("--cache-dir", default=None,
-                       help="snapshot score files [OUT/cache]; shared by analyses and `score`")
-        s.add_argument("--checkpoint-dir", default=None, help="supernet checkpoints "
-                       "[OUT/checkpoints]")
-    a = sub.choices["analyze"]
-    a.add_argument("--benchmark", required=True, help="benchmark name or directory")
-    a.add_argument("--archs", type=int, default=1000)
-    a.add_argument("--rank-archs", type=int, default=1000)
-    sc = sub.choices["score"]
-    sc.add_argument("--order", type=int, default=1000,
-                    help="score the first N architectures of the Fashion-MNIST build order")
-    sc.add_argument("--recipe", default=BENCHMARK_RECIPE, help="build recipe (network, data)")
-    t = sub.choices["timing"]
-    t.add_argument("--steps", type=int, default=20)
-    t.add_argument("--archs", type=int, default=5)
-    t.add_argument("--channels", type=int, default=8)
-    t.add_argument("--cells-per-stage", type=int, default=3)
-    return p
+def _epochs(text: str) -> list[int]:
+    epochs = ints(text, "--epochs")
+    if epochs != sorted(epochs):
+        raise OptionError("--epochs must be ascending (each snapshot resumes the previous one)")
+    return epochs
 
 
-def main(argv: Sequence[str] | None = None) -> Any:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = parser().parse_args(argv)
-    if args.command == "timing":
-        with limit_threads(args.threads):
-            return timing(args)
-    if args.epochs != sorted(args.epochs):
-        raise SystemExit("--epochs must be ascending (each snapshot resumes the previous one)")
-    return score_order(args) if args.command == "score" else analyze(args)
+DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+SamplersOpt = typer.Option(",".join(SAMPLERS), "--samplers",
+                           help="Comma-separated samplers.")
+BatchSizeOpt = typer.Option(64, "--batch-size", help="Training batch size.")
+BnBatchesOpt = typer.Option(2, "--bn-batches", help="Batches re-estimating batch norm.")
+EvalBatchesOpt = typer.Option(2, "--eval-batches", help="Validation batches per subnet.")
+EvalBatchSizeOpt = typer.Option(256, "--eval-batch-size", help="Validation batch size.")
+DeviceOpt = typer.Option(DEFAULT_DEVICE, "--device", help="cpu or cuda.")
+SeedOpt = typer.Option(0, "--seed", help="Seed of sampling and training.")
+ThreadsOpt = typer.Option(1, "--threads", help="Native threads (torch, OpenMP, BLAS).")
+EpochsOpt = typer.Option("1,3,10,30", "--epochs",
+                         help="Snapshots (cumulative supernet epochs), ascending.")
+StepsPerEpochOpt = typer.Option(
+    157, "--steps-per-epoch", help="Steps of one supernet epoch (157 batches of 64 = one pass "
+    "over the benchmark's 10,000 training images).")
+FinetuneStepsOpt = typer.Option("0,5", "--finetune-steps", help="Comma-separated step counts.")
+FinetuneArchsOpt = typer.Option(200, "--finetune-archs", help="Architectures fine-tuned.")
+OutOpt = typer.Option("results/supernet", "--out", help="Output directory.")
+CacheDirOpt = typer.Option(None, "--cache-dir", help="Snapshot score files [OUT/cache]; shared "
+                           "by analyses and `score`.")
+CheckpointDirOpt = typer.Option(None, "--checkpoint-dir",
+                                help="Supernet checkpoints [OUT/checkpoints].")
+
+app = typer.Typer(no_args_is_help=True,
+                  help="How far a supernet's ranking can be trusted (resumable).")
 
 
-if __name__ == "__main__":
-    main()
+@app.command("analyze")
+def analyze_command(
+    benchmark: str = typer.Option(..., help="Benchmark name or directory."),
+    archs: int = typer.Option(1000, help="Distinct benchmark architectures scored."),
+    rank_archs: int = typer.Option(1000, help="Of them, those ranked against ground truth."),
+    samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
+    eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
+    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    epochs: str = EpochsOpt, steps_per_epoch: int = StepsPerEpochOpt,
+    finetune_steps: str = FinetuneStepsOpt, finetune_archs: int = FinetuneArchsOpt,
+    out: str = OutOpt, cache_dir: str | None = CacheDirOpt,
+    checkpoint_dir: str | None = CheckpointDirOpt,
+) -> dict[str, Any]:
+    """Train each sampler's supernet snapshot by snapshot and correlate with ground truth."""
+    return analyze(Options(
+        samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
+        eval_batches=eval_batches, eval_batch_size=eval_batch_size,
+        device=checks.device(device), seed=seed, threads=threads, epochs=_epochs(epochs),
+        steps_per_epoch=steps_per_epoch, finetune_steps=ints(finetune_steps, "--finetune-steps"),
+        finetune_archs=finetune_archs, out=out, cache_dir=cache_dir,
+        checkpoint_dir=checkpoint_dir, benchmark=benchmark, archs=archs, rank_archs=rank_archs))
+
+
+@app.command("score")
+def score_command(
+    order: int = typer.Option(
+        1000, help="Score the first N architectures of the Fashion-MNIST build order."),
+    recipe: str = typer.Option(BENCHMARK_RECIPE, help="Build recipe (network, data)."),
+    samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
+    eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
+    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    epochs: str = EpochsOpt, steps_per_epoch: int = StepsPerEpochOpt,
+    finetune_steps: str = FinetuneStepsOpt, finetune_archs: int = FinetuneArchsOpt,
+    out: str = OutOpt, cache_dir: str | None = CacheDirOpt,
+    checkpoint_dir: str | None = CheckpointDirOpt,
+) -> dict[str, int]:
+    """Fill the snapshot cache for the build order's architectures ahead of ground truth."""
+    return score_order(Options(
+        samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
+        eval_batches=eval_batches, eval_batch_size=eval_batch_size,
+        device=checks.device(device), seed=seed, threads=threads, epochs=_epochs(epochs),
+        steps_per_epoch=steps_per_epoch, finetune_steps=ints(finetune_steps, "--finetune-steps"),
+        finetune_archs=finetune_archs, out=out, cache_dir=cache_dir,
+        checkpoint_dir=checkpoint_dir, order=order, recipe=recipe))
+
+
+def timing_command(
+    steps: int = typer.Option(20, help="Training steps timed."),
+    archs: int = typer.Option(5, help="Architectures queried."),
+    channels: int = typer.Option(8, help="Network width C."),
+    cells_per_stage: int = typer.Option(3, help="Cells per stage N."),
+    samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
+    eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
+    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+) -> list[dict[str, Any]]:
+    """Supernet fit seconds per step and query seconds per architecture of each sampler."""
+    options = Options(
+        samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
+        eval_batches=eval_batches, eval_batch_size=eval_batch_size,
+        device=checks.device(device), seed=seed, threads=threads, steps=steps, archs=archs,
+        channels=channels, cells_per_stage=cells_per_stage)
+    with limit_threads(threads):
+        rows = timing(options)
+    for row in rows:
+        typer.echo(f"{row['sampler']:12s} fit {row['fit_seconds']:7.2f} s "
+                   f"({row['fit_seconds_per_step']:.3f} s/step)  "
+                   f"query {row['query_seconds_per_arch']:.3f} s/arch")
+    return rows

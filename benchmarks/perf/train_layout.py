@@ -1,6 +1,6 @@
 """Training speed of the benchmark's networks in contiguous vs channels-last memory layout.
 
-    python -m benchmarks.perf.train_layout [--archs N] [--steps S] [--recipe R] [--threads T]
+    predbench bench train-layout [--archs N] [--steps S] [--recipe R] [--threads T]
 
 Builds ``--archs`` NAS-Bench-201 cells of the benchmark order with the recipe's network, and
 times ``--steps`` SGD steps (forward, backward, update; one recipe batch of Fashion-MNIST-shaped
@@ -12,11 +12,11 @@ stored, so it is an execution detail of a recipe (like the device), not part of 
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
+import typer
 from torch import nn
 
 from benchmarks.build.order import arch_order
@@ -46,30 +46,27 @@ def step_cpu_seconds(net: nn.Module, layout: torch.memory_format, batch: int, st
     return elapsed / steps
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archs", type=int, default=6)
-    parser.add_argument("--steps", type=int, default=15)
-    parser.add_argument("--recipe", default=BENCHMARK_RECIPE)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    recipe = get_recipe(args.recipe)
+def command(
+    archs: int = typer.Option(6, help="Architectures of the build order to time."),
+    steps: int = typer.Option(15, help="Training steps per layout."),
+    recipe: str = typer.Option(BENCHMARK_RECIPE, help="Build recipe (network, batch size)."),
+    threads: int = typer.Option(1, help="Torch threads."),
+) -> None:
+    """Training speed, contiguous vs channels-last layout."""
+    torch.set_num_threads(threads)
+    chosen = get_recipe(recipe)
     ms: dict[str, list[float]] = {name: [] for name in LAYOUTS}
-    print(f"recipe {recipe.name}, batch {recipe.batch_size}, {args.threads} thread(s), "
-          f"{args.steps} steps per layout")
-    print("| arch | contiguous ms/step | channels_last ms/step | speed-up |\n|---|---|---|---|")
-    for arch in arch_order()[: args.archs]:
+    typer.echo(f"recipe {chosen.name}, batch {chosen.batch_size}, {threads} thread(s), "
+               f"{steps} steps per layout")
+    typer.echo("| arch | contiguous ms/step | channels_last ms/step | speed-up |\n"
+               "|---|---|---|---|")
+    for arch in arch_order()[:archs]:
         for name, layout in LAYOUTS.items():
             torch.manual_seed(0)
-            net = build_network(arch, recipe)
-            ms[name].append(1000 * step_cpu_seconds(net, layout, recipe.batch_size, args.steps))
+            net = build_network(arch, chosen)
+            ms[name].append(1000 * step_cpu_seconds(net, layout, chosen.batch_size, steps))
         a, b = ms["contiguous"][-1], ms["channels_last"][-1]
-        print(f"| {arch} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+        typer.echo(f"| {arch} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
     total = float(np.sum(ms["contiguous"]) / np.sum(ms["channels_last"]))
-    print(f"overall: channels_last needs {1 / total:.2f} of the contiguous CPU time "
-          f"({total:.2f}x faster) over {args.archs} architectures")
-
-
-if __name__ == "__main__":
-    main()
+    typer.echo(f"overall: channels_last needs {1 / total:.2f} of the contiguous CPU time "
+               f"({total:.2f}x faster) over {archs} architectures")

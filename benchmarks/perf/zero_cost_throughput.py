@@ -1,6 +1,6 @@
 """Throughput of every zero-cost proxy on the Fashion-MNIST benchmark's networks.
 
-    python -m benchmarks.perf.zero_cost_throughput [--archs N] [--device cpu|cuda]
+    predbench bench zero-cost-throughput [--archs N] [--device cpu|cuda]
 
 Scores ``--archs`` random NAS-Bench-201 cells with each live proxy (and the params/flops
 baselines counted from the network), one predictor ``query`` per measure exactly as a sweep
@@ -11,14 +11,16 @@ side) and the estimated time of all measures over 1,000 architectures.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+import typer
 
+from benchmarks import checks
+from benchmarks.checks import OptionError, names
 from benchmarks.jobs import JobFailure, JobPool
 from predictors import FitContext, QueryContext, make
 from predictors.base import LiveSource
@@ -89,63 +91,67 @@ def _share(opts: dict, share: tuple[int, int]) -> dict[str, tuple]:
     return run_share(opts, *share)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archs", type=int, default=20, help="architectures per measure")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                        choices=("cpu", "cuda"))
-    parser.add_argument("--channels", type=int, default=8, help="network width C")
-    parser.add_argument("--cells", type=int, default=3, help="cells per stage N")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--data", choices=("fashion-mnist", "random"), default="fashion-mnist",
-                        help="real Fashion-MNIST batches (needs the dataset files) or random ones")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads per worker (0: torch's default); one "
-                             "thread per worker is much faster for these small networks")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes sharing the architectures (e.g. one per CPU core)")
-    parser.add_argument("--measures", nargs="*", default=[*PROXY_MEASURES, *BASELINES])
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled cells")
-    args = parser.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device is available")
-    if args.workers < 1 or args.archs < args.workers:
-        parser.error("need --workers >= 1 and --archs >= --workers")
-    opts = vars(args)
-    shares = [len(part) for part in np.array_split(np.arange(args.archs), args.workers)]
+def command(
+    archs: int = typer.Option(20, help="Architectures per measure."),
+    device: str = typer.Option("cuda" if torch.cuda.is_available() else "cpu",
+                               help="cpu or cuda."),
+    channels: int = typer.Option(8, help="Network width C."),
+    cells: int = typer.Option(3, help="Cells per stage N."),
+    batch_size: int = typer.Option(64, help="Images per scoring batch."),
+    data: str = typer.Option("fashion-mnist", help="Real Fashion-MNIST batches (needs the "
+                             "dataset files) or random ones: fashion-mnist or random."),
+    threads: int = typer.Option(1, help="Torch intra-op threads per worker (0: torch's "
+                                "default); one per worker is much faster for these networks."),
+    workers: int = typer.Option(1, help="Processes sharing the architectures (e.g. one per "
+                                "CPU core)."),
+    measures: str = typer.Option(",".join([*PROXY_MEASURES, *BASELINES]),
+                                 help="Comma-separated measures to time."),
+    seed: int = typer.Option(0, help="Seed of the sampled cells."),
+) -> None:
+    """Zero-cost throughput: seconds per architecture of every measure."""
+    if device not in ("cpu", "cuda"):
+        raise OptionError(f"--device {device!r} is not supported; use cpu or cuda")
+    checks.device(device)
+    if data not in ("fashion-mnist", "random"):
+        raise OptionError(f"--data {data!r} is not one of fashion-mnist, random")
+    if workers < 1 or archs < workers:
+        raise OptionError("need --workers >= 1 and --archs >= --workers")
+    chosen = names(measures)
+    opts = {"archs": archs, "device": device, "channels": channels, "cells": cells,
+            "batch_size": batch_size, "data": data, "threads": threads, "workers": workers,
+            "measures": chosen, "seed": seed}
+    shares = [len(part) for part in np.array_split(np.arange(archs), workers)]
 
     start = time.perf_counter()
-    if args.workers == 1:
+    if workers == 1:
         results = [run_share(opts, 0, shares[0])]
     else:
         jobs = list(enumerate(shares))
-        outcomes = dict(JobPool(args.workers).map(functools.partial(_share, opts), jobs))
+        outcomes = dict(JobPool(workers).map(functools.partial(_share, opts), jobs))
         failed = [o for o in outcomes.values() if isinstance(o, JobFailure)]
         if failed:
-            parser.exit(1, f"a worker's share failed: {failed[0].error}\n")
+            typer.echo(f"a worker's share failed: {failed[0].error}", err=True)
+            raise typer.Exit(1)
         results = [outcomes[job] for job in jobs]
     wall = time.perf_counter() - start
 
-    threads = args.threads or torch.get_num_threads()
-    device = (torch.cuda.get_device_name() if args.device == "cuda"
-              else f"cpu, {args.workers} worker(s) x {threads} thread(s)")
-    print(f"device: {device}; network C={args.channels} N={args.cells}, stem stride 2, input "
-          f"1x28x28; batch {args.batch_size} of {args.data} data; {args.archs} archs")
-    print(f"{'measure':<10} {'archs/s':>9} {'ms/arch':>9} {'cpu ms/arch':>12} {'NaN':>4}")
+    threads = threads or torch.get_num_threads()
+    where = (torch.cuda.get_device_name() if device == "cuda"
+             else f"cpu, {workers} worker(s) x {threads} thread(s)")
+    typer.echo(f"device: {where}; network C={channels} N={cells}, stem stride 2, input "
+               f"1x28x28; batch {batch_size} of {data} data; {archs} archs")
+    typer.echo(f"{'measure':<10} {'archs/s':>9} {'ms/arch':>9} {'cpu ms/arch':>12} {'NaN':>4}")
     total = total_cpu = 0.0
-    for name in args.measures:
+    for name in chosen:
         rate = sum(r[name][2] / r[name][0] for r in results)  # workers run side by side
-        cpu = sum(r[name][1] for r in results) / args.archs
+        cpu = sum(r[name][1] for r in results) / archs
         nans = sum(r[name][3] for r in results)
         total += 1.0 / rate
         total_cpu += cpu
-        print(f"{name:<10} {rate:9.2f} {1000.0 / rate:9.1f} {1000.0 * cpu:12.1f} {nans:4d}")
-    print(f"all {len(args.measures)} measures: {1000.0 * total:.0f} ms per architecture (wall) "
-          f"-> estimated {1000.0 * total / 60.0:.1f} min for 1,000 architectures; "
-          f"{1000.0 * total_cpu:.0f} ms CPU per architecture -> "
-          f"{1000.0 * total_cpu / args.workers / 60.0:.1f} min on {args.workers} idle worker(s) "
-          f"(whole run incl. start-up and warm-up: {wall:.1f} s wall)")
-
-
-if __name__ == "__main__":
-    main()
+        typer.echo(f"{name:<10} {rate:9.2f} {1000.0 / rate:9.1f} {1000.0 * cpu:12.1f} "
+                   f"{nans:4d}")
+    typer.echo(f"all {len(chosen)} measures: {1000.0 * total:.0f} ms per architecture (wall) "
+               f"-> estimated {1000.0 * total / 60.0:.1f} min for 1,000 architectures; "
+               f"{1000.0 * total_cpu:.0f} ms CPU per architecture -> "
+               f"{1000.0 * total_cpu / workers / 60.0:.1f} min on {workers} idle worker(s) "
+               f"(whole run incl. start-up and warm-up: {wall:.1f} s wall)")
