@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from benchmarks import cli
 from benchmarks.tabular import (
-    analog_nasbench,
     load_benchmark,
     nasbench_graph,
     naslib,
@@ -243,7 +242,7 @@ def test_analog_command_reports_errors_in_one_line(tmp_path, capsys):
         (["--timings", str(timings)], "lacks the column(s) ['seconds_per_image', 'device']"),
     ]:
         with pytest.raises(SystemExit) as info:
-            analog_nasbench.main(["--out", str(tmp_path / "out"), *args])
+            cli.main(["convert", "analog-nasbench", "--out", str(tmp_path / "out"), *args])
         err = capsys.readouterr().err
         assert info.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1
         assert fragment in err

@@ -12,7 +12,7 @@ Keys are six op indices in NAS-Bench-Suite-Zero's order (``NB201Space.from_op_in
 
 Run once (needs ``pip install -e .[converters]``)::
 
-    python -m benchmarks.tabular.analog_nasbench --out data/nb201-cifar10
+    predbench convert analog-nasbench --out data/nb201-cifar10
 
 Errors: a missing package, an unreadable, truncated or corrupt data file, a refused global or
 unexpected records (and a malformed ``--timings`` or ``--check`` file) raise ``ConverterError``
@@ -22,7 +22,6 @@ exits with status 2.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import importlib.metadata
@@ -47,9 +46,7 @@ from benchmarks.tabular.cost_model import (
 )
 from benchmarks.tabular.format import (
     EPOCH_COST,
-    BenchmarkFormatError,
     TabularBenchmark,
-    read_benchmark,
 )
 from benchmarks.tabular.safe_pickle import DataHolder, restricted_load
 from benchmarks.tabular.source import ConverterError, layout_errors, read_json
@@ -347,41 +344,3 @@ def compare_with_suite_zero(bench: TabularBenchmark, path: Path,
     x, y = ours[idx], np.array(list(reference.values()))
     return {"n": len(idx), "kendall_tau": kendall_tau(x, y),
             "spearman": float(spearmanr(x, y).statistic)}
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data") / NAME)
-    parser.add_argument("--timed", type=int, default=40, help="networks to time for the cost model")
-    parser.add_argument("--verify", type=int, default=30,
-                        help="cells whose params/FLOPs are counted to verify the additive model")
-    parser.add_argument("--check", type=Path, default=None,
-                        help="a Suite-Zero zc_nasbench201 JSON to compare accuracies with")
-    parser.add_argument("--timings", type=Path, default=None,
-                        help="reuse a cost_measurements.csv instead of timing networks anew")
-    parser.add_argument("--check-only", action="store_true",
-                        help="compare the already converted --out with --check; convert nothing")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        _run(args, parser)
-    except BenchmarkFormatError as exc:
-        parser.exit(2, f"error: {exc}\n")
-
-
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    if args.check_only:
-        if args.check is None:
-            parser.error("--check-only needs --check FILE")
-        bench = read_benchmark(args.out)
-    else:
-        timings = read_timings(args.timings) if args.timings is not None else None
-        bench = convert(args.out, args.timed, args.verify, timings=timings)
-        log.info("wrote %s: %d cells, %d unique networks", args.out, len(bench),
-                 bench.metadata["unique_canonical"])
-    if args.check is not None:
-        log.info("against %s: %s", args.check, compare_with_suite_zero(bench, args.check))
-
-
-if __name__ == "__main__":
-    main()

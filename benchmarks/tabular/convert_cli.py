@@ -1,8 +1,7 @@
 """``predbench convert``: public benchmark files into the tabular format.
 
 Each command reports a bad source (``ConverterError``) as one line and exits with status 2.
-AnalogNAS-Bench has its own command, ``python -m benchmarks.tabular.analog_nasbench``, since it
-also times networks for its cost model.
+AnalogNAS-Bench's command also times networks for its cost model.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from benchmarks.tabular import nasbench_graph, naslib, suite_zero
-from benchmarks.tabular.format import TabularBenchmark
+from benchmarks.tabular import analog_nasbench, nasbench_graph, naslib, suite_zero
+from benchmarks.tabular.format import TabularBenchmark, read_benchmark
 from benchmarks.tabular.source import ConverterError
 
 app = typer.Typer(no_args_is_help=True,
@@ -62,3 +61,30 @@ def nasbench_graph_command(
         raise ConverterError("--source needs exactly one --dataset (the dataset of that file)")
     _report([nasbench_graph.convert_dataset(d, out / f"nasbench-graph-{d}", source)
              for d in datasets], out)
+
+
+@app.command("analog-nasbench")
+def analog_nasbench_command(
+    out: Path = typer.Option(Path("data") / analog_nasbench.NAME, help="Benchmark directory."),
+    timed: int = typer.Option(40, help="Networks to time for the cost model."),
+    verify: int = typer.Option(30, help="Cells whose params/FLOPs are counted to verify the "
+                               "additive model."),
+    check: Path | None = typer.Option(None, help="A Suite-Zero zc_nasbench201 JSON to compare "
+                                      "accuracies with."),
+    timings: Path | None = typer.Option(None, help="Reuse a cost_measurements.csv instead of "
+                                        "timing networks anew."),
+    check_only: bool = typer.Option(False, "--check-only", help="Compare the already converted "
+                                    "--out with --check; convert nothing."),
+) -> None:
+    """NB201 on CIFAR-10 from the analog-nasbench package (times networks for its costs)."""
+    if check_only:
+        if check is None:
+            raise ConverterError("--check-only needs --check FILE")
+        bench = read_benchmark(out)
+    else:
+        table = analog_nasbench.read_timings(timings) if timings is not None else None
+        bench = analog_nasbench.convert(out, timed, verify, timings=table)
+        typer.echo(f"wrote {out}: {len(bench)} cells, {bench.metadata['unique_canonical']} "
+                   "unique networks")
+    if check is not None:
+        typer.echo(f"against {check}: {analog_nasbench.compare_with_suite_zero(bench, check)}")
