@@ -392,20 +392,20 @@ def _mount_group(module: Any, name: str, help: str, parent: typer.Typer = app) -
 
 #: ``predbench analyze NAME``: the module of each analysis (a ``command``, or an ``app`` group).
 ANALYSES = {
-    "summary-table": "benchmarks.summary_table",
-    "proxy-report": "benchmarks.proxy_report",
-    "lc-report": "benchmarks.lc_report",
-    "lc-extrapolation": "benchmarks.lc_extrapolation",
-    "supernet": "benchmarks.perf.supernet_analysis",
-    "omni-vary-both": "benchmarks.perf.omni_vary_both",
+    "summary-table": "benchmarks.analyses.summary_table",
+    "proxy-report": "benchmarks.analyses.proxy_report",
+    "lc-report": "benchmarks.analyses.lc_report",
+    "lc-extrapolation": "benchmarks.analyses.lc_extrapolation",
+    "supernet": "benchmarks.analyses.supernet",
+    "omni-vary-both": "benchmarks.analyses.omni_vary_both",
 }
 #: ``predbench bench NAME``: the module and command function of each timing.
 TIMINGS = {
-    "ngb-normal": ("benchmarks.perf.ngb_normal", "command"),
-    "model-based": ("benchmarks.perf.model_based_timing", "command"),
-    "train-layout": ("benchmarks.perf.train_layout", "command"),
-    "zero-cost-throughput": ("benchmarks.perf.zero_cost_throughput", "command"),
-    "supernet": ("benchmarks.perf.supernet_analysis", "timing_command"),
+    "ngb-normal": ("benchmarks.timings.ngb_normal", "command"),
+    "model-based": ("benchmarks.timings.model_based", "command"),
+    "train-layout": ("benchmarks.timings.train_layout", "command"),
+    "zero-cost-throughput": ("benchmarks.timings.zero_cost_throughput", "command"),
+    "supernet": ("benchmarks.analyses.supernet", "timing_command"),
 }
 analyze_app = typer.Typer(no_args_is_help=True,
                           help="Analyses of results and benchmarks (tables, reports, plots).")
@@ -445,7 +445,7 @@ def _mount_commands() -> None:
 def _mount_optional() -> None:
     """Mount the optional commands under ``_guard``; each module's ``USER_ERRORS`` join ours."""
     global USER_ERRORS
-    build = _optional("benchmarks.build.cli")
+    build = _optional("benchmarks.builder.cli")
     _mount_group(build, "build", "Build a tabular benchmark by training.")
     _mount_group(_optional("benchmarks.tabular.convert_cli"), "convert",
                  "Convert a public benchmark's files into predbench's format.")

@@ -21,7 +21,7 @@ LiveFactory = Callable[[dict[str, Any]], LiveSource]
 
 #: Built-in providers, resolved lazily by import path.
 BUILTIN_DATASETS: dict[str, str] = {
-    "fashion-mnist": "benchmarks.build.fashion_mnist:live_source",
+    "fashion-mnist": "benchmarks.builder.fashion_mnist:live_source",
     "gaussian": "benchmarks.substitute_batches:gaussian_source",
     "fashion-mnist-resized": "benchmarks.substitute_batches:fashion_mnist_resized_source",
 }

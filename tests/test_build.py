@@ -10,17 +10,17 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from benchmarks.build import fashion_mnist as fm
-from benchmarks.build import generate
-from benchmarks.build.cli import app
-from benchmarks.build.merge import merge
-from benchmarks.build.order import arch_order, benchmark_tasks, pilot_tasks
-from benchmarks.build.pilot import choose_recipe, pilot_table, write_table
-from benchmarks.build.recipe import PRESETS, Recipe
-from benchmarks.build.report import plot_epoch_tau
-from benchmarks.build.shards import ShardError, done_pairs, open_shard_dir
-from benchmarks.build.status import progress
-from benchmarks.build.zero_cost import run_scores
+from benchmarks.builder import fashion_mnist as fm
+from benchmarks.builder import generate
+from benchmarks.builder.cli import app
+from benchmarks.builder.merge import merge
+from benchmarks.builder.order import arch_order, benchmark_tasks, pilot_tasks
+from benchmarks.builder.pilot import choose_recipe, pilot_table, write_table
+from benchmarks.builder.recipe import PRESETS, Recipe
+from benchmarks.builder.report import plot_epoch_tau
+from benchmarks.builder.shards import ShardError, done_pairs, open_shard_dir
+from benchmarks.builder.status import progress
+from benchmarks.builder.zero_cost import run_scores
 from benchmarks.tabular.format import read_benchmark
 from predictors.spaces import get_space
 
@@ -166,7 +166,7 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
 
 
 def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():
-    from benchmarks.build.status import _seed_agreement
+    from benchmarks.builder.status import _seed_agreement
 
     def rec(index, seed, final):
         return {"index": index, "seed": seed, "curves": {"val_acc": [50.0, final]}}
@@ -180,7 +180,7 @@ def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():
 
 
 def test_ranking_ceiling_matches_a_simulation_of_noisy_labels():
-    from benchmarks.build.stats import ranking_ceiling
+    from benchmarks.builder.stats import ranking_ceiling
     from predictors.ranking import kendall_tau
 
     seed_tau, paired = 0.69, 0.35

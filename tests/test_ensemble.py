@@ -283,7 +283,7 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
 
 
 def test_vary_both_reads_a_benchmarks_zero_cost_table_when_it_has_one():
-    from benchmarks.perf.omni_vary_both import resolve_zc_source, single_task_spec
+    from benchmarks.analyses.omni_vary_both import resolve_zc_source, single_task_spec
 
     table = make_synthetic_benchmark(n=30, zero_cost=("jacov", "synflow"))
     plain = make_synthetic_benchmark(n=30)
@@ -301,7 +301,7 @@ def test_improvement_compares_nominal_budgets_not_noisy_mean_times():
     over other test architectures, came out a little higher; a larger budget never is."""
     import pandas as pd
 
-    from benchmarks.perf.omni_vary_both import improvement
+    from benchmarks.analyses.omni_vary_both import improvement
 
     rows = [("omni", 121, 4, 0.80, 9500.0, 39.10), ("no_curves", 121, 0, 0.65, 9500.0, 0.1),
             ("sotle", 0, 4, 0.83, 0.0, 39.26), ("sotle", 0, 6, 0.84, 0.0, 58.9),

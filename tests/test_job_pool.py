@@ -11,9 +11,9 @@ import pytest
 from job_plugins import fail_setup, misbehave, square
 from typer.testing import CliRunner
 
-from benchmarks.build import fashion_mnist as fm
-from benchmarks.build import generate
-from benchmarks.build.recipe import PRESETS
+from benchmarks.builder import fashion_mnist as fm
+from benchmarks.builder import generate
+from benchmarks.builder.recipe import PRESETS
 from benchmarks.cli import app
 from benchmarks.jobs import FAILED, TIMEOUT, InProcess, JobFailure, JobPool, worker_slot
 from benchmarks.search import SearchSpec, SearchStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import make_synthetic_benchmark
 
-from benchmarks import lc_extrapolation
+from benchmarks.analyses import lc_extrapolation
 from benchmarks.cli import app
 
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import make_synthetic_benchmark
 from typer.testing import CliRunner
 
-from benchmarks import lc_report
-from benchmarks.build.stats import epoch_vs_final_tau
+from benchmarks.analyses import lc_report
+from benchmarks.builder.stats import epoch_vs_final_tau
 from benchmarks.cli import app
 
 

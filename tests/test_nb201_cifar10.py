@@ -334,7 +334,7 @@ def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, 
 
 
 def test_proxy_ranking_agreement_with_published_figures():
-    from benchmarks.proxy_report import ranking_agreement
+    from benchmarks.analyses.proxy_report import ranking_agreement
 
     same = [{"predictor": p, "spearman": v} for p, v in
             (("synflow", 0.8), ("params", 0.7), ("flops", 0.6), ("grasp", 0.1))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.summary_table import table
+from benchmarks.analyses.summary_table import table
 
 
 def summary_rows() -> pd.DataFrame:

@@ -161,7 +161,7 @@ def test_user_errors_are_clear():
 def test_random_best_of_is_the_exact_expectation():
     from itertools import combinations
 
-    from benchmarks.perf.supernet_analysis import random_best_of
+    from benchmarks.analyses.supernet import random_best_of
 
     truth = np.array([3.0, 1.0, 4.0, 1.5, 9.0, 2.6])
     for k in (1, 2, 4):
@@ -195,7 +195,7 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
         assert rows["fit_cpu_seconds_cumulative"].is_monotonic_increasing
 
     # A rerun reads every snapshot back: no training, no scoring, the same table.
-    from benchmarks.perf import supernet_analysis
+    from benchmarks.analyses import supernet as supernet_analysis
 
     def no_fit(*a, **k):
         raise AssertionError("a cached snapshot was trained again")
@@ -207,7 +207,7 @@ def test_supernet_analysis_runs_on_a_tiny_synthetic_benchmark(tmp_path, monkeypa
 
 
 def test_finetune_subset_depends_on_the_set_of_architectures_not_their_order():
-    from benchmarks.perf.supernet_analysis import finetune_subset
+    from benchmarks.analyses.supernet import finetune_subset
 
     keys = [f"arch-{i}" for i in range(50)]
     chosen = {keys[i] for i in finetune_subset(keys, 10)}
@@ -219,8 +219,8 @@ def test_finetune_subset_depends_on_the_set_of_architectures_not_their_order():
 def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
     import json
 
-    from benchmarks.build import fashion_mnist as fm
-    from benchmarks.build.order import arch_order
+    from benchmarks.builder import fashion_mnist as fm
+    from benchmarks.builder.order import arch_order
     from benchmarks.cli import app
 
     if not all((fm.DEFAULT_DIR / f).is_file() for f in fm.FILES.values()):
@@ -242,7 +242,7 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
     assert set(plain["scores"]) == {space.to_string(a) for a in arch_order()[:6]}
     assert plain["steps"] == 2 and plain["train_cpu_s"] > 0
     assert main(args) == {"oneshot": 9}  # a rerun finds everything cached
-    from benchmarks.perf.supernet_analysis import finetune_subset
+    from benchmarks.analyses.supernet import finetune_subset
 
     tuned = json.loads(next(f for f in files if "-ft1-" in f.name).read_text())
     keys = [space.to_string(a) for a in arch_order()[:6]]
@@ -252,8 +252,8 @@ def test_supernet_score_fills_the_cache_for_the_build_order(tmp_path):
 def test_supernet_analysis_epoch_is_one_pass_over_the_benchmark_training_split():
     import math
 
-    from benchmarks.build.recipe import BENCHMARK_RECIPE, get_recipe
-    from benchmarks.perf.supernet_analysis import BatchSizeOpt, StepsPerEpochOpt
+    from benchmarks.analyses.supernet import BatchSizeOpt, StepsPerEpochOpt
+    from benchmarks.builder.recipe import BENCHMARK_RECIPE, get_recipe
 
     recipe = get_recipe(BENCHMARK_RECIPE)
     assert StepsPerEpochOpt.default == math.ceil(recipe.train_size / BatchSizeOpt.default)

@@ -38,7 +38,7 @@ class SupernetTrainer(Predictor):
     needs = DataNeeds(labels=False, live=True, network=True)
     #: The main job's quick grid trains 3 of the default 10 epochs (the default 1,000 DARTS
     #: steps took 18 minutes on a shared core of the Fashion-MNIST network); ``--full`` trains
-    #: all 10, and ``benchmarks.perf.supernet_analysis`` follows the ranking over epochs.
+    #: all 10, and ``benchmarks.analyses.supernet`` follows the ranking over epochs.
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 3}
     param_bounds: ClassVar[dict[str, Interval]] = {
         **dict.fromkeys(("epochs", "steps_per_epoch", "batch_size", "eval_batches",

@@ -6,7 +6,7 @@ per-epoch CPU time (training plus validation) of shards trained on the reference
 (CPU, one thread, channels-last layout; CPU time is not inflated by other processes sharing
 the cores) against the number of edges of each operation in the cell.
 
-Zero-cost scores computed by ``predbench build zero-cost`` (``benchmarks.build.zero_cost``)
+Zero-cost scores computed by ``predbench build zero-cost`` (``benchmarks.builder.zero_cost``)
 become static columns ``zc_<measure>`` and ``zc_<measure>_time``, as in a converted
 NAS-Bench-Suite-Zero table, so the tabulated predictor ``zc_table`` reads them.
 """
@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 from scipy.optimize import nnls
 
-from benchmarks.build.fashion_mnist import SplitSpec
-from benchmarks.build.order import SECOND_SEED_EVERY
-from benchmarks.build.pilot import PILOT_DIR
-from benchmarks.build.recipe import Recipe
-from benchmarks.build.shards import ShardError, read_recipe, read_shards
-from benchmarks.build.stats import epoch_vs_final_tau, ranking_ceiling, seed_agreement, spread
-from benchmarks.build.train import INPUT_SHAPE, METRICS
-from benchmarks.build.zero_cost import read_scores, tabulate
+from benchmarks.builder.fashion_mnist import SplitSpec
+from benchmarks.builder.order import SECOND_SEED_EVERY
+from benchmarks.builder.pilot import PILOT_DIR
+from benchmarks.builder.recipe import Recipe
+from benchmarks.builder.shards import ShardError, read_recipe, read_shards
+from benchmarks.builder.stats import epoch_vs_final_tau, ranking_ceiling, seed_agreement, spread
+from benchmarks.builder.train import INPUT_SHAPE, METRICS
+from benchmarks.builder.zero_cost import read_scores, tabulate
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
 from predictors.spaces import Arch, get_space
 from predictors.spaces.nb201 import OPS
@@ -132,7 +132,7 @@ def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices:
         "space": "nb201",
         "dataset": "fashion-mnist",
         "description": "NAS-Bench-201-space networks trained on Fashion-MNIST by this project "
-                       "(benchmarks/build); one representative per canonical cell, in a fixed "
+                       "(benchmarks/builder); one representative per canonical cell, in a fixed "
                        "seeded order; seed 1 for every third architecture of that order "
                        "(plus the pilot's cells).",
         "metrics": {m: {"direction": "min" if m.endswith("loss") else "max",

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.build.shards import atomic_write_text
+from benchmarks.builder.shards import atomic_write_text
 from predictors.weight_sharing.checkpoint import fingerprint
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.build.order import arch_order
-from benchmarks.build.recipe import Recipe
-from benchmarks.build.shards import ShardError, atomic_write_text, open_shard_dir
-from benchmarks.build.train import INPUT_SHAPE
+from benchmarks.builder.order import arch_order
+from benchmarks.builder.recipe import Recipe
+from benchmarks.builder.shards import ShardError, atomic_write_text, open_shard_dir
+from benchmarks.builder.train import INPUT_SHAPE
 from benchmarks.jobs import JobsSummary, job_runner
 
 log = logging.getLogger(__name__)

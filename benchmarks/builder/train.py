@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.build.fashion_mnist import split_tensors
-from benchmarks.build.recipe import Recipe
+from benchmarks.builder.fashion_mnist import split_tensors
+from benchmarks.builder.recipe import Recipe
 from predictors.spaces import Arch, get_space
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 INPUT_SHAPE = (1, 28, 28)
 #: Memory layout of training: channels-last convolutions run 1.3-1.8x faster per core on CPU
-#: (benchmarks/perf/train_layout.py) and are the default of cuDNN's fast paths.
+#: (benchmarks/timings/train_layout.py) and are the default of cuDNN's fast paths.
 MEMORY_FORMAT = torch.channels_last
 
 

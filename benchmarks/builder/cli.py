@@ -11,9 +11,9 @@ from typing import Any
 import typer
 
 from benchmarks import checks
-from benchmarks.build.fashion_mnist import DatasetMissingError
-from benchmarks.build.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, RecipeError, get_recipe
-from benchmarks.build.shards import ShardError
+from benchmarks.builder.fashion_mnist import DatasetMissingError
+from benchmarks.builder.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, RecipeError, get_recipe
+from benchmarks.builder.shards import ShardError
 from benchmarks.jobs import JobsFailed
 
 app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
@@ -96,7 +96,7 @@ def pilot(
     verbose: bool = False,
 ) -> None:
     """Train (resuming) a recipe's pilot and write its table to results/pilot/."""
-    from benchmarks.build.pilot import run_pilot, table_row
+    from benchmarks.builder.pilot import run_pilot, table_row
 
     r = _recipe(recipe)
     _counts(cells=cells, workers=workers, threads=threads)
@@ -116,7 +116,7 @@ def calibrate(
     """One-epoch cost of candidate recipes; appends rows to results/pilot/calibration.md."""
     import torch
 
-    from benchmarks.build.pilot import calibrate as run
+    from benchmarks.builder.pilot import calibrate as run
 
     chosen = [_recipe(name) for name in recipes]
     _counts(cells=cells, threads=threads)
@@ -132,7 +132,7 @@ def select(
     cells: int = typer.Option(24, help="minimum cells with two seeds in a pilot"),
 ) -> None:
     """Print the recipe the pilot rule picks (tau >= 0.7 cheapest, else best >= 0.5)."""
-    from benchmarks.build.pilot import choose_recipe
+    from benchmarks.builder.pilot import choose_recipe
 
     _counts(cells=cells)
     try:
@@ -148,8 +148,8 @@ def select(
 def pilot_table_cmd(recipe: str = RecipeOpt, cells: int = 24, shards: Path | None = ShardsOpt
                     ) -> None:
     """Rewrite a pilot's table from the shards present (a partial pilot included)."""
-    from benchmarks.build.generate import default_shard_dir
-    from benchmarks.build.pilot import pilot_table, table_row, write_table
+    from benchmarks.builder.generate import default_shard_dir
+    from benchmarks.builder.pilot import pilot_table, table_row, write_table
 
     r = _recipe(recipe)
     _counts(cells=cells)
@@ -171,8 +171,8 @@ def generate(
     task_timeout: float = TaskTimeoutOpt,
 ) -> None:
     """Train the benchmark's (architecture, seed) pairs; resumes, skipping finished shards."""
-    from benchmarks.build.generate import run_tasks
-    from benchmarks.build.order import benchmark_tasks
+    from benchmarks.builder.generate import run_tasks
+    from benchmarks.builder.order import benchmark_tasks
 
     r = _recipe(recipe)
     _counts(archs=archs, second_seed_every=second_seed_every, workers=workers, threads=threads)
@@ -197,8 +197,8 @@ def zero_cost(
 ) -> None:
     """Score the benchmark's architectures with every live zero-cost proxy (resumes); `merge`
     tabulates the scores and their CPU time as static zc_<measure>[_time] columns."""
-    from benchmarks.build.generate import default_shard_dir
-    from benchmarks.build.zero_cost import run_scores
+    from benchmarks.builder.generate import default_shard_dir
+    from benchmarks.builder.zero_cost import run_scores
 
     r = _recipe(recipe)
     _counts(archs=archs, workers=workers)
@@ -220,9 +220,9 @@ def merge(
                               "[results/<name>-epoch-tau.png]"),
 ) -> None:
     """Assemble the shards into the tabular benchmark format (and plot its epoch taus)."""
-    from benchmarks.build.generate import REPO_ROOT, default_shard_dir
-    from benchmarks.build.merge import merge as do_merge
-    from benchmarks.build.report import plot_epoch_tau
+    from benchmarks.builder.generate import REPO_ROOT, default_shard_dir
+    from benchmarks.builder.merge import merge as do_merge
+    from benchmarks.builder.report import plot_epoch_tau
 
     shard_dir = _shards_from(shards or default_shard_dir(_recipe(recipe)))
     out = checks.output_dir(out or REPO_ROOT / "data" / name, "--out")
@@ -245,8 +245,8 @@ def status(
     shards: Path | None = ShardsOpt,
 ) -> None:
     """Print done architectures and seeds and the estimated time left for the target."""
-    from benchmarks.build.generate import default_shard_dir
-    from benchmarks.build.status import progress
+    from benchmarks.builder.generate import default_shard_dir
+    from benchmarks.builder.status import progress
 
     r = _recipe(recipe)
     _counts(archs=archs, second_seed_every=second_seed_every, workers=workers)

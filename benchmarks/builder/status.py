@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.build.order import benchmark_tasks
-from benchmarks.build.shards import done_pairs, read_shards
-from benchmarks.build.stats import paired_final_val_acc, seed_agreement
-from benchmarks.build.zero_cost import done_indices
+from benchmarks.builder.order import benchmark_tasks
+from benchmarks.builder.shards import done_pairs, read_shards
+from benchmarks.builder.stats import paired_final_val_acc, seed_agreement
+from benchmarks.builder.zero_cost import done_indices
 
 
 @dataclass

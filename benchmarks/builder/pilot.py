@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.build.generate import REPO_ROOT, default_shard_dir, run_tasks
-from benchmarks.build.order import arch_order, pilot_tasks
-from benchmarks.build.recipe import Recipe, with_overrides
-from benchmarks.build.shards import atomic_write_text, read_recipe, read_shards
-from benchmarks.build.stats import (
+from benchmarks.builder.generate import REPO_ROOT, default_shard_dir, run_tasks
+from benchmarks.builder.order import arch_order, pilot_tasks
+from benchmarks.builder.recipe import Recipe, with_overrides
+from benchmarks.builder.shards import atomic_write_text, read_recipe, read_shards
+from benchmarks.builder.stats import (
     epoch_vs_final_tau,
     paired_final_val_acc,
     seed_agreement,
@@ -123,7 +123,7 @@ def calibrate(recipe: Recipe, num_archs: int = 2, out_dir: Path = PILOT_DIR) -> 
     """
     import torch
 
-    from benchmarks.build.train import train_one
+    from benchmarks.builder.train import train_one
 
     one = with_overrides(recipe, epochs=1)
     rows = [train_one(arch, 0, one) for arch in arch_order()[:num_archs]]

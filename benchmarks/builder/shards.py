@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks.build.recipe import Recipe
+from benchmarks.builder.recipe import Recipe
 
 RECIPE_FILE = "recipe.json"
 

@@ -20,7 +20,7 @@ after few-shot fine-tuning of each subnet. Outputs: ``table.csv``, ``op_ranks.cs
 ``finetune.csv``, ``summary.json`` and plots, under ``--out/<benchmark>``.
 
 Both training and scoring resume: supernets checkpoint into ``--out/checkpoints`` and every
-snapshot's scores go to a file in ``--out/cache`` (``benchmarks.perf.supernet_snapshots``) after
+snapshot's scores go to a file in ``--out/cache`` (``benchmarks.analyses.supernet_snapshots``) after
 each chunk of architectures. ``score`` fills that cache for the first ``--order`` architectures of
 the Fashion-MNIST build order, the benchmark's own architectures, before their ground truth
 exists; ``analyze`` then only correlates. Times are recorded as wall and as process CPU seconds
@@ -50,10 +50,10 @@ from scipy import stats
 from scipy.special import gammaln
 
 from benchmarks import checks
-from benchmarks.build.recipe import BENCHMARK_RECIPE
+from benchmarks.analyses.supernet_snapshots import Snapshot
+from benchmarks.builder.recipe import BENCHMARK_RECIPE
 from benchmarks.checks import OptionError, ints, names
 from benchmarks.live import dataset_source, live_source_for
-from benchmarks.perf.supernet_snapshots import Snapshot
 from benchmarks.tabular import load_benchmark
 from benchmarks.tabular.format import TabularBenchmark
 from benchmarks.threads import limit_threads
@@ -231,8 +231,8 @@ def setup_for(bench: TabularBenchmark | None, args: Options) -> Setup:
     if bench is not None:
         return Setup(bench.space, dict(bench.metadata["network"]),
                      live_source_for(bench.metadata), args.device, args.seed)
-    from benchmarks.build.recipe import get_recipe
-    from benchmarks.build.train import INPUT_SHAPE
+    from benchmarks.builder.recipe import get_recipe
+    from benchmarks.builder.train import INPUT_SHAPE
 
     recipe = get_recipe(args.recipe)
     live = {**recipe.splits.as_dict(), "dataset": "fashion-mnist"}
@@ -243,7 +243,7 @@ def setup_for(bench: TabularBenchmark | None, args: Options) -> Setup:
 def score_order(args: Options) -> dict[str, int]:
     """Fill the snapshot cache for the first ``--order`` architectures of the Fashion-MNIST
     build order: the expensive part of ``analyze``, which needs no ground truth."""
-    from benchmarks.build.order import arch_order
+    from benchmarks.builder.order import arch_order
 
     setup = setup_for(None, args)
     archs = list(arch_order()[: args.order])

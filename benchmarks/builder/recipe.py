@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from benchmarks.build.fashion_mnist import SplitSpec
+from benchmarks.builder.fashion_mnist import SplitSpec
 from predictors.params import describe, matches
 
 

@@ -19,9 +19,9 @@ import torch
 import typer
 from torch import nn
 
-from benchmarks.build.order import arch_order
-from benchmarks.build.recipe import BENCHMARK_RECIPE, get_recipe
-from benchmarks.build.train import INPUT_SHAPE, build_network
+from benchmarks.builder.order import arch_order
+from benchmarks.builder.recipe import BENCHMARK_RECIPE, get_recipe
+from benchmarks.builder.train import INPUT_SHAPE, build_network
 
 LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
 

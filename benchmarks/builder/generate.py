@@ -19,10 +19,10 @@ from typing import Any
 import torch
 
 from benchmarks import checks
-from benchmarks.build.order import arch_order
-from benchmarks.build.recipe import Recipe
-from benchmarks.build.shards import done_pairs, open_shard_dir, write_shard
-from benchmarks.build.train import train_one
+from benchmarks.builder.order import arch_order
+from benchmarks.builder.recipe import Recipe
+from benchmarks.builder.shards import done_pairs, open_shard_dir, write_shard
+from benchmarks.builder.train import train_one
 from benchmarks.jobs import JobsSummary, job_runner, worker_slot
 from predictors.spaces import get_space
 

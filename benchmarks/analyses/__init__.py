@@ -1,0 +1,1 @@
+"""Analyses of results and benchmarks: tables, reports and plots (`predbench analyze NAME`)."""

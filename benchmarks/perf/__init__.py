@@ -1,1 +1,0 @@
-"""Performance benchmarks (timings of predictors on this machine)."""

@@ -1,0 +1,1 @@
+"""Timings of predictors, training and scoring on this machine (`predbench bench NAME`)."""
