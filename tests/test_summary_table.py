@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.analyses.summary_table import table
 
@@ -31,3 +32,13 @@ def test_table_lists_each_predictor_per_benchmark_and_size():
     assert "| svr | 0.20 ± 0.01 / 0.30 ± 0.01 (2 s) | 0.30 ± 0.01 / 0.40 ± 0.01 (2 s) |" in text
     assert "| params | 0.05 ± 0.00 | 0.05 ± 0.00 |" in text
     assert "sotl" not in text
+
+
+def test_a_missing_summary_is_one_clear_error(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "summary-table", str(tmp_path / "summary_x.csv"), "--out",
+              str(tmp_path / "t.md")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(lines) == 1 and "no summary file" in lines[0]

@@ -78,6 +78,10 @@ def command(
     """One predictor x benchmark table from several sweeps' summaries."""
     if metric not in METRICS:
         raise OptionError(f"--metric {metric!r} is not one of {', '.join(METRICS)}")
+    missing = [str(path) for path in summaries if not path.is_file()]
+    if missing:
+        raise OptionError(f"no summary file {', '.join(missing)}; give the summary_*.csv files "
+                          "that sweeps write")
     output_file(out, "--out")
     text = table(load(summaries), metric, family)
     out.parent.mkdir(parents=True, exist_ok=True)
