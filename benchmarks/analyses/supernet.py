@@ -475,6 +475,13 @@ app = typer.Typer(no_args_is_help=True,
                   help="How far a supernet's ranking can be trusted (resumable).")
 
 
+def _options(args: dict[str, Any]) -> Options:
+    """``Options`` from a command's arguments: list options parsed, the device checked."""
+    return Options(**{**args, "samplers": _samplers(args["samplers"]),
+                      "device": checks.device(args["device"]), "epochs": _epochs(args["epochs"]),
+                      "finetune_steps": ints(args["finetune_steps"], "--finetune-steps")})
+
+
 @app.command("analyze")
 def analyze_command(
     benchmark: str = typer.Option(..., help="Benchmark name or directory."),
@@ -489,13 +496,7 @@ def analyze_command(
     checkpoint_dir: str | None = CheckpointDirOpt,
 ) -> dict[str, Any]:
     """Train each sampler's supernet snapshot by snapshot and correlate with ground truth."""
-    return analyze(Options(
-        samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
-        eval_batches=eval_batches, eval_batch_size=eval_batch_size,
-        device=checks.device(device), seed=seed, threads=threads, epochs=_epochs(epochs),
-        steps_per_epoch=steps_per_epoch, finetune_steps=ints(finetune_steps, "--finetune-steps"),
-        finetune_archs=finetune_archs, out=out, cache_dir=cache_dir,
-        checkpoint_dir=checkpoint_dir, benchmark=benchmark, archs=archs, rank_archs=rank_archs))
+    return analyze(_options(locals()))
 
 
 @app.command("score")
@@ -512,13 +513,7 @@ def score_command(
     checkpoint_dir: str | None = CheckpointDirOpt,
 ) -> dict[str, int]:
     """Fill the snapshot cache for the build order's architectures ahead of ground truth."""
-    return score_order(Options(
-        samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
-        eval_batches=eval_batches, eval_batch_size=eval_batch_size,
-        device=checks.device(device), seed=seed, threads=threads, epochs=_epochs(epochs),
-        steps_per_epoch=steps_per_epoch, finetune_steps=ints(finetune_steps, "--finetune-steps"),
-        finetune_archs=finetune_archs, out=out, cache_dir=cache_dir,
-        checkpoint_dir=checkpoint_dir, order=order, recipe=recipe))
+    return score_order(_options(locals()))
 
 
 def timing_command(
