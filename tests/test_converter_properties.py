@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import edit_bytes
 
 from benchmarks.tabular import ConverterError, nasbench_graph, naslib, read_benchmark, suite_zero
 from benchmarks.tabular.analog_nasbench import read_table
@@ -186,22 +187,6 @@ def test_valid_sources_convert(valid_sources, name):
     assert _outcome(name, valid_sources[name])
 
 
-def _edit_bytes(data: bytes, draw) -> bytes:
-    if not data:
-        return draw(st.binary(max_size=16))
-    kind = draw(st.sampled_from(["truncate", "flip", "insert", "delete"]))
-    pos = draw(st.integers(0, len(data) - 1))
-    if kind == "truncate":
-        return data[:pos]
-    if kind == "flip":
-        out = bytearray(data)
-        out[pos] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    if kind == "insert":
-        return data[:pos] + draw(st.binary(min_size=1, max_size=8)) + data[pos:]
-    return data[:pos] + data[pos + draw(st.integers(1, 8)):]
-
-
 @SETTINGS
 @given(st.data(), st.sampled_from(sorted(SOURCES)))
 def test_mutated_bytes(valid_sources, data, name):
@@ -210,7 +195,7 @@ def test_mutated_bytes(valid_sources, data, name):
         raw = data.draw(st.binary(max_size=64))
     else:
         for _ in range(data.draw(st.integers(1, 3))):
-            raw = _edit_bytes(raw, data.draw)
+            raw = edit_bytes(raw, data.draw)
     _outcome(name, raw)
 
 

@@ -18,6 +18,7 @@ import pytest
 from conftest import write_synthetic_benchmark
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import edit_bytes
 
 from benchmarks.tabular import BenchmarkFormatError, check_benchmark, read_benchmark
 
@@ -76,26 +77,6 @@ def _check(base: Path, name: str, data: bytes, drop: str | None = None) -> None:
         shutil.rmtree(work)
 
 
-def _edit_bytes(data: bytes, draw) -> bytes:
-    """Truncate, flip bytes, or insert/delete a slice."""
-    if not data:
-        return draw(st.binary(max_size=16))
-    kind = draw(st.sampled_from(["truncate", "flip", "insert", "delete"]))
-    pos = draw(st.integers(0, len(data) - 1))
-    if kind == "truncate":
-        return data[:pos]
-    if kind == "flip":
-        count = draw(st.integers(1, 4))
-        out = bytearray(data)
-        for i in range(count):
-            j = min(pos + i * draw(st.integers(0, 64)), len(out) - 1)
-            out[j] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    if kind == "insert":
-        return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-    return data[:pos] + data[pos + draw(st.integers(1, 16)):]
-
-
 @SETTINGS
 @given(st.data())
 def test_mutated_metadata(base, data):
@@ -109,7 +90,7 @@ def test_mutated_metadata(base, data):
         meta[key] = data.draw(JSON_VALUES)
         raw = json.dumps(meta).encode()
     elif kind == "bytes":
-        raw = _edit_bytes(json.dumps(meta).encode(), data.draw)
+        raw = edit_bytes(json.dumps(meta).encode(), data.draw)
     else:
         raw = json.dumps(data.draw(JSON_VALUES)).encode()
     _check(base, "metadata.json", raw)
@@ -121,9 +102,9 @@ def test_mutated_npy(base, data, name):
     raw = (base / name).read_bytes()
     if data.draw(st.booleans()):
         header_end = raw.index(b"\n") + 1
-        edited = _edit_bytes(raw[:header_end], data.draw) + raw[header_end:]
+        edited = edit_bytes(raw[:header_end], data.draw) + raw[header_end:]
     else:
-        edited = _edit_bytes(raw, data.draw)
+        edited = edit_bytes(raw, data.draw)
     _check(base, name, edited)
 
 
@@ -151,7 +132,7 @@ def test_mutated_archs(base, data, compressed):
     lines = raw.split(b"\n")[:-1]
     kind = data.draw(st.sampled_from(["bytes", "drop", "repeat", "swap_in", "random"]))
     if kind == "bytes":
-        edited = _edit_bytes(raw, data.draw)
+        edited = edit_bytes(raw, data.draw)
     elif kind == "drop":
         del lines[data.draw(st.integers(0, len(lines) - 1))]
         edited = b"\n".join(lines) + b"\n"
@@ -166,7 +147,7 @@ def test_mutated_archs(base, data, compressed):
     if compressed:
         packed = gzip.compress(edited)
         if data.draw(st.booleans()):
-            packed = _edit_bytes(packed, data.draw)
+            packed = edit_bytes(packed, data.draw)
         _check(base, "archs.txt.gz", packed, drop="archs.txt")
     else:
         _check(base, "archs.txt", edited)
