@@ -7,8 +7,8 @@ one-line ``error``, the ``traceback`` where there is one). A job's result must n
 where or in which order it runs. Runners never write results: the caller is the single writer.
 
 ``job_runner`` is the one place that decides where jobs run: in this process (``InProcess``:
-one worker, no time limit) or in a ``JobPool`` of worker processes. Running elsewhere (e.g. a
-Ray cluster) means a new ``Runner`` chosen there.
+one worker, no time limit), in a ``JobPool`` of worker processes, or as tasks of a Ray cluster
+(``benchmarks.ray_runner.RayRunner``, with ``executor="ray"``).
 
 ``JobPool`` keeps its own small pool instead of ``concurrent.futures``, whose pool breaks as a
 whole when one worker dies. It runs ``workers`` long-lived processes (``spawn`` by default),
@@ -61,6 +61,8 @@ _STARTED, _DONE, _INIT_FAILED = "started", "done", "init-failed"
 _PR_SET_PDEATHSIG = 1
 #: This process's worker slot (0 to workers - 1; 0 outside a pool).
 _SLOT = 0
+#: Where ``job_runner`` can run jobs: worker processes here, or tasks of a Ray cluster.
+EXECUTORS = ("process", "ray")
 
 
 @dataclass(frozen=True)
@@ -173,12 +175,35 @@ def runs_in_process(workers: int, task_timeout: float | None) -> bool:
 
 def job_runner(workers: int, task_timeout: float | None = None,
                initializer: Callable[..., Any] | None = None, initargs: tuple = (),
-               start_method: str = "spawn") -> Runner:
-    """Where jobs run: this process for one worker and no time limit (``None`` or ``0``),
-    else a ``JobPool`` of ``workers`` processes, each set up by ``initializer(*initargs)``."""
+               start_method: str = "spawn", executor: str = "process",
+               address: str | None = None, cpus: float = 1, gpus: float = 0) -> Runner:
+    """Where jobs run: with ``executor="process"``, this process for one worker and no time
+    limit (``None`` or ``0``), else a ``JobPool`` of ``workers`` processes, each set up by
+    ``initializer(*initargs)``; with ``executor="ray"``, at most ``workers`` tasks at a time on
+    the Ray cluster at ``address`` (``None``: ``$RAY_ADDRESS``, else a local one), each asking
+    for ``cpus`` CPUs and ``gpus`` GPUs."""
+    if executor == "ray":
+        from benchmarks.ray_runner import RayRunner
+
+        return RayRunner(workers, task_timeout or None, initializer, initargs, address, cpus,
+                         gpus)
+    if executor != "process":
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if runs_in_process(workers, task_timeout):
         return InProcess(initializer, initargs)
     return JobPool(workers, task_timeout or None, initializer, initargs, start_method)
+
+
+def timed_out(task_timeout: float) -> JobFailure:
+    """The outcome of a job stopped at its time limit of ``task_timeout`` seconds."""
+    return JobFailure(TIMEOUT, f"TaskTimeout: no result within the task time limit of "
+                      f"{task_timeout:g} s; its worker process was stopped")
+
+
+def worker_died(how: str, times: int) -> JobFailure:
+    """The outcome of a job whose worker died ``times`` times (``how``: the last death)."""
+    return JobFailure(FAILED, f"WorkerDied: the worker process running this task died ({how}), "
+                      f"{times} times")
 
 
 def exit_with_parent(parent: int) -> None:
@@ -366,9 +391,7 @@ class JobPool(Runner):
                 worker.kill()
                 log.warning("%s stopped at its %g s limit", label(jobs[worker.index]),
                             self.task_timeout)
-                yield worker.index, JobFailure(
-                    TIMEOUT, f"TaskTimeout: no result within the task time limit of "
-                    f"{self.task_timeout:g} s; its worker process was stopped")
+                yield worker.index, timed_out(self.task_timeout)
 
 
 def _died(index: int, code: int | None, again: deque, deaths: dict[int, int],
@@ -380,6 +403,4 @@ def _died(index: int, code: int | None, again: deque, deaths: dict[int, int],
                     _exit_status(code))
         again.append(index)
         return
-    yield index, JobFailure(
-        FAILED, f"WorkerDied: the worker process running this task died ({_exit_status(code)}), "
-        f"{deaths[index]} times")
+    yield index, worker_died(_exit_status(code), deaths[index])
