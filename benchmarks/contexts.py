@@ -32,11 +32,25 @@ class IncompatibleError(TaskError):
 
 @dataclass
 class Split:
-    """Row indices into the benchmark: disjoint by canonical form."""
+    """Row indices into the benchmark (disjoint by canonical form) and what each side reads.
+
+    ``*_runs`` give, per row, the training run (seed) whose curve is read; ``*_labels`` the
+    oriented labels. ``None`` means seed 0 and the mean final value over seeds
+    (``benchmarks.protocol.make_split`` fills them; see there for the label sources).
+    """
 
     train: np.ndarray
     test: np.ndarray
     unlabeled: np.ndarray
+    train_runs: np.ndarray | None = None
+    test_runs: np.ndarray | None = None
+    train_labels: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    label_source: str = "same-run"
+    curve_seed: int | None = 0
+    distribution: str = "cells"
+    noise_ceiling: float | None = None
+    pool_size: int = 0
 
 
 def oriented_final(bench: TabularBenchmark, metric: str) -> np.ndarray:
@@ -114,22 +128,27 @@ class ContextBuilder:
                             live=self.live if self.needs.live else None,
                             network=dict(network) if network else None)
 
-    def _curves(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
+    def _curves(self, rows: Sequence[int], runs: Sequence[int] | None) -> dict[str, np.ndarray]:
         if self.fidelity is None:
             return {}
-        return {m: self.bench.curve(rows, m, upto=self.fidelity) for m in self.needs.curve_metrics}
+        seed = 0 if runs is None else np.asarray(runs, dtype=int)
+        return {m: self.bench.curve(rows, m, upto=self.fidelity, seed=seed)
+                for m in self.needs.curve_metrics}
 
     def _properties(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
         return {p: self.bench.static_value(p, rows) for p in self.needs.properties}
 
     def fit(self, rows: Sequence[int], rng: np.random.Generator, *,
-            labels: np.ndarray | None = None, unlabeled: Sequence[int] = ()) -> FitContext:
+            labels: np.ndarray | None = None, unlabeled: Sequence[int] = (),
+            runs: Sequence[int] | None = None) -> FitContext:
         """The context to fit on ``rows`` (dropped for predictors that read no training data),
-        with the ``unlabeled`` rows for semi-supervised predictors."""
+        with the ``unlabeled`` rows for semi-supervised predictors; curves come from ``runs``
+        (one seed per row; default seed 0)."""
         needs = self.needs
         rows = np.asarray(rows, dtype=int)
         if not (needs.labels or needs.curves_for_train):
             rows = rows[:0]
+            runs = None if runs is None else np.asarray(runs, dtype=int)[:0]
         if not needs.labels:
             labels = None
         elif labels is None:
@@ -140,17 +159,19 @@ class ContextBuilder:
         return FitContext(
             archs=[archs[i] for i in rows],
             labels=labels,
-            curves=self._curves(rows) if needs.curves_for_train else {},
+            curves=self._curves(rows, runs) if needs.curves_for_train else {},
             unlabeled=[archs[i] for i in unlabeled] if needs.unlabeled_factor else [],
             rng=rng,
             properties=self._properties(rows),
             **self._common,
         )
 
-    def query(self, rows: Sequence[int], rng: np.random.Generator) -> QueryContext:
-        """The context to query the architectures of ``rows``."""
+    def query(self, rows: Sequence[int], rng: np.random.Generator, *,
+              runs: Sequence[int] | None = None) -> QueryContext:
+        """The context to query the architectures of ``rows`` (curves of ``runs``, default seed
+        0)."""
         rows = np.asarray(rows, dtype=int)
-        return QueryContext(curves=self._curves(rows), rng=rng,
+        return QueryContext(curves=self._curves(rows, runs), rng=rng,
                             properties=self._properties(rows), **self._common)
 
 
@@ -160,6 +181,7 @@ def build_contexts(bench: TabularBenchmark, needs: DataNeeds, split: Split, fide
     """One evaluation's contexts (generators derived from ``seed``) and the archs to query."""
     builder = ContextBuilder(bench, needs, fidelity, device, metric)
     fit_ctx = builder.fit(split.train, np.random.default_rng([seed, 0]),
-                          unlabeled=split.unlabeled)
-    query_ctx = builder.query(split.test, np.random.default_rng([seed, 1]))
+                          labels=split.train_labels, unlabeled=split.unlabeled,
+                          runs=split.train_runs)
+    query_ctx = builder.query(split.test, np.random.default_rng([seed, 1]), runs=split.test_runs)
     return fit_ctx, query_ctx, [bench.archs[i] for i in split.test]

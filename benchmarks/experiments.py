@@ -9,7 +9,8 @@ from typing import Any
 
 from benchmarks.contexts import TaskError, check_compatible, incompatibilities
 from benchmarks.executor import TIMEOUT, Executor, SerialExecutor
-from benchmarks.harness import EvalTask, unique_count
+from benchmarks.harness import EvalTask
+from benchmarks.protocol import unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.registry import available, get, make, sweep_params
@@ -32,14 +33,23 @@ DEFAULT_FIDELITY_FRACTION = 0.25
 EXPERIMENTS = ("single", "vary_train_size", "vary_fidelity", "vary_both")
 
 
+def last_partial_epoch(epochs: int) -> int:
+    """The highest fidelity a grid uses: below the benchmark's epochs, since reading the last
+    epoch is not a prediction (a one-epoch benchmark keeps its one)."""
+    return max(1, epochs - 1)
+
+
 def scaled_fidelities(epochs: int) -> list[int]:
-    """The study's fidelity grid scaled from 200 epochs to ``epochs`` (deduplicated)."""
-    scaled = {min(epochs, max(1, round(f * epochs / REFERENCE_EPOCHS))) for f in NB201_FIDELITIES}
-    return sorted(scaled)
+    """The study's fidelity grid scaled from 200 epochs to ``epochs`` (deduplicated), strictly
+    below ``epochs``."""
+    top = last_partial_epoch(epochs)
+    return sorted({min(top, max(1, round(f * epochs / REFERENCE_EPOCHS)))
+                   for f in NB201_FIDELITIES})
 
 
 def quick_fidelities(epochs: int) -> list[int]:
-    return sorted({min(epochs, max(1, round(f * epochs))) for f in QUICK_FIDELITY_FRACTIONS})
+    top = last_partial_epoch(epochs)
+    return sorted({min(top, max(1, round(f * epochs))) for f in QUICK_FIDELITY_FRACTIONS})
 
 
 def max_train_size(bench: TabularBenchmark, test_size: int) -> int:
@@ -96,7 +106,8 @@ def budgets(bench: TabularBenchmark, predictor: str, params: dict[str, Any] | No
     elif experiment in ("vary_fidelity", "vary_both"):
         fids = list(scaled_fidelities(bench.epochs) if full else quick_fidelities(bench.epochs))
     else:
-        fids = [min(bench.epochs, max(1, round(DEFAULT_FIDELITY_FRACTION * bench.epochs)))]
+        fids = [min(last_partial_epoch(bench.epochs),
+                    max(1, round(DEFAULT_FIDELITY_FRACTION * bench.epochs)))]
     if not uses_curves:
         fids = [None]
     if not uses_train:

@@ -1,9 +1,11 @@
 """One evaluation: (benchmark, predictor, train size, fidelity, trial) -> a record.
 
 Randomness: the train/test split is drawn from a seed derived from the *split key* (benchmark,
-trial, test size, train size, metric), so every predictor of one trial is judged on the same
-architectures (paired comparison); the predictor's own generators derive from the full task key.
-Nothing depends on execution order.
+metric, trial, test size, label mode, test distribution; not the train size), so every predictor,
+train size and fidelity of one trial is judged on the same test architectures against the same
+labels, with nested train sets (``benchmarks.protocol``); the predictor's own generators
+(network initialization, batches, training, sampling) derive from the full task key, so they vary
+with the trial. Nothing depends on execution order.
 
 Time accounting (DESIGN.md): initialization = simulated full-training cost of the labeled
 architectures + measured ``fit`` wall time; query time per architecture = simulated partial-training
@@ -18,14 +20,20 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from benchmarks.contexts import Split, TaskError, build_contexts, check_compatible, oriented_final
+from benchmarks.contexts import TaskError, build_contexts, check_compatible
 from benchmarks.metrics import compute_metrics
+from benchmarks.protocol import (
+    SplitSummary,
+    check_protocol,
+    check_sizes,
+    make_split,
+)
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import DataNeeds, Predictor
 from predictors.registry import get as get_predictor_class
@@ -60,6 +68,8 @@ class EvalTask:
     test_size: int = 200
     experiment: str = "single"
     metric: str | None = None
+    labels: str = "independent"
+    test_distribution: str = "cells"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,55 +84,9 @@ class EvalTask:
         return _hash(self.to_dict())[:24]
 
     def split_key(self) -> str:
-        """Identifies the train/test split, shared by all predictors of one trial."""
-        return _hash([self.benchmark, self.metric, self.trial, self.test_size,
-                      self.train_size])[:24]
-
-
-def unique_count(bench: TabularBenchmark, metric: str | None = None) -> int:
-    """Number of distinct canonical forms among architectures with a ground-truth value."""
-    finite = np.isfinite(bench.final(metric or bench.objective))
-    keys = bench.canonical_keys
-    return len({keys[i] for i in np.flatnonzero(finite)})
-
-
-def check_sizes(bench: TabularBenchmark, train_size: int, test_size: int,
-                metric: str | None = None) -> int:
-    """Raise ``TaskError`` unless train + test fit in the unique architectures; return their
-    number."""
-    n_unique = unique_count(bench, metric)
-    if train_size < 0 or test_size < 2:
-        raise TaskError(f"train size must be >= 0 and test size >= 2 (got {train_size}, "
-                        f"{test_size})")
-    if train_size + test_size > n_unique:
-        raise TaskError(
-            f"train size {train_size} + test size {test_size} = {train_size + test_size} exceeds "
-            f"the {n_unique} unique architectures of benchmark {bench.name!r}; lower --train-size "
-            f"(at most {max(n_unique - test_size, 0)} with this test size) or --test-size"
-        )
-    return n_unique
-
-
-def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabeled_size: int,
-               rng: np.random.Generator, metric: str | None = None) -> Split:
-    """Test = ``test_size`` archs with distinct canonical forms; train and unlabeled are drawn
-    (also one per canonical form) from the architectures whose form is not in the test set."""
-    metric = metric or bench.objective
-    check_sizes(bench, train_size, test_size, metric)
-    finite = np.flatnonzero(np.isfinite(bench.final(metric)))
-    keys = bench.canonical_keys
-    order = rng.permutation(finite)
-    seen: set[Hashable] = set()
-    picked: list[int] = []
-    for i in order:
-        if keys[i] not in seen:
-            seen.add(keys[i])
-            picked.append(int(i))
-    picked_arr = np.asarray(picked, dtype=int)  # one representative per canonical form
-    test = picked_arr[:test_size]
-    train = picked_arr[test_size:test_size + train_size]
-    rest = picked_arr[test_size + train_size:]
-    return Split(train=train, test=test, unlabeled=rest[:unlabeled_size])
+        """Identifies a trial's split, shared by every predictor, train size and fidelity."""
+        return _hash([self.benchmark, self.metric, self.trial, self.test_size, self.labels,
+                      self.test_distribution])[:24]
 
 
 def resolve_fidelity(task: EvalTask, bench: TabularBenchmark, needs: DataNeeds) -> int | None:
@@ -214,12 +178,13 @@ def prepare(task: EvalTask) -> tuple[TabularBenchmark, Predictor, DataNeeds, int
     bench = load_benchmark(task.benchmark)
     metric = task.metric or bench.objective
     bench.metric_index(metric)
+    check_protocol(task.labels, task.test_distribution)
     predictor = make(task.predictor, **task.params)
     needs = predictor.data_needs()
     check_compatible(bench, needs, task.predictor)
     fidelity = resolve_fidelity(task, bench, needs)
     train_size = task.train_size if (needs.labels or needs.curves_for_train) else 0
-    check_sizes(bench, train_size, task.test_size, metric)
+    check_sizes(bench, train_size, task.test_size, metric, task.labels)
     if needs.labels and task.train_size < 2:
         raise TaskError(f"predictor {task.predictor!r} fits on labeled architectures: give a "
                         f"train size of at least 2 (got {task.train_size})")
@@ -237,7 +202,8 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     split_seed = seed_from(task.split_key())
     split_rng = np.random.default_rng(split_seed)
     split = make_split(bench, train_size, task.test_size,
-                       needs.unlabeled_factor * train_size, split_rng, metric)
+                       needs.unlabeled_factor * train_size, split_rng, metric,
+                       labels=task.labels, distribution=task.test_distribution)
     seed = seed_from(task.key())
     fit_ctx, query_ctx, test_archs = build_contexts(bench, needs, split, fidelity, seed, device,
                                                     metric)
@@ -245,7 +211,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     _, fit_s = _timed(device, predictor.fit, fit_ctx)
     prediction, query_s = _timed(device, predictor.query, test_archs, query_ctx)
 
-    truth = oriented_final(bench, metric)[split.test]
+    truth = split.test_labels
     metrics = compute_metrics(truth, prediction.mean,
                               sparse_decimals=sparse_decimals(bench, metric))
     n_test = len(test_archs)
@@ -272,6 +238,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
         "n_test": n_test,
         "n_unlabeled": int(len(fit_ctx.unlabeled)),
         "split_seed": split_seed,
+        **asdict(SplitSummary.of(bench, metric, split)),
         "predictor_seed": seed,
         "epochs": bench.epochs,
         "device": device,

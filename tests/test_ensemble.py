@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from conftest import make_synthetic_benchmark
 
-from benchmarks.harness import EvalTask, Split, build_contexts, evaluate, make_split, seed_from
+from benchmarks.contexts import Split, build_contexts
+from benchmarks.harness import EvalTask, evaluate, seed_from
+from benchmarks.protocol import make_split
 from benchmarks.tabular import load_benchmark
 from predictors.ensemble.stack import stack_weights
 from predictors.ranking import kendall_tau

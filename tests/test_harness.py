@@ -16,15 +16,8 @@ from benchmarks.experiments import (
     run_sweep,
     scaled_fidelities,
 )
-from benchmarks.harness import (
-    EvalTask,
-    TaskError,
-    evaluate,
-    make_split,
-    seed_from,
-    tabulated_cost,
-    unique_count,
-)
+from benchmarks.harness import EvalTask, TaskError, evaluate, seed_from, tabulated_cost
+from benchmarks.protocol import make_split, unique_count
 from benchmarks.store import ResultStore
 
 METRIC_FIELDS = ("kendall", "spearman", "pearson", "sparse_kendall", "ndcg", "precision@10")
@@ -129,7 +122,7 @@ def test_tabulated_cost_sums_rows_and_names_what_the_benchmark_lacks():
 
 def test_budget_grids(synthetic_bench):
     assert scaled_fidelities(200) == list(NB201_FIDELITIES)
-    assert scaled_fidelities(12)[0] == 1 and scaled_fidelities(12)[-1] == 12
+    assert scaled_fidelities(12)[0] == 1 and scaled_fidelities(12)[-1] == 11  # below the last epoch
     exp, grid = budgets(synthetic_bench, "example-ridge", test_size=100, full=True)
     cap = unique_count(synthetic_bench) - 100
     assert exp == "vary_train_size"

@@ -39,12 +39,13 @@ def space():
     return get_space("nb201")
 
 
-def query(name: str, cells: list[str], network=TINY, live=None, **params):
+def query(name: str, cells: list[str], network=TINY, live=None, rng_seed=0, **params):
     s = space()
     live = live or random_live()
     predictor = make(name, **params).fit(FitContext(space=s, live=live))
     archs = [s.from_string(c) for c in cells]
-    ctx = QueryContext(space=s, network=network, live=live)
+    ctx = QueryContext(space=s, network=network, live=live,
+                       rng=np.random.default_rng(rng_seed))
     return predictor, predictor.query(archs, ctx).mean
 
 
@@ -85,10 +86,20 @@ def test_measure_leaves_the_network_untouched(name):
 
 
 def test_init_and_batch_seeds_change_the_score():
-    _, base = query("snip", [CELL_A], batch_size=8)
-    _, other_init = query("snip", [CELL_A], batch_size=8, init_seed=1)
-    _, other_batch = query("snip", [CELL_A], batch_size=8, batch_seed=1)
+    _, base = query("snip", [CELL_A], batch_size=8, init_seed=0, batch_seed=0)
+    _, other_init = query("snip", [CELL_A], batch_size=8, init_seed=1, batch_seed=0)
+    _, other_batch = query("snip", [CELL_A], batch_size=8, init_seed=0, batch_seed=1)
     assert base[0] != other_init[0] and base[0] != other_batch[0]
+
+
+def test_unpinned_seeds_follow_the_context_generator():
+    """Seeds drawn from the query context: one generator state gives one score, another
+    (another trial) a different one; pinned seeds ignore the generator."""
+    same = [query("snip", [CELL_A], batch_size=8, rng_seed=s)[1][0] for s in (3, 3, 4)]
+    assert same[0] == same[1] != same[2]
+    pinned = [query("snip", [CELL_A], batch_size=8, init_seed=0, batch_seed=0, rng_seed=s)[1][0]
+              for s in (3, 4)]
+    assert pinned[0] == pinned[1]
 
 
 def test_wider_network_scores_higher_on_synflow_params_flops_l2():

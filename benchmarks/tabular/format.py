@@ -130,8 +130,10 @@ class TabularBenchmark:
             sums = np.nansum(last, axis=1)
             return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
-    def curve(self, indices: Sequence[int], metric: str, upto: int, seed: int = 0) -> np.ndarray:
-        """Learning curves ``[n, upto]`` of one training run, epochs 1..upto and nothing later."""
+    def curve(self, indices: Sequence[int], metric: str, upto: int,
+              seed: int | np.ndarray = 0) -> np.ndarray:
+        """Learning curves ``[n, upto]`` of one training run per architecture (``seed``: one for
+        all, or one per index), epochs 1..upto and nothing later."""
         if not self.has_curves:
             raise BenchmarkFormatError(
                 f"benchmark {self.name!r} has no learning curves (final values only); "
@@ -140,7 +142,8 @@ class TabularBenchmark:
         if not 1 <= upto <= self.epochs:
             raise ValueError(f"fidelity {upto} outside 1..{self.epochs} for {self.name!r}")
         m = self.metric_index(metric)
-        return self.values[np.asarray(indices, dtype=int), seed, :upto, m].astype(float)
+        rows = np.asarray(indices, dtype=int)
+        return self.values[rows, np.broadcast_to(seed, rows.shape), :upto, m].astype(float)
 
     def static_value(self, name: str, indices: Sequence[int] | None = None) -> np.ndarray:
         if self.static is None or name not in self.static_names:

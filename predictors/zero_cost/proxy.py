@@ -3,7 +3,9 @@
 ``query`` builds each architecture's network with ``ctx.space.to_network`` (keyword arguments
 from ``ctx.network``), initializes it from ``init_seed`` alone, scores it on ``ctx.device``
 with one minibatch ``ctx.live.batch("train", batch_size, batch_seed)`` (data-free measures get
-only the shape), and returns the measure's value. A score that cannot be computed (NaN,
+only the shape), and returns the measure's value. Both seeds default to ``None``: drawn from the
+query context's generator, so they vary with the evaluation's trial (every architecture of one
+query shares them); an integer pins them. A score that cannot be computed (NaN,
 overflow, undefined for that network) becomes NaN, with the reason logged and kept in
 ``failures_``; CUDA out-of-memory retries with half the batch.
 """
@@ -46,8 +48,8 @@ class ZeroCostProxy(Predictor):
         "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
 
     batch_size: int = 64
-    batch_seed: int = 0
-    init_seed: int = 0
+    batch_seed: int | None = None
+    init_seed: int | None = None
 
     # --- protocol ---------------------------------------------------------------------------
     def _fit(self, ctx: FitContext) -> None:
@@ -63,36 +65,41 @@ class ZeroCostProxy(Predictor):
                             "live zero-cost proxies cannot run on it; use the tabulated "
                             "predictor 'zc_table' with precomputed scores instead")
         device = torch.device(ctx.device)
-        inputs, targets = self._batch(spec, ctx, shape)
+        drawn_init, drawn_batch = (int(v) for v in ctx.rng.integers(2**31, size=2))
+        init_seed = drawn_init if self.init_seed is None else int(self.init_seed)
+        batch_seed = drawn_batch if self.batch_seed is None else int(self.batch_seed)
+        self.seeds_ = {"init_seed": init_seed, "batch_seed": batch_seed}
+        inputs, targets = self._batch(spec, ctx, shape, batch_seed)
         loss_fn = nn.CrossEntropyLoss()
         scores = np.empty(len(archs))
         layout = preferred_layout(device, inputs.dim())
         inputs = inputs.contiguous(memory_format=layout)
         for i, arch in enumerate(archs):
-            net = build_network(ctx.space, arch, kwargs, self.init_seed)
+            net = build_network(ctx.space, arch, kwargs, init_seed)
             net = net.to(device=device, memory_format=layout)
-            scores[i] = self._score(spec, arch, net, inputs, targets, loss_fn, device)
+            scores[i] = self._score(spec, arch, net, inputs, targets, loss_fn, device, batch_seed)
             del net
         return Prediction(scores)
 
     # --- helpers ----------------------------------------------------------------------------
-    def _batch(self, spec: MeasureSpec, ctx: QueryContext, shape: tuple[int, ...]
-               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _batch(self, spec: MeasureSpec, ctx: QueryContext, shape: tuple[int, ...],
+               batch_seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         if spec.data_free:
             return torch.zeros((int(self.batch_size), *shape)), None
         if ctx.live is None:
             raise DataError(f"{self.name} needs a live data source (ctx.live)")
-        inputs, targets = ctx.live.batch("train", int(self.batch_size), int(self.batch_seed))
+        inputs, targets = ctx.live.batch("train", int(self.batch_size), batch_seed)
         return torch.as_tensor(inputs), torch.as_tensor(targets)
 
     def _score(self, spec: MeasureSpec, arch: Arch, net: nn.Module, inputs: torch.Tensor,
-               targets: torch.Tensor | None, loss_fn: nn.Module, device: torch.device) -> float:
+               targets: torch.Tensor | None, loss_fn: nn.Module, device: torch.device,
+               batch_seed: int) -> float:
         size = inputs.shape[0]
         while True:
             x = inputs[:size].to(device)
             y = targets[:size].to(device) if targets is not None else None
             try:
-                value = spec.fn(net, x, y, loss_fn, seed=int(self.batch_seed))
+                value = spec.fn(net, x, y, loss_fn, seed=batch_seed)
             except torch.cuda.OutOfMemoryError:
                 if size == 1:
                     return self._fail(arch, "CUDA out of memory even with a batch of 1")

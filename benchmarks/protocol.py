@@ -1,0 +1,222 @@
+"""The evaluation protocol: which architectures a trial tests on, and which run gives what.
+
+One trial fixes one :class:`Split` for every predictor, train size and fidelity (the split seed
+hashes neither): the test set is the same, and train sets are nested prefixes of one order (the
+24 labeled architectures are part of the 121, which are part of the 589).
+
+**Test distribution** (``distribution``): ``"cells"`` draws test architectures uniformly over the
+benchmark's cells, as the study samples its search spaces (a canonical form is drawn in proportion
+to its isomorphic copies); ``"forms"`` draws uniformly over canonical forms. Either way the test
+set holds one cell per form and no train or unlabeled cell shares a test form.
+
+**Labels** (``labels``): on a benchmark with learning curves and two or more training seeds,
+``"independent"`` (the default) reads each test architecture's partial curve from one run (the
+trial's *curve seed*) and judges every predictor against the mean final value of the *other*
+runs, so a learning-curve predictor never reads the run that made its label. The test pool is
+then the architectures with at least two runs. Training data (labels and curves of the labeled
+architectures) come from one run each, as a practitioner has them. ``"same-run"`` keeps the
+study's setting (curves of seed 0, labels the mean over the seeds present, so for single-seed
+architectures the label is the last point of the curve read). The record's ``label_source`` says
+which applied: ``other-seed``, ``same-run`` (asked for, or only one seed exists) or
+``no-curves`` (a benchmark of final values, where nothing reads a run's curve; labels are the
+mean over seeds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.contexts import Split, TaskError
+from benchmarks.tabular import TabularBenchmark
+from predictors.ranking import kendall_tau
+
+#: Where labels come from relative to the curves read (``EvalTask.labels``).
+LABEL_MODES = ("independent", "same-run")
+#: How test (and train) architectures are drawn (``EvalTask.test_distribution``).
+DISTRIBUTIONS = ("cells", "forms")
+OTHER_SEED, SAME_RUN, NO_CURVES = "other-seed", "same-run", "no-curves"
+
+
+def check_protocol(labels: str, distribution: str) -> None:
+    """Raise ``TaskError`` for an unknown label mode or test distribution."""
+    if labels not in LABEL_MODES:
+        raise TaskError(f"unknown label mode {labels!r}; use one of {', '.join(LABEL_MODES)}")
+    if distribution not in DISTRIBUTIONS:
+        raise TaskError(f"unknown test distribution {distribution!r}; use one of "
+                        f"{', '.join(DISTRIBUTIONS)}")
+
+
+def runs_present(bench: TabularBenchmark, metric: str) -> np.ndarray:
+    """``[arch, seed]``: whether that run has a final value of ``metric``."""
+    return np.isfinite(bench.values[:, :, -1, bench.metric_index(metric)])
+
+
+def label_source(bench: TabularBenchmark, metric: str, labels: str = "independent") -> str:
+    """Which labels an evaluation under ``labels`` gets on ``bench`` (see the module doc)."""
+    if not bench.has_curves:
+        return NO_CURVES
+    if labels == "same-run" or runs_present(bench, metric).sum(axis=1).max(initial=0) < 2:
+        return SAME_RUN
+    return OTHER_SEED
+
+
+def test_pool(bench: TabularBenchmark, metric: str, source: str) -> np.ndarray:
+    """Rows that may be tested: two or more runs under ``other-seed``, else any final value."""
+    counts = runs_present(bench, metric).sum(axis=1)
+    return np.flatnonzero(counts >= (2 if source == OTHER_SEED else 1))
+
+
+def unique_count(bench: TabularBenchmark, metric: str | None = None,
+                 rows: np.ndarray | None = None) -> int:
+    """Distinct canonical forms among ``rows`` (default: architectures with a final value)."""
+    if rows is None:
+        rows = np.flatnonzero(np.isfinite(bench.final(metric or bench.objective)))
+    keys = bench.canonical_keys
+    return len({keys[i] for i in rows})
+
+
+def check_sizes(bench: TabularBenchmark, train_size: int, test_size: int,
+                metric: str | None = None, labels: str = "independent") -> int:
+    """Raise ``TaskError`` unless the test set fits the test pool and train + test fit the
+    unique architectures; return the number of unique architectures."""
+    metric = metric or bench.objective
+    n_unique = unique_count(bench, metric)
+    if train_size < 0 or test_size < 2:
+        raise TaskError(f"train size must be >= 0 and test size >= 2 (got {train_size}, "
+                        f"{test_size})")
+    source = label_source(bench, metric, labels)
+    if source == OTHER_SEED:
+        n_pool = unique_count(bench, metric, test_pool(bench, metric, source))
+        if test_size > n_pool:
+            raise TaskError(
+                f"test size {test_size} exceeds the {n_pool} architectures of benchmark "
+                f"{bench.name!r} trained with two or more seeds (test labels come from a run "
+                f"other than the curve read); lower --test-size to at most {n_pool}, or pass "
+                "--labels same-run to test on every architecture as the study did")
+    if train_size + test_size > n_unique:
+        raise TaskError(
+            f"train size {train_size} + test size {test_size} = {train_size + test_size} exceeds "
+            f"the {n_unique} unique architectures of benchmark {bench.name!r}; lower --train-size "
+            f"(at most {max(n_unique - test_size, 0)} with this test size) or --test-size"
+        )
+    return n_unique
+
+
+def _order(bench: TabularBenchmark, rows: np.ndarray, rng: np.random.Generator,
+           distribution: str) -> list[int]:
+    """``rows`` in random order, one per canonical form: uniform over cells (a form's place is
+    that of its first copy in a random permutation) or uniform over forms."""
+    keys = bench.canonical_keys
+    first: dict[Hashable, int] = {}
+    for i in rng.permutation(rows):
+        first.setdefault(keys[i], int(i))
+    reps = list(first.values())
+    if distribution == "forms":
+        reps = [reps[j] for j in rng.permutation(len(reps))]
+    return reps
+
+
+def _run_of(present: np.ndarray, rows: np.ndarray, preferred: int) -> np.ndarray:
+    """Per row: ``preferred`` where that run exists, else the row's first run."""
+    sub = present[rows]
+    return np.where(sub[:, preferred], preferred, np.argmax(sub, axis=1))
+
+
+def _mean_of_others(bench: TabularBenchmark, metric: str, rows: np.ndarray,
+                    exclude: np.ndarray) -> np.ndarray:
+    last = bench.values[rows, :, -1, bench.metric_index(metric)].astype(float)
+    last[np.arange(len(rows)), exclude] = np.nan
+    return np.nanmean(last, axis=1)
+
+
+def _oriented(bench: TabularBenchmark, metric: str, values: np.ndarray) -> np.ndarray:
+    return values if bench.direction(metric) == "max" else -values
+
+
+def test_set_id(bench: TabularBenchmark, metric: str, split: Split) -> str:
+    """A short identifier of a trial's test set and its labels' source."""
+    text = f"{bench.name}|{metric}|{split.label_source}|{split.curve_seed}|" + ",".join(
+        map(str, split.test.tolist()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabeled_size: int,
+               rng: np.random.Generator, metric: str | None = None, *,
+               labels: str = "independent", distribution: str = "cells") -> Split:
+    """One trial's split: the test set, the first ``train_size`` of the trial's train order,
+    the next ``unlabeled_size`` as unlabeled, with the runs and labels each side reads.
+
+    The result depends on ``rng``, the pool and the distribution only, never on the sizes asked
+    for beyond taking prefixes: splits of one trial are paired and nested.
+    """
+    metric = metric or bench.objective
+    check_protocol(labels, distribution)
+    check_sizes(bench, train_size, test_size, metric, labels)
+    source = label_source(bench, metric, labels)
+    present = runs_present(bench, metric)
+    finite = np.flatnonzero(present.any(axis=1))
+    curve_seed = int(rng.integers(bench.values.shape[1])) if source == OTHER_SEED else 0
+    pool = set(test_pool(bench, metric, source).tolist())
+    order = _order(bench, finite, rng, distribution)
+    keys = bench.canonical_keys
+    if source == OTHER_SEED:
+        # The test set is drawn within the pool with the same rule, from the same generator.
+        pool_order = _order(bench, np.asarray(sorted(pool), dtype=int), rng, distribution)
+    else:
+        pool_order = order
+    test = np.asarray(pool_order[:test_size], dtype=int)
+    test_forms = {keys[i] for i in test}
+    rest = np.asarray([i for i in order if keys[i] not in test_forms], dtype=int)
+    train = rest[:train_size]
+    unlabeled = rest[train_size:train_size + unlabeled_size]
+
+    if source == OTHER_SEED:
+        test_runs = _run_of(present, test, curve_seed)
+        test_labels = _mean_of_others(bench, metric, test, test_runs)
+        train_runs = _run_of(present, train, curve_seed)
+        train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
+        curve_final = bench.values[test, test_runs, -1, bench.metric_index(metric)]
+        ceiling = kendall_tau(curve_final.astype(float), test_labels)
+    elif source == SAME_RUN:
+        test_runs, train_runs = _run_of(present, test, 0), _run_of(present, train, 0)
+        test_labels = bench.values[test, test_runs, -1, bench.metric_index(metric)]
+        train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
+        ceiling = None
+    else:
+        test_runs = np.zeros(len(test), dtype=int)
+        train_runs = np.zeros(len(train), dtype=int)
+        test_labels = bench.final(metric)[test]
+        train_labels = bench.final(metric)[train]
+        ceiling = None
+    return Split(
+        train=train, test=test, unlabeled=unlabeled,
+        train_runs=train_runs, test_runs=test_runs,
+        train_labels=_oriented(bench, metric, np.asarray(train_labels, dtype=float)),
+        test_labels=_oriented(bench, metric, np.asarray(test_labels, dtype=float)),
+        label_source=source, curve_seed=curve_seed if source != NO_CURVES else None,
+        distribution=distribution, noise_ceiling=ceiling, pool_size=len(pool),
+    )
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """What a record says about its split."""
+
+    test_set_id: str
+    label_source: str
+    curve_seed: int | None
+    noise_ceiling_kendall: float | None
+    n_test_pool: int
+
+    @classmethod
+    def of(cls, bench: TabularBenchmark, metric: str, split: Split) -> SplitSummary:
+        ceiling = split.noise_ceiling
+        return cls(test_set_id=test_set_id(bench, metric, split), label_source=split.label_source,
+                   curve_seed=split.curve_seed,
+                   noise_ceiling_kendall=None if ceiling is None or not np.isfinite(ceiling)
+                   else float(ceiling),
+                   n_test_pool=split.pool_size)
