@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.checks import OptionError, output_dir, output_file
-from benchmarks.harness import EvalTask, TaskError, prepare, unique_count
+from benchmarks.harness import EvalTask, TaskError, prepare
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
+from benchmarks.protocol import unique_count
 from benchmarks.snapshot import SnapshotError
 from benchmarks.storefile import StoreError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
@@ -112,6 +113,18 @@ TaskTimeoutOpt = typer.Option(
          "recorded as timed out (skipped on resume unless --retry-failed). 0: no limit, and "
          "with --workers 1 evaluations then run in this process (no protection from a "
          "predictor that crashes it).")
+
+
+LabelsOpt = typer.Option(
+    "independent", "--labels",
+    help="independent: where a benchmark has two or more seeds, test labels come from runs "
+         "other than the curve a predictor reads (test pool: architectures with two or more "
+         "runs); same-run: the study's setting (an architecture's curve and label come from one "
+         "run, seed 0 where present).")
+DistributionOpt = typer.Option(
+    "cells", "--test-distribution",
+    help="cells: test architectures uniform over the benchmark's cells (the study's sampling); "
+         "forms: uniform over canonical forms.")
 
 
 def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
@@ -223,6 +236,8 @@ def run(
     full: bool = typer.Option(False, help="Full budget grid instead of the quick one."),
     retry_failed: bool = typer.Option(False, help="Run failed and timed-out evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
+    labels: str = LabelsOpt,
+    test_distribution: str = DistributionOpt,
     task_timeout: float = TaskTimeoutOpt,
 ) -> None:
     """Evaluate one predictor; records go into the store; prints a summary table.
@@ -239,21 +254,26 @@ def run(
     tasks = build_tasks(benchmark, predictor, params, trials=trials, test_size=test_size,
                         full=full, train_sizes=None if train_size is None else [train_size],
                         fidelities=None if fidelity is None else [fidelity])
-    tasks = _with_metric(tasks, benchmark, metric)
+    tasks = _with_task_options(tasks, benchmark, metric, labels, test_distribution, test_size)
     records = _sweep(tasks, store, workers, retry_failed, threads, task_timeout)
     console.print(_summary_table(records, f"{predictor} on {benchmark}"))
     _exit_unless_any_ok(records)
 
 
-def _with_metric(tasks: list[EvalTask], benchmark: str, metric: str | None) -> list[EvalTask]:
-    """Point every task at another objective metric of the benchmark (``--metric``)."""
-    if metric is None:
-        return tasks
-    names = load_benchmark(benchmark).metric_names
-    if metric not in names:
+def _with_task_options(tasks: list[EvalTask], benchmark: str, metric: str | None,
+                       labels: str, distribution: str, test_size: int) -> list[EvalTask]:
+    """Point every task at another objective metric (``--metric``) and the chosen protocol
+    (``--labels``, ``--test-distribution``); a test set the protocol cannot fill fails here."""
+    from benchmarks.protocol import check_protocol, check_sizes
+
+    check_protocol(labels, distribution)
+    bench = load_benchmark(benchmark)
+    if metric is not None and metric not in bench.metric_names:
         raise UsageError(f"benchmark {benchmark!r} has no metric {metric!r}; it has "
-                         f"{', '.join(names)}")
-    return [dataclasses.replace(task, metric=metric) for task in tasks]
+                         f"{', '.join(bench.metric_names)}")
+    check_sizes(bench, 0, test_size, metric, labels)
+    return [dataclasses.replace(task, metric=metric, labels=labels,
+                                test_distribution=distribution) for task in tasks]
 
 
 def default_benchmark() -> str:
@@ -282,6 +302,8 @@ def reproduce(
     threads: int | None = ThreadsOpt,
     retry_failed: bool = typer.Option(False, help="Run failed and timed-out evaluations again."),
     metric: str | None = typer.Option(None, help="Objective metric (default: the benchmark's)."),
+    labels: str = LabelsOpt,
+    test_distribution: str = DistributionOpt,
     task_timeout: float = TaskTimeoutOpt,
 ) -> None:
     """The main job: every registered predictor over its grid; writes Pareto plots + tables.
@@ -300,7 +322,7 @@ def reproduce(
         raise UsageError("--trials must be at least 1")
     tasks = build_reproduce_tasks(benchmark, predictors=names, trials=trials,
                                   test_size=test_size, full=full)
-    tasks = _with_metric(tasks, benchmark, metric)
+    tasks = _with_task_options(tasks, benchmark, metric, labels, test_distribution, test_size)
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
     store_path = store or out / "predbench.db"
