@@ -22,6 +22,8 @@ OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 INPUT, OUTPUT = "input", "output"
 MAX_NODES = 7
 MAX_EDGES = 9
+#: NASLib's op numbering in its NB101 tuple key (flattened 7x7 matrix, then one index per node).
+NASLIB_OPS: tuple[str, ...] = (INPUT, OUTPUT, "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu")
 
 
 def prune(matrix: np.ndarray, ops: Sequence[str]) -> tuple[np.ndarray, list[str]] | None:
@@ -129,6 +131,22 @@ class NB101Space(SearchSpace):
                             f"{len(op_list)} ops")
         return self.make(matrix, op_list)
 
+    def from_naslib_tuple(self, key: Sequence[int] | str) -> Arch:
+        """Parse NASLib's tuple key (as NAS-Bench-Suite-Zero uses it): the flattened 7x7
+        adjacency matrix followed by the seven op indices into ``NASLIB_OPS``."""
+        if isinstance(key, str):
+            try:
+                key = [int(v) for v in key.strip("()[] ").split(",")]
+            except ValueError as exc:
+                raise ArchError(f"malformed NB101 tuple key {key!r:.80}") from exc
+        values = [int(v) for v in key]
+        n = MAX_NODES
+        if len(values) != n * n + n or any(not 0 <= v < len(NASLIB_OPS) for v in values[n * n:]):
+            raise ArchError(f"NB101 tuple key needs {n * n} matrix entries and {n} op indices "
+                            f"in 0..{len(NASLIB_OPS) - 1}, got {len(values)} values")
+        matrix = np.array(values[: n * n]).reshape(n, n)
+        return self.make(matrix, [NASLIB_OPS[v] for v in values[n * n:]])
+
     def to_string(self, arch: Arch) -> str:
         matrix, ops = arch.spec
         return ",".join("".join(map(str, r)) for r in matrix) + "|" + ",".join(ops)
@@ -190,3 +208,11 @@ class NB101Space(SearchSpace):
     def cell_graphs(self, arch: Arch) -> list[CellGraph]:
         matrix, ops = arch.spec
         return [CellGraph(np.asarray(matrix, dtype=np.int8), tuple(ops), OPS)]
+
+    def to_network(self, arch: Arch, **kwargs):
+        """The NAS-Bench-101 CIFAR-10 network; see ``predictors.spaces.nb101_net``."""
+        from predictors.spaces.nb101_net import NB101Network
+
+        self.check(arch)
+        matrix, ops = arch.spec
+        return NB101Network(matrix, ops, **kwargs)

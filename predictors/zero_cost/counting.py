@@ -5,18 +5,22 @@ networks, both are counted from the real network: ``params`` is the number of tr
 non-trainable parameters (``net.parameters()``, BatchNorm affine terms included, buffers
 excluded); ``flops`` is ``torch.utils.flop_counter.FlopCounterMode``'s total for one input of
 ``input_shape`` in eval mode (it counts convolutions and matrix products, one multiply-add
-as two FLOPs, and ignores elementwise ops, pooling and normalization). Otherwise the
+as two FLOPs, and ignores elementwise ops, pooling and normalization). With
+``convention="suite-zero"`` it is counted per layer as NAS-Bench-Suite-Zero's tables count it
+(see ``count_layer_flops``), so live figures compare with those tables directly. Otherwise the
 benchmark's tabulated property of the same name is used.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.flop_counter import FlopCounterMode
 
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
@@ -44,8 +48,74 @@ def count_flops(net: nn.Module, input_shape: tuple[int, ...]) -> int:
         net.train(was_training)
 
 
+_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU)
+
+
+def _layer_flops(module: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int:
+    """One call's operations under the per-layer convention of ``count_layer_flops``."""
+    if isinstance(module, nn.Conv2d):
+        k_h, k_w = module.kernel_size
+        positions = out.shape[0] * out.shape[2] * out.shape[3]
+        macs = k_h * k_w * x.shape[1] * (out.shape[1] // module.groups) * positions
+        return macs + (out.shape[1] * positions if module.bias is not None else 0)
+    if isinstance(module, nn.Linear):
+        return x.shape[0] * module.in_features * module.out_features
+    if isinstance(module, _BatchNorm):
+        return x.numel() * (2 if module.affine else 1)
+    if isinstance(module, _ACTIVATIONS):
+        return x.numel()
+    if isinstance(module, nn.MaxPool2d | nn.AvgPool2d):
+        k = module.kernel_size
+        window = k * k if isinstance(k, int) else k[0] * k[1]
+        return out.numel() * window
+    if isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+        height, width = x.shape[2], x.shape[3]
+        out_h, out_w = out.shape[2], out.shape[3]
+        rows = sum(math.ceil((i + 1) * height / out_h) - (i * height) // out_h + 1
+                   for i in range(out_h))
+        cols = sum(math.ceil((j + 1) * width / out_w) - (j * width) // out_w + 1
+                   for j in range(out_w))
+        return x.shape[0] * x.shape[1] * rows * cols
+    return 0
+
+
+def count_layer_flops(net: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Operations of one forward pass on one input, counted per layer as NAS-Bench-Suite-Zero's
+    tables count them (NASLib measures with tensorwatch's layer statistics).
+
+    Each convolution and linear layer counts its multiply-adds once (a convolution's bias one
+    more per output), BatchNorm one operation per element (two when affine), activations one
+    per element, pooling one per window tap of each output (global pooling, quirkily, one per
+    tap of a window one wider each way); elementwise sums, concatenations and slices count
+    nothing. Runs in eval mode without gradients; the network's mode is restored.
+    """
+    total = 0
+
+    def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        if args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
+            total += int(_layer_flops(module, args[0], out))
+
+    was_training = net.training
+    handles = [m.register_forward_hook(hook) for m in net.modules()
+               if not any(True for _ in m.children())]
+    net.eval()
+    try:
+        param = next(net.parameters(), None)
+        x = torch.zeros((1, *input_shape), device=param.device if param is not None else "cpu")
+        with torch.no_grad():
+            net(x)
+        return total
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
+
+
 #: Where a size baseline takes its value from.
 SOURCES = ("auto", "network", "table")
+#: How ``flops`` counts a real network: ``FlopCounterMode`` or Suite-Zero's per-layer rules.
+CONVENTIONS = ("torch", "suite-zero")
 
 
 class _SizeBaseline(Predictor):
@@ -126,10 +196,23 @@ class ParamsPredictor(_SizeBaseline):
 
 @register("flops", family="baseline")
 class FlopsPredictor(_SizeBaseline):
-    """FLOPs of one forward pass on one input (``FlopCounterMode``), or the tabulated value."""
+    """FLOPs of one forward pass on one input, or the tabulated value.
+
+    ``convention``: ``"torch"`` counts with ``FlopCounterMode`` (two per multiply-add);
+    ``"suite-zero"`` counts per layer as NAS-Bench-Suite-Zero's tables do
+    (``count_layer_flops``)."""
 
     needs = DataNeeds(labels=False, properties=("flops",))
     prop = "flops"
 
+    convention: str = "torch"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+
     def _count(self, net: nn.Module, input_shape: tuple[int, ...]) -> int:
+        if self.convention == "suite-zero":
+            return count_layer_flops(net, input_shape)
         return count_flops(net, input_shape)
