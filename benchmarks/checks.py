@@ -1,7 +1,7 @@
 """Checks of command-line values that commands run before doing any work.
 
 Output paths (nothing is created here: a path passes when the command could create or overwrite
-it later) and torch devices.
+it later), torch devices and executors.
 """
 
 from __future__ import annotations
@@ -66,6 +66,20 @@ def device(name: str, option: str = "--device") -> str:
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise OptionError(f"{option} {name}: there are only {torch.cuda.device_count()} CUDA "
                           f"device(s); use cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    return name
+
+
+def executor(name: str, option: str = "--executor") -> str:
+    """``name`` if jobs can run there (``process``, or ``ray`` with Ray installed), else
+    ``OptionError`` (for Ray, one line saying how to install it)."""
+    from benchmarks.jobs import EXECUTORS
+
+    if name not in EXECUTORS:
+        raise OptionError(f"{option} {name!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if name == "ray":
+        from benchmarks.ray_runner import require_ray
+
+        require_ray()
     return name
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from benchmarks.checks import OptionError, output_dir, output_file
 from benchmarks.harness import EvalTask, TaskError, prepare
+from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import LiveSourceError
 from benchmarks.protocol import unique_count
@@ -90,8 +91,11 @@ def _validate(tasks: list[EvalTask]) -> None:
             prepare(task)
 
 
-def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.0):
-    """Worker processes, with the time limit (``0``: none; one worker then runs in-process)."""
+def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.0,
+              executor: str = "process", address: str | None = None):
+    """Worker processes, with the time limit (``0``: none; one worker then runs in-process),
+    or tasks of a Ray cluster."""
+    from benchmarks.checks import executor as check_executor
     from benchmarks.executor import make_executor
 
     if workers < 1:
@@ -100,11 +104,13 @@ def _executor(workers: int, threads: int | None = None, task_timeout: float = 0.
         raise UsageError("--threads must be at least 1")
     if not task_timeout >= 0:
         raise UsageError("--task-timeout must be a number of seconds, or 0 for no limit")
-    return make_executor(workers, threads, task_timeout)
+    return make_executor(workers, threads, task_timeout, check_executor(executor), address)
 
 
 ThreadsOpt = typer.Option(None, "--threads",
                           help="Torch threads per worker (default: cores / workers).")
+ExecutorOpt = typer.Option("process", "--executor", help=EXECUTOR_HELP)
+AddressOpt = typer.Option(None, "--address", envvar="RAY_ADDRESS", help=ADDRESS_HELP)
 #: Seconds an evaluation may run in a sweep unless told otherwise.
 DEFAULT_TASK_TIMEOUT = 3600.0
 TaskTimeoutOpt = typer.Option(
@@ -159,12 +165,13 @@ def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
 
 
 def _sweep(tasks: list[EvalTask], store_path: Path, workers: int, retry_failed: bool,
-           threads: int | None = None, task_timeout: float = 0.0) -> list:
+           threads: int | None = None, task_timeout: float = 0.0, where: str = "process",
+           address: str | None = None) -> list:
     """Run the tasks into the store, print a one-line summary; the tasks' records."""
     from benchmarks.experiments import run_sweep
     from benchmarks.store import ResultStore
 
-    executor = _executor(workers, threads, task_timeout)
+    executor = _executor(workers, threads, task_timeout, where, address)
     _validate(tasks)
     with ResultStore(store_path) as store:
         summary = run_sweep(tasks, store, executor, progress=True, retry_failed=retry_failed)
@@ -239,6 +246,8 @@ def run(
     labels: str = LabelsOpt,
     test_distribution: str = DistributionOpt,
     task_timeout: float = TaskTimeoutOpt,
+    executor: str = ExecutorOpt,
+    address: str | None = AddressOpt,
 ) -> None:
     """Evaluate one predictor; records go into the store; prints a summary table.
 
@@ -255,7 +264,8 @@ def run(
                         full=full, train_sizes=None if train_size is None else [train_size],
                         fidelities=None if fidelity is None else [fidelity])
     tasks = _with_task_options(tasks, benchmark, metric, labels, test_distribution, test_size)
-    records = _sweep(tasks, store, workers, retry_failed, threads, task_timeout)
+    records = _sweep(tasks, store, workers, retry_failed, threads, task_timeout, executor,
+                     address)
     console.print(_summary_table(records, f"{predictor} on {benchmark}"))
     _exit_unless_any_ok(records)
 
@@ -305,6 +315,8 @@ def reproduce(
     labels: str = LabelsOpt,
     test_distribution: str = DistributionOpt,
     task_timeout: float = TaskTimeoutOpt,
+    executor: str = ExecutorOpt,
+    address: str | None = AddressOpt,
 ) -> None:
     """The main job: every registered predictor over its grid; writes Pareto plots + tables.
 
@@ -326,7 +338,8 @@ def reproduce(
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
     store_path = store or out / "predbench.db"
-    records = _sweep(tasks, store_path, workers, retry_failed, threads, task_timeout)
+    records = _sweep(tasks, store_path, workers, retry_failed, threads, task_timeout, executor,
+                     address)
     console.print(_summary_table(records, f"reproduce on {benchmark}"))
     _exit_unless_any_ok(records)
     with ResultStore(store_path) as db:

@@ -63,6 +63,11 @@ _PR_SET_PDEATHSIG = 1
 _SLOT = 0
 #: Where ``job_runner`` can run jobs: worker processes here, or tasks of a Ray cluster.
 EXECUTORS = ("process", "ray")
+#: Help of the commands' ``--executor`` and ``--address`` options.
+EXECUTOR_HELP = ("where jobs run: process (worker processes on this machine) or ray (tasks of "
+                 "a Ray cluster, --workers of them at a time; pip install -e '.[ray]')")
+ADDRESS_HELP = ("with --executor ray, the Ray cluster to join (e.g. HEAD_IP:6379; default "
+                "$RAY_ADDRESS, else a new local cluster)")
 
 
 @dataclass(frozen=True)
