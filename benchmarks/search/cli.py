@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from benchmarks import checks
+from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.search.acquisition import ACQUISITIONS
 from benchmarks.search.botorch_acq import ANALYTIC, BATCH, PREFIX
@@ -186,6 +187,9 @@ def search_command(
              "not stored (the next call runs it again). 0: no limit, and with --jobs 1 runs "
              "then go in this process (no protection from a predictor that crashes it)")
     ] = DEFAULT_TASK_TIMEOUT,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "process",
+    address: Annotated[str | None, typer.Option(envvar="RAY_ADDRESS", help=ADDRESS_HELP)
+                       ] = None,
 ) -> list[Path]:
     """Run NAS methods on a tabular benchmark; write regret plots and a queries-to-top table.
 
@@ -194,6 +198,7 @@ def search_command(
     """
     _check_counts(runs, queries, time_budget, prefilter_keep, warmup_pool, jobs, threads,
                   task_timeout)
+    checks.executor(executor)
     checks.device(device)
     checks.output_dir(out, "--out")
     pparams = _json_object(predictor_params, "--predictor-params")
@@ -212,7 +217,8 @@ def search_command(
             log.info("search %s on %s: %d runs x %d queries", spec.label, bench.name, runs,
                      queries)
         summary = execute_all(specs, runs, db, bench=bench, jobs=jobs, device=device,
-                              threads=threads, task_timeout=task_timeout)
+                              threads=threads, task_timeout=task_timeout,
+                              executor=executor, address=address)
         # the report covers every configuration stored for this benchmark, not only this call's
         paths = write_report(db, db.config_keys(bench.name), landscape(bench, None), out)
     for path in paths:

@@ -234,11 +234,14 @@ class RunJob:
         return f"{self.spec.label} run {self.run_index}"
 
 
-def _init_worker() -> None:
-    """Set up a search worker: every built-in predictor imported once."""
+def _init_worker(path: str | None = None) -> None:
+    """Set up a search worker: every built-in predictor imported once, and the benchmark at
+    ``path`` loaded (a benchmark missing on a worker is a setup error)."""
     from predictors.registry import load_all
 
     load_all()
+    if path is not None:
+        _load(path)
 
 
 @functools.lru_cache(maxsize=2)
@@ -285,13 +288,17 @@ def execute_all(
     on_run: Callable[[RunResult], None] | None = None,
     task_timeout: float | None = None,
     start_method: str = "spawn",
+    executor: str = "process",
+    address: str | None = None,
 ) -> JobsSummary:
     """Run the missing runs ``0..runs-1`` of every spec (one benchmark) into the store.
 
     Finished runs already in the store are skipped, so calling this again after an interruption
     or a failure completes the search. ``on_run`` is called after each record. ``jobs`` worker
     processes share the runs; each may take ``task_timeout`` seconds (``None`` or ``0``: no
-    limit; one job and no limit run in this process). Returns what became of the runs.
+    limit; one job and no limit run in this process). With ``executor="ray"`` the runs are
+    tasks of the Ray cluster at ``address`` (``jobs`` at a time, each asking for ``threads``
+    CPUs and, on cuda, a GPU). Returns what became of the runs.
     """
     if runs < 1:
         raise SearchSetupError(f"runs must be at least 1, got {runs}")
@@ -310,16 +317,21 @@ def execute_all(
             log.info("%s: %d of %d runs already in the store", spec.label, skipped, runs)
     if not todo:
         return summary
-    runner = job_runner(max(1, min(jobs, len(todo))), task_timeout, _init_worker,
-                        start_method=start_method)
+    on_gpu = device.startswith("cuda")
+    if executor == "ray" and on_gpu:
+        device = "cuda"  # the GPU Ray gives the task
+    path = None if bench.path is None else str(bench.path)
+    runner = job_runner(max(1, min(jobs, len(todo))), task_timeout, _init_worker, (path,),
+                        start_method=start_method, executor=executor, address=address,
+                        cpus=threads, gpus=1.0 if executor == "ray" and on_gpu else 0.0)
     if runner.in_process:
         def run(job: RunJob) -> RunResult:
             return run_once(bench, job.spec, job.run_index, device, threads)
-    elif bench.path is None:
-        raise SearchSetupError("parallel runs (jobs > 1) and a time limit need a benchmark "
-                               "loaded from disk")
+    elif path is None:
+        raise SearchSetupError("parallel runs (jobs > 1), a time limit and Ray need a "
+                               "benchmark loaded from disk")
     else:
-        run = functools.partial(_run_job, path=str(bench.path), device=device, threads=threads)
+        run = functools.partial(_run_job, path=path, device=device, threads=threads)
     for job, outcome in runner.map(run, todo, label=RunJob.label):
         if not summary.add(job, outcome):
             log.warning("%s failed, not stored: %s", job.label(), outcome.error)
