@@ -11,6 +11,7 @@ String form: ``"sep_conv_3x3~0,skip_connect~1|...|...|...;<reduce cell likewise>
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Hashable
 
 import numpy as np
@@ -78,7 +79,13 @@ class DartsSpace(SearchSpace):
         return ";".join(_cell_to_string(c) for c in arch.spec)
 
     def from_compact(self, compact) -> Arch:
-        """NASLib's compact form: per cell 8 ``(input, op_index)`` pairs (op order as ``OPS``)."""
+        """NASLib's compact form: per cell 8 ``(input, op_index)`` pairs (op order as ``OPS``),
+        or its printed form, e.g. ``"[[(0, 5), (1, 2), ...], [...]]"``."""
+        if isinstance(compact, str):
+            try:
+                compact = ast.literal_eval(compact.strip())
+            except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+                raise ArchError(f"malformed DARTS compact form {compact!r:.80}") from exc
         try:
             spec = tuple(
                 tuple((OPS[int(op)], int(src)) for src, op in cell) for cell in compact
@@ -170,3 +177,11 @@ class DartsSpace(SearchSpace):
             ops = ("input", "input_1", *(op for op, _ in cell), "output")
             graphs.append(CellGraph(adj, ops, GRAPH_VOCAB))
         return graphs
+
+    def to_network(self, arch: Arch, **kwargs):
+        """NASLib's NAS-Bench-301 network; see ``predictors.spaces.darts_net.DartsNetwork``."""
+        from predictors.spaces.darts_net import DartsNetwork
+
+        self.check(arch)
+        normal, reduce = arch.spec
+        return DartsNetwork(normal, reduce, **kwargs)
