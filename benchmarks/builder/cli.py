@@ -14,7 +14,7 @@ from benchmarks import checks
 from benchmarks.builder.fashion_mnist import DatasetMissingError
 from benchmarks.builder.recipe import BENCHMARK_RECIPE, PRESETS, Recipe, RecipeError, get_recipe
 from benchmarks.builder.shards import ShardError
-from benchmarks.jobs import JobsFailed
+from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP, JobsFailed
 
 app = typer.Typer(help="Train NB201 networks on Fashion-MNIST into this project's benchmark.",
                   no_args_is_help=True)
@@ -26,6 +26,8 @@ ShardsOpt = typer.Option(None, "--shards", help="shard directory [data/fmnist-sh
 WorkersOpt = typer.Option(1, help="parallel worker processes (several per GPU on cuda)")
 ThreadsOpt = typer.Option(1, help="torch threads per worker")
 DeviceOpt = typer.Option("cpu", help="cpu or cuda")
+ExecutorOpt = typer.Option("process", "--executor", help=EXECUTOR_HELP)
+AddressOpt = typer.Option(None, "--address", envvar="RAY_ADDRESS", help=ADDRESS_HELP)
 TaskTimeoutOpt = typer.Option(
     0.0, "--task-timeout",
     help="seconds one job may take; past it its worker process is stopped and the job is left "
@@ -169,6 +171,8 @@ def generate(
     shards: Path | None = ShardsOpt,
     verbose: bool = False,
     task_timeout: float = TaskTimeoutOpt,
+    executor: str = ExecutorOpt,
+    address: str | None = AddressOpt,
 ) -> None:
     """Train the benchmark's (architecture, seed) pairs; resumes, skipping finished shards."""
     from benchmarks.builder.generate import run_tasks
@@ -177,11 +181,13 @@ def generate(
     r = _recipe(recipe)
     _counts(archs=archs, second_seed_every=second_seed_every, workers=workers, threads=threads)
     checks.at_least("--task-timeout", task_timeout, 0)
+    checks.executor(executor)
     checks.device(device)
     _shards_in(shards)
     _setup_logging(verbose)
     done = _run_jobs(lambda: run_tasks(benchmark_tasks(archs, second_seed_every), r, shards,
-                                       workers, threads, device, task_timeout), PAIR)
+                                       workers, threads, device, task_timeout,
+                                       executor=executor, address=address), PAIR)
     typer.echo(f"trained {len(done)} pair(s)")
 
 
@@ -194,6 +200,8 @@ def zero_cost(
     workers: int = WorkersOpt,
     shards: Path | None = ShardsOpt,
     task_timeout: float = TaskTimeoutOpt,
+    executor: str = ExecutorOpt,
+    address: str | None = AddressOpt,
 ) -> None:
     """Score the benchmark's architectures with every live zero-cost proxy (resumes); `merge`
     tabulates the scores and their CPU time as static zc_<measure>[_time] columns."""
@@ -203,10 +211,12 @@ def zero_cost(
     r = _recipe(recipe)
     _counts(archs=archs, workers=workers)
     checks.at_least("--task-timeout", task_timeout, 0)
+    checks.executor(executor)
     _shards_in(shards)
     _setup_logging(False)
     done = _run_jobs(lambda: run_scores(archs, r, shards or default_shard_dir(r),
-                                        measures or None, workers, task_timeout), ARCH)
+                                        measures or None, workers, task_timeout, executor,
+                                        address), ARCH)
     typer.echo(f"scored {len(done)} architecture(s)")
 
 

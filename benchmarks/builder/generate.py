@@ -1,9 +1,11 @@
 """Parallel, resumable training of (architecture, seed) pairs into a shard directory.
 
-Each worker process trains one pair at a time and writes its shard itself, so the finished
-part survives ``kill -9`` of any process; a rerun skips every pair whose shard exists. Pairs are
-jobs of a ``benchmarks.jobs`` runner: a pair whose worker dies is trained again alone, one past
-the time limit is stopped, and a failed pair leaves no shard while the others go on.
+Each worker trains one pair at a time and returns its record; this process writes the pair's
+shard (atomically) as soon as the record arrives, so the finished part survives ``kill -9`` of
+any process and workers need no access to the shard directory (nodes of a Ray cluster). A rerun
+skips every pair whose shard exists. Pairs are jobs of a ``benchmarks.jobs`` runner: a pair
+whose worker dies is trained again, one past the time limit is stopped, and a failed pair leaves
+no shard while the others go on.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def default_shard_dir(recipe: Recipe) -> Path:
     return SHARD_ROOT / recipe.name
 
 
-def run_pair(index: int, seed: int, recipe: Recipe, shard_dir: Path, device: str) -> dict:
-    """Train one pair and write its shard; returns the shard record."""
+def train_pair(index: int, seed: int, recipe: Recipe, device: str) -> dict:
+    """Train one pair; returns its shard record."""
     arch = arch_order()[index]
     space = get_space(arch.space)
     start = time.perf_counter()
@@ -54,7 +56,6 @@ def run_pair(index: int, seed: int, recipe: Recipe, shard_dir: Path, device: str
         "wall_time": time.perf_counter() - start,
         **result,
     }
-    write_shard(shard_dir, record)
     return record
 
 
@@ -63,12 +64,18 @@ def _worker_init(threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
 
 
-def _worker_run(pair: tuple[int, int], recipe: Recipe, shard_dir: str, device: str) -> tuple:
+def _worker_run(pair: tuple[int, int], recipe: Recipe, device: str) -> dict:
     index, seed = pair
-    if device == "cuda":  # spread the workers over the visible GPUs
+    if device == "cuda":  # spread the workers over the visible GPUs (Ray shows each task its own)
         device = f"cuda:{worker_slot() % max(torch.cuda.device_count(), 1)}"
-    rec = run_pair(index, seed, recipe, Path(shard_dir), device)
-    return rec["wall_time"], rec["curves"]["val_acc"][-1]
+    return train_pair(index, seed, recipe, device)
+
+
+def _gpu_share(pair: tuple[int, int], workers: int) -> float:
+    """The share of a GPU one training asks Ray for: the cluster's GPUs over the workers."""
+    from benchmarks.ray_runner import cluster_gpus
+
+    return min(1.0, cluster_gpus() / workers) or 1.0
 
 
 def run_tasks(
@@ -80,11 +87,15 @@ def run_tasks(
     device: str = "cpu",
     task_timeout: float | None = None,
     start_method: str = "spawn",
+    executor: str = "process",
+    address: str | None = None,
 ) -> list[tuple[int, int]]:
     """Train every pair of ``tasks`` that has no shard yet; returns the pairs trained now.
 
     ``task_timeout``: seconds one training may take (``None`` or ``0``: no limit; one worker and
     no limit train in this process, else ``workers`` processes started by ``start_method``).
+    With ``executor="ray"``, pairs are tasks of the Ray cluster at ``address``, ``workers`` at
+    a time, each asking for ``threads`` CPUs and, on cuda, a share of the cluster's GPUs.
     Raises ``JobsFailed`` once the others are done when a pair failed.
     """
     checks.device(device)
@@ -96,16 +107,19 @@ def run_tasks(
     summary = JobsSummary(skipped=len(tasks) - len(todo))
     if not todo:
         return []
-    runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (threads,),
-                        start_method)
-    train = functools.partial(_worker_run, recipe=recipe, shard_dir=str(shard_dir), device=device)
+    workers = min(workers, len(todo))
+    gpus = functools.partial(_gpu_share, workers=workers) if device.startswith("cuda") else 0.0
+    runner = job_runner(workers, task_timeout, _worker_init, (threads,), start_method,
+                        executor, address, cpus=threads, gpus=gpus)
+    train = functools.partial(_worker_run, recipe=recipe, device=device)
     for (index, seed), outcome in runner.map(train, todo, label=_pair_name):
         if not summary.add((index, seed), outcome):
             log.warning("%s failed: %s", _pair_name((index, seed)), outcome.error)
             continue
-        wall, acc = outcome
-        log.info("%s: val_acc %.2f in %.0fs (%d/%d)", _pair_name((index, seed)), acc, wall,
-                 len(summary.done), len(todo))
+        write_shard(shard_dir, outcome)
+        log.info("%s: val_acc %.2f in %.0fs (%d/%d)", _pair_name((index, seed)),
+                 outcome["curves"]["val_acc"][-1], outcome["wall_time"], len(summary.done),
+                 len(todo))
     summary.check("pairs", str(shard_dir))
     return summary.done
 

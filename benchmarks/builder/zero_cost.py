@@ -9,14 +9,15 @@ One JSON file per architecture (``zero-cost/z<index>.json`` in the shard directo
 measure's score (``null`` where it is undefined, with the reason) and the process CPU seconds of
 its query, network construction included. CPU seconds on one thread are what an idle core
 would take and are not inflated by other processes sharing the machine; a tabulated predictor
-is charged them as its per-architecture query time. Files are written atomically, so a killed
-run resumes where it stopped. Architectures are jobs of a ``benchmarks.jobs`` runner (a dead
-worker is replaced, an optional time limit stops a hanging one, a failed one is left unscored).
+is charged them as its per-architecture query time. Workers return the records and this process
+writes each file atomically as it arrives, so a killed run resumes where it stopped and workers
+need no access to the shard directory. Architectures are jobs of a ``benchmarks.jobs`` runner
+(a dead worker is replaced, an optional time limit stops a hanging one, a failed one is left
+unscored), in worker processes or as tasks of a Ray cluster of one CPU each.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -103,20 +104,19 @@ def _worker_init(recipe: Recipe, measures: Sequence[str]) -> None:
     _SCORER = _Scorer(recipe, measures)
 
 
-def _worker_score(index: int, directory: str) -> None:
+def _worker_score(index: int) -> dict[str, Any]:
     assert _SCORER is not None, "worker was not initialized"
-    record = _SCORER.score(index)
-    atomic_write_text(Path(directory) / SUBDIR / score_name(index),
-                      json.dumps(record, separators=(",", ":")) + "\n")
+    return _SCORER.score(index)
 
 
 def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
                measures: Sequence[str] | None = None, workers: int = 1,
-               task_timeout: float | None = None) -> list[int]:
+               task_timeout: float | None = None, executor: str = "process",
+               address: str | None = None) -> list[int]:
     """Score the first ``num_archs`` architectures that have no score file yet; returns those
     scored now. ``task_timeout``: seconds one architecture may take (``None`` or ``0``: no limit;
-    one worker and no limit score in this process). Raises ``JobsFailed`` once the others are
-    scored when one failed."""
+    one worker and no limit score in this process). ``executor="ray"``: as tasks of the Ray
+    cluster at ``address``. Raises ``JobsFailed`` once the others are scored when one failed."""
     from tqdm import tqdm
 
     measures = tuple(measures or default_measures())
@@ -128,12 +128,15 @@ def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
     summary = JobsSummary(skipped=num_archs - len(todo))
     if not todo:
         return []
-    runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (recipe, measures))
-    score = functools.partial(_worker_score, directory=str(shard_dir))
-    for index, outcome in tqdm(runner.map(score, todo, label=score_name), total=len(todo),
-                               desc="zero-cost", unit="arch"):
+    runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (recipe, measures),
+                        executor=executor, address=address, cpus=int(SETTINGS["threads"]))
+    for index, outcome in tqdm(runner.map(_worker_score, todo, label=score_name),
+                               total=len(todo), desc="zero-cost", unit="arch"):
         if not summary.add(index, outcome):
             log.warning("%s failed: %s", score_name(index), outcome.error)
+            continue
+        atomic_write_text(shard_dir / SUBDIR / score_name(index),
+                          json.dumps(outcome, separators=(",", ":")) + "\n")
     summary.check("architectures", str(shard_dir / SUBDIR))
     return summary.done
 
