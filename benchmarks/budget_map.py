@@ -2,9 +2,12 @@
 
 A budget is a pair of limits. For each one the map picks, among the summarized (predictor,
 train size, fidelity) settings whose mean initialization time and mean query time per
-architecture both fit, the one with the highest mean Kendall tau. The limits step 1, 2, 5, 10,
-20, ... seconds over the range of the settings' times; a limit at which nothing changes along
-its axis is dropped, which keeps the map as small as the answer.
+architecture both fit, the one with the highest mean Kendall tau, and lists the fitting settings
+the trials cannot separate from it (a paired 95% interval of the difference containing zero,
+``benchmarks.statistics``): where there are such ties the cell is hatched and names how many,
+since the data do not single out a winner there. The limits step 1, 2, 5, 10, 20, ... seconds
+over the range of the settings' times; a limit at which nothing changes along its axis is
+dropped, which keeps the map as small as the answer.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from benchmarks.statistics import SETTING, Comparisons, setting_of  # noqa: E402
 
 INIT, QUERY, TAU = "init_time_s_mean", "query_time_s_mean", "kendall_mean"
 
@@ -45,15 +50,36 @@ def _changes(table: pd.DataFrame, init_limits: list[float], query_limits: list[f
     return [init_limits[j] for j in cols], [query_limits[i] for i in rows]
 
 
+def _name(row: pd.Series) -> str:
+    parts = [str(row["predictor"])]
+    if row["train_size"]:
+        parts.append(f"n={int(row['train_size'])}")
+    if not pd.isna(row["fidelity"]):
+        parts.append(f"e={int(row['fidelity'])}")
+    return " ".join(parts)
+
+
+def _ties(fits: pd.DataFrame, best: pd.Series, comparisons: Comparisons | None) -> list[str]:
+    """The other fitting settings the trials cannot separate from ``best``."""
+    if comparisons is None:
+        return []
+    top = setting_of(best, SETTING)
+    return [_name(row) for idx, row in fits.iterrows()
+            if idx != best.name and comparisons.tied(top, setting_of(row, SETTING))]
+
+
 def best_by_budget(summary: pd.DataFrame, init_limits: list[float],
-                   query_limits: list[float]) -> pd.DataFrame:
-    """One row per (init limit, query limit): the best setting that fits, or none."""
+                   query_limits: list[float], comparisons: Comparisons | None = None
+                   ) -> pd.DataFrame:
+    """One row per (init limit, query limit): the best setting that fits (or none) and, with
+    ``comparisons``, the fitting settings tied with it."""
     data = summary.dropna(subset=[INIT, QUERY, TAU])
     rows = []
     for q in query_limits:
         for i in init_limits:
             fits = data[(data[INIT] <= i) & (data[QUERY] <= q)]
             best = fits.loc[fits[TAU].idxmax()] if len(fits) else None
+            tied = [] if best is None else _ties(fits, best, comparisons)
             rows.append({
                 "init_limit_s": i, "query_limit_s": q,
                 "predictor": None if best is None else best["predictor"],
@@ -61,15 +87,19 @@ def best_by_budget(summary: pd.DataFrame, init_limits: list[float],
                 "fidelity": None if best is None or pd.isna(best["fidelity"])
                 else int(best["fidelity"]),
                 "kendall": np.nan if best is None else float(best[TAU]),
+                "n_tied": len(tied),
+                "tied": "; ".join(tied),
             })
     return pd.DataFrame(rows)
 
 
-def plot_budget_map(summary: pd.DataFrame, path: Path, title: str) -> tuple[Path, pd.DataFrame]:
-    """Cells colored by the best predictor, labeled with its Kendall tau; returns the table too."""
+def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
+                    comparisons: Comparisons | None = None) -> tuple[Path, pd.DataFrame]:
+    """Cells colored by the best predictor, labeled with its Kendall tau and hatched with the
+    number of settings tied with it; returns the table too."""
     data = summary.dropna(subset=[INIT, QUERY, TAU])
     init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
-    full = best_by_budget(data, init_limits, query_limits)
+    full = best_by_budget(data, init_limits, query_limits, comparisons)
     init_limits, query_limits = _changes(full, init_limits, query_limits)
     kept = full["init_limit_s"].isin(init_limits) & full["query_limit_s"].isin(query_limits)
     table = full[kept].reset_index(drop=True)  # still query-major, as the grid below reads it
@@ -84,15 +114,22 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str) -> tuple[Path
     ax.imshow(grid, origin="lower", cmap=cmap, vmin=-0.5, vmax=max(len(names), 1) - 0.5,
               aspect="auto")
     for n, row in table.iterrows():
-        if row["predictor"] is not None:
-            ax.text(n % len(init_limits), n // len(init_limits), f"{row['kendall']:.2f}",
-                    ha="center", va="center", fontsize=6)
+        if row["predictor"] is None:
+            continue
+        x, y = n % len(init_limits), n // len(init_limits)
+        text = f"{row['kendall']:.2f}"
+        if row["n_tied"]:
+            text += f"\n+{row['n_tied']} tied"
+            ax.add_patch(plt.Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="///",
+                                       edgecolor="white", linewidth=0))
+        ax.text(x, y, text, ha="center", va="center", fontsize=5.5)
     ax.set_xticks(range(len(init_limits)), [f"{v:.2g}" for v in init_limits], rotation=60,
                   fontsize=7)
     ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
     ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes)")
     ax.set_ylabel("query budget per architecture (s, at most)")
-    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau", fontsize=9)
+    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau; hatched: "
+                 "others tied with it (paired 95% interval)", fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(code[name])) for name in names]
     ax.legend(handles, names, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()

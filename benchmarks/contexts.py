@@ -50,6 +50,7 @@ class Split:
     curve_seed: int | None = 0
     distribution: str = "cells"
     noise_ceiling: float | None = None
+    seed_to_seed: float | None = None
     pool_size: int = 0
 
 

@@ -14,34 +14,59 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.budget_map import plot_budget_map  # noqa: E402
+from benchmarks.statistics import (  # noqa: E402
+    PROTOCOL,
+    SETTING,
+    Comparisons,
+    add_best_comparison,
+    setting_of,
+    trial_table,
+)
 
 log = logging.getLogger(__name__)
 
-GROUP = ["benchmark_name", "predictor", "family", "train_size", "fidelity"]
-SUMMARY_METRICS = ["kendall", "spearman", "pearson", "init_time_s", "query_time_s",
-                   "init_fit_s", "query_measured_s"]
+GROUP = [*PROTOCOL, "predictor", "family", "train_size", "fidelity"]
+SUMMARY_METRICS = ["kendall", "spearman", "pearson", "noise_ceiling_kendall",
+                   "seed_to_seed_kendall", "init_time_s",
+                   "query_time_s", "init_fit_s", "query_measured_s"]
+#: Protocol fields of records written before they existed.
+UNRECORDED = {"labels": "unrecorded", "test_distribution": "cells", "label_source": "unrecorded"}
 AXES = {
     "init": ("init_time_s", "Initialization time (s)"),
     "query": ("query_time_s", "Query time per architecture (s)"),
 }
 
 
-def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over trials per (benchmark, predictor, train size, fidelity); ok rows only."""
+def ok_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """Successful records with the summary columns numeric and the protocol fields filled."""
     ok = frame[frame["status"] == "ok"].copy()
-    if ok.empty:
-        return pd.DataFrame()
     for col in SUMMARY_METRICS:
         ok[col] = pd.to_numeric(ok[col], errors="coerce") if col in ok else np.nan
+    for col, default in UNRECORDED.items():
+        ok[col] = ok[col].fillna(default) if col in ok else default
     ok["fidelity"] = ok["fidelity"].astype("Int64")
     ok["cost_estimated"] = ok.get("cost_estimated", False).astype(bool)
+    return ok
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (benchmark, protocol, predictor, train size, fidelity): mean and std over trials,
+    the noise ceiling and tau as its fraction, and the paired difference to the best setting
+    of the benchmark with its 95% interval (``tie_with_best`` where the data cannot separate
+    them; ``benchmarks.statistics``). Successful records only."""
+    ok = ok_records(frame)
+    if ok.empty:
+        return pd.DataFrame()
     grouped = ok.groupby(GROUP, dropna=False)
     stats = grouped[SUMMARY_METRICS].agg(["mean", "std"])
     stats.columns = [f"{m}_{s}" for m, s in stats.columns]
     stats["trials"] = grouped.size()
     stats["cost_estimated"] = grouped["cost_estimated"].any()
-    return stats.reset_index().sort_values(["benchmark_name", "predictor", "train_size",
-                                            "fidelity"])
+    stats["label_source"] = grouped["label_source"].agg(lambda v: "/".join(sorted(set(v))))
+    stats = stats.reset_index()
+    stats["kendall_of_ceiling"] = stats["kendall_mean"] / stats["noise_ceiling_kendall_mean"]
+    stats = add_best_comparison(stats, ok)
+    return stats.sort_values([*PROTOCOL, "predictor", "train_size", "fidelity"])
 
 
 def pareto_mask(time: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -65,8 +90,32 @@ def _label(row: pd.Series) -> str:
     return " ".join(parts)
 
 
-def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Path:
-    """One point per (predictor, budget): time (log) against mean Kendall tau; front outlined."""
+def tied_with_front(data: pd.DataFrame, time_col: str, front: np.ndarray,
+                    comparisons: Comparisons) -> np.ndarray:
+    """Points off the front that no point dominating them beats by a paired 95% interval."""
+    time = data[time_col].to_numpy(float)
+    tau = data["kendall_mean"].to_numpy(float)
+    settings = [setting_of(row, SETTING) for _, row in data.iterrows()]
+    tied = np.zeros(len(data), dtype=bool)
+    for i in np.flatnonzero(~front):
+        above = (time <= time[i]) & (tau >= tau[i]) & ((time < time[i]) | (tau > tau[i]))
+        tied[i] = not any(comparisons.difference(settings[j], settings[i]).separated
+                          for j in np.flatnonzero(above))
+    return tied
+
+
+def same_run_note(summary: pd.DataFrame) -> str:
+    """A title line marking learning-curve settings whose labels come from the run they read."""
+    reads = summary["fidelity"].notna() & summary["label_source"].astype(str).str.contains(
+        "same-run")
+    return ("\n[learning-curve labels from the run read (one seed): optimistic]"
+            if bool(reads.any()) else "")
+
+
+def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
+                comparisons: Comparisons | None = None) -> Path:
+    """One point per (predictor, budget): time (log) against mean Kendall tau; front outlined,
+    and with ``comparisons`` the points the trials cannot separate from the front ringed."""
     column, label = AXES[axis]
     data = summary.dropna(subset=[f"{column}_mean", "kendall_mean"])
     data = data[data[f"{column}_mean"] > 0]
@@ -90,6 +139,13 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Pat
                     linestyle="-" if len(line) > 1 else "none",
                     label=name if j == 0 else None, **style)
     front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
+    if comparisons is not None and front.any():
+        ties = tied_with_front(data, f"{column}_mean", front, comparisons)
+        if ties.any():
+            pts = data[ties]
+            ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140, facecolors="none",
+                       edgecolors="grey", linewidths=1.0, linestyle="--", zorder=4,
+                       label="tied with the front (paired 95% interval over trials)")
     if front.any():
         pts = data[front].sort_values(f"{column}_mean")
         ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post", color="black",
@@ -102,7 +158,7 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Pat
     ax.set_xscale("log")
     ax.set_xlabel(label)
     ax.set_ylabel("Kendall tau (mean over trials)")
-    ax.set_title(title)
+    ax.set_title(title + same_run_note(data), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     # Two legend columns past 24 entries, so that a full registry still fits the figure.
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
@@ -122,15 +178,44 @@ def _fmt(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {0.0 if pd.isna(std) else std:.{digits}f}"
 
 
+TABLE_NOTE = (
+    "Mean ± std over trials. Ceiling: the Kendall tau a perfect predictor of the expected score "
+    "reaches against labels this noisy (labels from runs other than any curve read; mean over "
+    "trials), and tau as its fraction. Δ best: the paired difference to the best setting of the "
+    "table with its 95% bootstrap interval over trials; **tie** where the interval contains "
+    "zero (the trials cannot separate the two). Init time = simulated training of the labeled "
+    "architectures + fit wall time; query time = simulated partial training + query wall time "
+    "per architecture; the two wall columns are the measured parts alone.\n\n")
+
+
+def _ceiling(r: pd.Series) -> str:
+    mean = r.get("noise_ceiling_kendall_mean")
+    if mean is None or pd.isna(mean):
+        return "-"
+    return f"{mean:.3f} ({r['kendall_of_ceiling']:.0%})"
+
+
+def _versus_best(r: pd.Series) -> str:
+    if pd.isna(r.get("diff_to_best")):
+        return "-"
+    if r["diff_to_best"] == 0 and r["diff_low"] == 0 and r["diff_high"] == 0:
+        return "best"
+    interval = ("" if not np.isfinite(r["diff_low"])
+                else f" [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]")
+    return f"{r['diff_to_best']:+.3f}{interval}" + (" **tie**" if r["tie_with_best"] else "")
+
+
 def markdown_table(summary: pd.DataFrame) -> str:
-    head = ("| predictor | family | train size | fidelity | trials | Kendall tau | Spearman | "
-            "Pearson | init time (s) | query time (s/arch) | fit wall (s) | query wall (s/arch) |")
-    lines = [head, "|" + "---|" * 12]
+    head = ("| predictor | family | train size | fidelity | trials | Kendall tau | ceiling | "
+            "Δ best [95%] | Spearman | Pearson | init time (s) | query time (s/arch) | "
+            "fit wall (s) | query wall (s/arch) |")
+    lines = [head, "|" + "---|" * 14]
     for _, r in summary.iterrows():
         lines.append(
             f"| {r['predictor']} | {r['family']} | {int(r['train_size'])} | "
             f"{'-' if pd.isna(r['fidelity']) else int(r['fidelity'])} | {int(r['trials'])} | "
-            f"{_fmt(r['kendall_mean'], r['kendall_std'], 3)} | "
+            f"{_fmt(r['kendall_mean'], r['kendall_std'], 3)} | {_ceiling(r)} | "
+            f"{_versus_best(r)} | "
             f"{_fmt(r['spearman_mean'], r['spearman_std'], 3)} | "
             f"{_fmt(r['pearson_mean'], r['pearson_std'], 3)} | "
             f"{_fmt(r['init_time_s_mean'], r['init_time_s_std'], -1)} | "
@@ -145,24 +230,43 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
 
 
+def _protocol_slug(bench: str, labels: str, distribution: str) -> str:
+    """File-name part of one benchmark under one protocol (the defaults add nothing)."""
+    parts = [bench]
+    if labels == "same-run":
+        parts.append("same-run")
+    if distribution != "cells":
+        parts.append(distribution)
+    return _slug("_".join(parts))
+
+
+def _protocol_title(bench: str, labels: str, distribution: str, estimated: str) -> str:
+    notes = [n for n in (f"labels: {labels}" if labels != "independent" else "",
+                         f"test: uniform over {distribution}" if distribution != "cells" else "")
+             if n]
+    return f"{bench}{estimated}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Per benchmark: two Pareto PNGs, the best-predictor-per-budget map and its CSV, a summary
-    CSV and a markdown table; returns the written paths."""
+    """Per benchmark and protocol: two Pareto PNGs, the best-predictor-per-budget map and its
+    CSV, a summary CSV and a markdown table; returns the written paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(frame)
     if summary.empty:
         raise ValueError("the store holds no successful evaluations to plot; run a sweep first")
+    comparisons = Comparisons(trial_table(ok_records(frame), SETTING))
     written: list[Path] = []
-    for bench, part in summary.groupby("benchmark_name"):
-        slug = _slug(str(bench))
+    for (bench, labels, distribution), part in summary.groupby(PROTOCOL):
+        slug = _protocol_slug(str(bench), str(labels), str(distribution))
         estimated = " (estimated costs)" if bool(part["cost_estimated"].any()) else ""
+        name = _protocol_title(str(bench), str(labels), str(distribution), estimated)
         for axis in AXES:
             written.append(plot_pareto(
                 part, axis, out / f"pareto_{axis}_{slug}.png",
-                f"{bench}: {axis} time vs Kendall tau{estimated}"))
+                f"{name}: {axis} time vs Kendall tau", comparisons))
         budget_png, budget_table = plot_budget_map(part, out / f"budget_map_{slug}.png",
-                                                   f"{bench}{estimated}")
+                                                   name + same_run_note(part), comparisons)
         budget_csv = out / f"best_by_budget_{slug}.csv"
         budget_table.to_csv(budget_csv, index=False, float_format="%.6g")
         written += [budget_png, budget_csv]
@@ -172,11 +276,7 @@ def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
         failed = int((frame["status"] != "ok").sum()) if "status" in frame else 0
         note = (f"\n{failed} failed or timed-out evaluation(s) in the store are not shown.\n"
                 if failed else "")
-        md.write_text(f"# {bench}{estimated}\n\nMean ± std over trials. Init time = "
-                      "simulated training of the labeled architectures + fit wall time; query "
-                      "time = simulated partial training + query wall time per architecture; "
-                      "the two wall columns are the measured parts alone.\n\n"
-                      + markdown_table(part) + note)
+        md.write_text(f"# {name}\n\n" + TABLE_NOTE + markdown_table(part) + note)
         written += [csv, md]
     log.info("wrote %s", ", ".join(map(str, written)))
     return written

@@ -20,6 +20,11 @@ architectures the label is the last point of the curve read). The record's ``lab
 which applied: ``other-seed``, ``same-run`` (asked for, or only one seed exists) or
 ``no-curves`` (a benchmark of final values, where nothing reads a run's curve; labels are the
 mean over seeds).
+
+Under ``other-seed`` each record also carries the test set's ``seed_to_seed_kendall`` (the tau
+of the curve run's own final value against the labels: what reading a complete run reaches) and
+``noise_ceiling_kendall`` (what a perfect predictor of the expected score reaches against labels
+this noisy, ``benchmarks.statistics.label_ceiling``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.contexts import Split, TaskError
+from benchmarks.statistics import label_ceiling
 from benchmarks.tabular import TabularBenchmark
 from predictors.ranking import kendall_tau
 
@@ -179,26 +185,33 @@ def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabel
         test_labels = _mean_of_others(bench, metric, test, test_runs)
         train_runs = _run_of(present, train, curve_seed)
         train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
-        curve_final = bench.values[test, test_runs, -1, bench.metric_index(metric)]
-        ceiling = kendall_tau(curve_final.astype(float), test_labels)
+        m = bench.metric_index(metric)
+        curve_final = bench.values[test, test_runs, -1, m].astype(float)
+        seed_to_seed = kendall_tau(curve_final, test_labels)
+        others = present[test] & (np.arange(present.shape[1]) != test_runs[:, None])
+        one_other = bench.values[test, np.argmax(others, axis=1), -1, m].astype(float)
+        pair_tau = kendall_tau(curve_final, one_other)
+        label_runs = int(np.median(others.sum(axis=1)))
+        ceiling = label_ceiling(pair_tau, label_runs) if np.isfinite(pair_tau) else None
     elif source == SAME_RUN:
         test_runs, train_runs = _run_of(present, test, 0), _run_of(present, train, 0)
         test_labels = bench.values[test, test_runs, -1, bench.metric_index(metric)]
         train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
-        ceiling = None
+        ceiling = seed_to_seed = None
     else:
         test_runs = np.zeros(len(test), dtype=int)
         train_runs = np.zeros(len(train), dtype=int)
         test_labels = bench.final(metric)[test]
         train_labels = bench.final(metric)[train]
-        ceiling = None
+        ceiling = seed_to_seed = None
     return Split(
         train=train, test=test, unlabeled=unlabeled,
         train_runs=train_runs, test_runs=test_runs,
         train_labels=_oriented(bench, metric, np.asarray(train_labels, dtype=float)),
         test_labels=_oriented(bench, metric, np.asarray(test_labels, dtype=float)),
         label_source=source, curve_seed=curve_seed if source != NO_CURVES else None,
-        distribution=distribution, noise_ceiling=ceiling, pool_size=len(pool),
+        distribution=distribution, noise_ceiling=ceiling, seed_to_seed=seed_to_seed,
+        pool_size=len(pool),
     )
 
 
@@ -210,13 +223,17 @@ class SplitSummary:
     label_source: str
     curve_seed: int | None
     noise_ceiling_kendall: float | None
+    seed_to_seed_kendall: float | None
     n_test_pool: int
 
     @classmethod
     def of(cls, bench: TabularBenchmark, metric: str, split: Split) -> SplitSummary:
-        ceiling = split.noise_ceiling
         return cls(test_set_id=test_set_id(bench, metric, split), label_source=split.label_source,
                    curve_seed=split.curve_seed,
-                   noise_ceiling_kendall=None if ceiling is None or not np.isfinite(ceiling)
-                   else float(ceiling),
+                   noise_ceiling_kendall=_finite(split.noise_ceiling),
+                   seed_to_seed_kendall=_finite(split.seed_to_seed),
                    n_test_pool=split.pool_size)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)

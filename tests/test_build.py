@@ -180,7 +180,7 @@ def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():
 
 
 def test_ranking_ceiling_matches_a_simulation_of_noisy_labels():
-    from benchmarks.builder.stats import ranking_ceiling
+    from benchmarks.statistics import ranking_ceiling
     from predictors.ranking import kendall_tau
 
     seed_tau, paired = 0.69, 0.35

@@ -27,9 +27,10 @@ from benchmarks.builder.order import SECOND_SEED_EVERY
 from benchmarks.builder.pilot import PILOT_DIR
 from benchmarks.builder.recipe import Recipe
 from benchmarks.builder.shards import ShardError, read_recipe, read_shards
-from benchmarks.builder.stats import epoch_vs_final_tau, ranking_ceiling, seed_agreement, spread
+from benchmarks.builder.stats import epoch_vs_final_tau, seed_agreement, spread
 from benchmarks.builder.train import INPUT_SHAPE, METRICS
 from benchmarks.builder.zero_cost import read_scores, tabulate
+from benchmarks.statistics import ranking_ceiling
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
 from predictors.spaces import Arch, get_space
 from predictors.spaces.nb201 import OPS

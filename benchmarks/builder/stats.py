@@ -42,38 +42,6 @@ def seed_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float | int]:
     return out
 
 
-def ranking_ceiling(seed_tau: float, two_seed_fraction: float = 0.0) -> dict[str, float]:
-    """The Kendall tau a perfect predictor could reach against labels as noisy as these seeds.
-
-    Model: label = true score + independent Gaussian seed noise, both normal, so that two seeds'
-    Kendall tau ``seed_tau`` fixes the reliability ``r = sin(pi * seed_tau / 2)`` (the Pearson
-    correlation between seeds). For one pair of architectures whose labels carry noise variances
-    ``v_i, v_j`` (in units of the true scores' variance; ``v = (1 - r) / r`` for one seed, half of
-    it for a two-seed mean) the true and the labelled order agree with Kendall tau
-    ``2 / pi * arcsin(sqrt(2 / (2 + v_i + v_j)))``. Returned: that ceiling for one-seed labels,
-    for two-seed means, and for the benchmark's mix (``two_seed_fraction`` of the labels are
-    means), averaged over pairs. Rank correlations of predictors are best read against it.
-    """
-    if not -1.0 < seed_tau <= 1.0 or not 0.0 <= two_seed_fraction <= 1.0:
-        raise ValueError(f"need -1 < seed_tau <= 1 and 0 <= two_seed_fraction <= 1, got "
-                         f"{seed_tau}, {two_seed_fraction}")
-    r = float(np.sin(np.pi * seed_tau / 2))
-    if r <= 0:
-        return {"one_seed": 0.0, "two_seed_mean": 0.0, "benchmark_labels": 0.0}
-    one = (1 - r) / r
-
-    def pair_tau(v_i: float, v_j: float) -> float:
-        return float(2 / np.pi * np.arcsin(np.sqrt(2 / (2 + v_i + v_j))))
-
-    p2 = two_seed_fraction
-    p1 = 1 - p2
-    two = one / 2
-    mixed = (p1 * p1 * pair_tau(one, one) + 2 * p1 * p2 * pair_tau(one, two)
-             + p2 * p2 * pair_tau(two, two))
-    return {"one_seed": pair_tau(one, one), "two_seed_mean": pair_tau(two, two),
-            "benchmark_labels": mixed}
-
-
 def spread(values: np.ndarray) -> dict[str, float]:
     v = np.asarray(values, float)
     v = v[~np.isnan(v)]
