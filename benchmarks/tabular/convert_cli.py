@@ -41,7 +41,8 @@ def naslib_command(
 def suite_zero_command(
     src: Path = typer.Argument(..., help="A NAS-Bench-Suite-Zero zc_*.json."),
     out: Path = typer.Argument(..., help="Data directory; one benchmark per dataset goes in it."),
-    space: str = typer.Option("nb201", help="Search space of the architecture keys."),
+    space: str | None = typer.Option(None, help="Search space of the architecture keys "
+                                     "(default: from the table, its file name or its keys)."),
     dataset: list[str] = typer.Option(None, "--dataset", help="Dataset to convert (repeat)."),
 ) -> None:
     """NAS-Bench-Suite-Zero zero-cost score tables."""
