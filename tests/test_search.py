@@ -444,3 +444,29 @@ def test_botorch_acquisition_setup_errors(bench, predictor, acquisition, message
                       method_params={"acquisition": acquisition})
     with pytest.raises(SearchSetupError, match=message):
         run_once(bench, spec, 0)
+
+
+def test_search_observes_one_run_and_is_judged_by_the_other():
+    """With two seeds a search sees seed 0; the independent regret follows its incumbent (the
+    first query of the best observed value) into seed 1."""
+    from benchmarks.search.oracle import Landscape
+    from benchmarks.synthetic import make_synthetic_benchmark
+
+    bench = make_synthetic_benchmark(n=50, seeds=2, epochs=3)
+    bench.values[40:, 1] = np.nan  # no second run for the last ten cells
+    land = Landscape(bench)
+    m = bench.metric_index(bench.objective)
+    assert np.allclose(land.values, bench.values[:, 0, -1, m])
+    rows = np.array([3, 7, 45, 7, 12])
+    observed = bench.values[rows, 0, -1, m]
+    best_second = np.nanmax(bench.values[:, 1, -1, m])
+    regret = land.independent_regret(rows)
+    for i in range(len(rows)):
+        incumbent = rows[int(np.argmax(observed[: i + 1]))]
+        expected = best_second - bench.values[incumbent, 1, -1, m]
+        if incumbent >= 40:
+            assert np.isnan(regret[i])
+        else:
+            assert regret[i] == pytest.approx(expected)
+    one_seed = make_synthetic_benchmark(n=20, seeds=1, epochs=3)
+    assert Landscape(one_seed).independent_regret(np.array([1, 2])) is None

@@ -4,6 +4,11 @@ Querying a cell looks up its final objective value and pays its simulated full-t
 Only cells the benchmark holds (with a known objective) can be queried, so sampling and mutation
 are restricted to them. Scores are oriented so that higher is better whatever the metric's
 direction; ``accuracy`` keeps the benchmark's own value.
+
+A search trains each architecture once: on a benchmark with a second training seed it observes
+seed 0's final value, and :meth:`Landscape.independent_regret` judges what it found by the other
+run (regret of the incumbent's second-seed value against the best second-seed value), which
+the search never saw. A search that exploits one run's noise shows it there.
 """
 
 from __future__ import annotations
@@ -45,8 +50,12 @@ class Landscape:
         self.bench = bench
         self.space = bench.space
         self.metric = metric or bench.objective
-        values = bench.final(self.metric)
         self.sign = 1.0 if bench.direction(self.metric) == "max" else -1.0
+        second = bench.values.shape[1] >= 2 and bool(
+            np.isfinite(bench.final(self.metric, seed=1)).any())
+        values = bench.final(self.metric, seed=0) if second else bench.final(self.metric)
+        #: Oriented second-seed values (NaN where a cell has no second run); None: no seed 1.
+        self.independent = self.sign * bench.final(self.metric, seed=1) if second else None
         self.members = np.flatnonzero(~np.isnan(values))
         if len(self.members) == 0:
             raise SearchSetupError(f"benchmark {bench.name!r} has no {self.metric!r} values")
@@ -66,6 +75,20 @@ class Landscape:
 
     def __len__(self) -> int:
         return len(self.members)
+
+    def independent_regret(self, arch_index: np.ndarray) -> np.ndarray | None:
+        """Per query of a run (its queried rows in order): best second-seed value minus the
+        second-seed value of the incumbent (the best row by the observed value so far); NaN
+        where the incumbent has no second run. None without a second seed."""
+        if self.independent is None:
+            return None
+        rows = np.asarray(arch_index, dtype=int)
+        observed = self.scores[rows]
+        before = np.concatenate([[-np.inf], np.maximum.accumulate(observed)[:-1]])
+        new_best = np.where(observed > before, np.arange(len(rows)), 0)
+        incumbent = rows[np.maximum.accumulate(new_best)]  # first query of the best so far
+        best = float(np.nanmax(self.independent[self.members]))
+        return best - self.independent[incumbent]
 
     def arch(self, index: int) -> Arch:
         return self.bench.archs[index]
