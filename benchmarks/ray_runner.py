@@ -11,8 +11,10 @@ Outcomes are those of ``benchmarks.jobs.JobPool``:
 - a task whose worker process or node dies is retried by Ray (``max_retries``), so it runs at
   most ``MAX_DEATHS`` times, then fails as ``WorkerDied``;
 - a task past ``task_timeout`` seconds, counted from when its job starts on a worker (after the
-  ``initializer``), is cancelled (``ray.cancel(force=True)`` ends its worker process) and times
-  out;
+  ``initializer``; a retry starts the clock anew), is cancelled (``ray.cancel(force=True)`` ends
+  its worker process) and times out; a job shows it still runs every ``BEAT_S`` seconds, so
+  a death is told from a long run (a worker stuck in native code that holds the GIL, and so
+  silent, times out ``STUCK_S`` seconds late at most);
 - ``initializer(*initargs)`` runs once per worker process before its first job; when it raises,
   or a task cannot start on a node (the project or a plug-in missing there), the whole ``map``
   stops with a ``NodeSetupError`` naming the node (a setup error, not a job's fault);
@@ -25,12 +27,12 @@ as it is.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import pickle
 import reprlib
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -43,8 +45,14 @@ log = logging.getLogger(__name__)
 
 #: What to run when Ray is missing.
 INSTALL_HINT = "pip install -e '.[ray]'"
-#: Seconds between looks at which tasks have started, while some have not.
+#: Seconds between looks at the running tasks' time limits.
 POLL_S = 0.5
+#: Seconds between a running job's signs of life, and silence after which its worker may have
+#: died (Ray then runs the task again, which starts its clock anew).
+BEAT_S, SILENT_S = 0.5, 2.0
+#: Seconds of silence after which a worker that Ray did not replace is taken to be alive but
+#: stuck (e.g. in native code holding the GIL): its job's time counts again.
+STUCK_S = 120.0
 _INIT_FAILED, _DONE = "init-failed", "done"
 #: Set-ups already run in this worker process (pickled initializer and its arguments).
 _READY: set[bytes] = set()
@@ -58,17 +66,13 @@ class NodeSetupError(OptionError):
     """A Ray node could not set up a worker (data, project or a plug-in missing there)."""
 
 
-def require_ray() -> None:
-    """Raise ``RayMissingError`` (one line: how to install it) unless Ray can be imported."""
-    if importlib.util.find_spec("ray") is None:
+def require_ray() -> Any:
+    """The ``ray`` module, else ``RayMissingError`` (one line: how to install it)."""
+    try:
+        import ray
+    except ImportError:
         raise RayMissingError(f"--executor ray needs Ray, which is not installed: "
-                              f"{INSTALL_HINT}")
-
-
-def _ray() -> Any:
-    require_ray()
-    import ray
-
+                              f"{INSTALL_HINT}") from None
     return ray
 
 
@@ -90,18 +94,31 @@ def cluster_gpus() -> float:
 
 
 class _Starts:
-    """A Ray actor that notes when each job starts, so time limits leave out queueing."""
+    """A Ray actor that notes when each job starts and that it still runs, so a time limit
+    leaves out queueing and a retried job's clock starts again."""
 
     def __init__(self) -> None:
-        self.starts: dict[int, float] = {}
+        self.starts: dict[int, list[float]] = {}
 
     def started(self, index: int) -> None:
-        self.starts[index] = time.monotonic()
+        now = time.monotonic()
+        self.starts[index] = [now, now]
+
+    def beat(self, index: int) -> None:
+        if index in self.starts:
+            self.starts[index][1] = time.monotonic()
 
     def elapsed(self) -> dict[int, float]:
-        """Seconds since each job's (latest) start."""
+        """Seconds since each job's (latest) start, for those not silent for a while (their
+        worker may have died, and Ray runs them again)."""
         now = time.monotonic()
-        return {index: now - start for index, start in self.starts.items()}
+        return {index: now - start for index, (start, beat) in self.starts.items()
+                if not SILENT_S < now - beat < STUCK_S}
+
+
+def _beat(starts: Any, index: int, done: threading.Event) -> None:
+    while not done.wait(BEAT_S):
+        starts.beat.remote(index)
 
 
 def _task(fn: Callable[[Any], Any], job: Any, index: int, initializer: Callable[..., Any] | None,
@@ -115,9 +132,15 @@ def _task(fn: Callable[[Any], Any], job: Any, index: int, initializer: Callable[
             except BaseException as exc:  # noqa: BLE001 - reported to the driver, which raises
                 return _INIT_FAILED, f"on {where()}: {type(exc).__name__}: {exc}"
             _READY.add(key)
-    if starts is not None:
-        starts.started.remote(index)
-    return _DONE, call(fn, job, interruptible=False)
+    if starts is None:
+        return _DONE, call(fn, job, interruptible=False)
+    starts.started.remote(index)
+    done = threading.Event()
+    threading.Thread(target=_beat, args=(starts, index, done), daemon=True).start()
+    try:
+        return _DONE, call(fn, job, interruptible=False)
+    finally:
+        done.set()
 
 
 class RayRunner(Runner):
@@ -160,7 +183,7 @@ class RayRunner(Runner):
     def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any],
             label: Callable[[Any], str] = reprlib.repr) -> Iterator[tuple[Any, Any]]:
         jobs = list(jobs)
-        ray = _ray()
+        ray = require_ray()
         started_here = self._connect(ray)
         running: dict[Any, int] = {}
         starts = None

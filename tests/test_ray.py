@@ -1,0 +1,163 @@
+"""The Ray executor on a local two-CPU Ray cluster: the records and outcomes of the process pool,
+retried worker deaths, timeouts, a missing benchmark on a worker, and one line without Ray."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import job_plugins  # noqa: F401 - registers the surrogates
+import pytest
+import sweep_plugins  # noqa: F401 - registers the misbehaving predictors
+from job_plugins import misbehave
+from typer.testing import CliRunner
+
+from benchmarks.cli import app
+from benchmarks.executor import TIMEOUT, RayExecutor
+from benchmarks.experiments import run_sweep
+from benchmarks.harness import EvalTask
+from benchmarks.jobs import FAILED, JobFailure, JobPool, job_runner
+from benchmarks.ray_runner import NodeSetupError
+from benchmarks.search import SearchSpec, SearchStore
+from benchmarks.search.runner import execute_all
+from benchmarks.store import ResultStore
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS.parent / "scripts"))
+import compare_records  # noqa: E402 - the records of two stores, timings aside
+
+try:
+    import ray
+except ImportError:  # the tests that need Ray are skipped; the one-line error is still tested
+    ray = None
+
+needs_ray = pytest.mark.skipif(ray is None, reason="needs Ray: pip install -e '.[ray]'")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray cluster of 2 CPUs for the module; its workers import the test plug-ins."""
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             runtime_env={"env_vars": {"PYTHONPATH": str(TESTS), "OMP_NUM_THREADS": "1"}})
+    yield
+    ray.shutdown()
+
+
+def _records(store: Path) -> dict[str, dict]:
+    return compare_records.load(store)
+
+
+@needs_ray
+def test_reproduce_on_ray_stores_the_records_of_the_process_pool(cluster, synthetic_bench_dir,
+                                                                  tmp_path):
+    stores = {}
+    for where in ("process", "ray"):
+        out = tmp_path / where
+        result = runner.invoke(app, [
+            "reproduce", "--benchmark", str(synthetic_bench_dir), "--trials", "1",
+            "--predictors", "example-ridge,example-last-epoch", "--test-size", "60",
+            "--workers", "2", "--threads", "1", "--out", str(out), "--executor", where])
+        assert result.exit_code == 0, result.output
+        stores[where] = out / "predbench.db"
+    pool, on_ray = _records(stores["process"]), _records(stores["ray"])
+    assert len(pool) >= 4 and pool.keys() == on_ray.keys()
+    for ident, record in pool.items():
+        assert record["status"] == "ok"
+        assert record["key"] == on_ray[ident]["key"]
+        assert compare_records.differences(record, on_ray[ident]) == ([], set())
+    assert compare_records.main([str(stores["process"]), str(stores["ray"])]) == 0
+
+
+@needs_ray
+def test_ray_runner_outcomes_match_the_pool_ones(cluster, tmp_path):
+    ok, raises, exits, hangs = ("ok", ""), ("raise", ""), ("exit", ""), ("hang", "")
+    once = ("once", str(tmp_path / "marker"))
+    jobs = [ok, raises, exits, once, hangs]
+    out = dict(job_runner(2, 3.0, executor="ray").map(misbehave, jobs))
+    assert out[ok] == "ok" and out[once] == "once"  # its worker died once: Ray ran it again
+    assert out[exits] == JobFailure(FAILED, "WorkerDied: the worker process running this task "
+                                    "died (Ray WorkerCrashedError), 2 times")
+    pool = dict(JobPool(1, task_timeout=3.0, start_method="fork").map(misbehave, [hangs, raises]))
+    assert out[hangs] == pool[hangs]  # the same timeout, word for word
+    assert out[hangs].status == TIMEOUT and "time limit of 3 s" in out[hangs].error
+    assert (out[raises].status, out[raises].error) == (pool[raises].status, pool[raises].error)
+
+
+def _task(bench_dir: Path, predictor: str, **kw) -> EvalTask:
+    kw.setdefault("train_size", 0)
+    return EvalTask(str(bench_dir), predictor, test_size=60, **kw)
+
+
+@needs_ray
+def test_ray_sweep_retries_a_dead_worker_then_fails_the_task(cluster, synthetic_bench_dir,
+                                                             tmp_path):
+    dies = _task(synthetic_bench_dir, "test-os-exit")
+    unlucky = _task(synthetic_bench_dir, "test-die-once", params={"marker": str(tmp_path / "m")})
+    good = _task(synthetic_bench_dir, "example-ridge", train_size=30)
+    with ResultStore(tmp_path / "r.db") as store:
+        summary = run_sweep([dies, unlucky, good], store, RayExecutor(2, threads=1),
+                            progress=False)
+        died, retried = store.get(dies.key()), store.get(unlucky.key())
+    assert (summary.ok, summary.failed, summary.timed_out) == (2, 1, 0)
+    assert retried["status"] == "ok"  # killed once mid-task, then ran again
+    assert died["status"] == "failed"
+    assert died["error"] == ("WorkerDied: the worker process running this task died (Ray "
+                             "WorkerCrashedError), 2 times")
+
+
+@needs_ray
+def test_ray_sweep_records_a_timeout_and_resumes(cluster, synthetic_bench_dir, tmp_path):
+    hangs = _task(synthetic_bench_dir, "test-sleep")
+    good = _task(synthetic_bench_dir, "example-ridge", train_size=30)
+    executor = RayExecutor(2, threads=1, task_timeout=2.0)
+    with ResultStore(tmp_path / "r.db") as store:
+        summary = run_sweep([hangs, good], store, executor, progress=False)
+        stopped = store.get(hangs.key())
+        again = run_sweep([hangs, good], store, executor, progress=False)
+    assert (summary.ok, summary.failed, summary.timed_out) == (1, 0, 1)
+    assert stopped["status"] == TIMEOUT
+    assert stopped["error"] == ("TaskTimeout: no result within the task time limit of 2 s; its "
+                                "worker process was stopped")
+    assert (again.skipped, again.ok) == (2, 0)
+
+
+@needs_ray
+def test_a_benchmark_missing_on_a_worker_stops_the_sweep_with_one_clear_error(cluster,
+                                                                              tmp_path):
+    missing = _task(tmp_path / "not-here", "example-ridge", train_size=30)
+    with ResultStore(tmp_path / "r.db") as store, pytest.raises(NodeSetupError) as err:
+        run_sweep([missing], store, RayExecutor(1, threads=1), progress=False)
+    assert "setting up a Ray worker failed: on " in str(err.value)
+    assert "no benchmark named" in str(err.value) and "not-here" in str(err.value)
+
+
+@needs_ray
+def test_search_on_ray_stores_the_runs_of_this_process(cluster, synthetic_bench_dir, tmp_path):
+    spec = SearchSpec(str(synthetic_bench_dir), "evolution", "test-surrogate", queries=20)
+    stored = {}
+    for where, jobs in (("process", 1), ("ray", 2)):
+        with SearchStore(tmp_path / f"{where}.db") as db:
+            summary = execute_all([spec], 4, db, jobs=jobs, task_timeout=0, executor=where)
+            stored[where] = {t.run_index: (t.seed, t.arch_index.tolist(), t.regret.tolist())
+                             for t in db.trajectories(spec.key)}
+        assert len(summary.done) == 4 and not summary.failed
+    assert stored["process"] == stored["ray"]
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--predictor", "example-ridge"],
+    ["search", "--method", "random"],
+    ["build", "zero-cost", "--recipe", "tiny"],
+])
+def test_executor_ray_without_ray_is_one_line(command, synthetic_bench_dir, tmp_path,
+                                              monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as when not installed
+    if command[0] != "build":
+        command = [*command, "--benchmark", str(synthetic_bench_dir)]
+    result = runner.invoke(app, [*command, "--executor", "ray", "--store" if command[0] != "build"
+                                 else "--shards", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: --executor ray needs Ray, which is not installed: "
+                             "pip install -e '.[ray]'\n")
