@@ -8,9 +8,12 @@ sotl,sotle,sotlema,lce,lce_m,lcsvr`) and writes, under ``--out``:
 
 - ``lc_fidelity.md`` / ``.csv``: Kendall tau (mean ± std over trials) of every predictor (and
   train size, for hybrids) at every fidelity, its measured query time per architecture and the
-  wall time of its whole sweep; with the benchmark, a reference row: Kendall tau between
-  validation accuracy at epoch e and at the last epoch over all its architectures, measured when
-  it was built (``metadata.json`` ``summary.epoch_vs_final_tau``);
+  wall time of its whole sweep; where the records' labels come from another run than the curves
+  (``label_source`` other-seed), two reference rows from the records: the noise ceiling (a
+  perfect predictor against labels this noisy) and the curve run's own final value against the
+  labels (reading the complete run); with the benchmark, a same-run reference row: Kendall tau
+  between validation accuracy at epoch e and at the last epoch of one run over all its
+  architectures, measured when it was built (``metadata.json`` ``summary.epoch_vs_final_tau``);
 - ``lc_tau_vs_fidelity.png``: the same as curves, the reference dashed;
 - ``lc_query_time_vs_tau.png``: query time per architecture (simulated partial training plus
   measured query) against Kendall tau, the study's view of this family;
@@ -96,7 +99,19 @@ def reference_curve(benchmark: str | None) -> list[float] | None:
     return [float(v) for v in curve] if curve else None
 
 
-def markdown(table: pd.DataFrame, reference: list[float] | None) -> str:
+def label_references(frame: pd.DataFrame) -> dict[str, float]:
+    """Mean noise ceiling and seed-to-seed tau of the records (empty under same-run labels)."""
+    out = {}
+    for column, name in (("noise_ceiling_kendall", "noise ceiling"),
+                         ("seed_to_seed_kendall", "complete curve run vs labels")):
+        values = pd.to_numeric(frame.get(column), errors="coerce") if column in frame else None
+        if values is not None and values.notna().any():
+            out[name] = float(values.mean())
+    return out
+
+
+def markdown(table: pd.DataFrame, reference: list[float] | None,
+             labels: dict[str, float] | None = None) -> str:
     fids = sorted(table["fidelity"].unique())
     head = "| predictor | " + " | ".join(f"epoch {f}" for f in fids)
     lines = [head + " | query ms/arch (measured) | sweep wall s |",
@@ -108,10 +123,13 @@ def markdown(table: pd.DataFrame, reference: list[float] | None) -> str:
         lines.append(f"| {series} | " + " | ".join(cells)
                      + f" | {1000 * rows['query_measured_s'].mean():.3g}"
                      + f" | {rows['wall_s'].sum():.3g} |")
+    for name, value in (labels or {}).items():
+        lines.append(f"| *{name} (labels from another run)* | "
+                     + " | ".join(f"{value:.3f}" for _ in fids) + " | | |")
     if reference:
         cells = [f"{reference[f - 1]:.3f}" if 0 < f <= len(reference) else "" for f in fids]
-        lines.append("| *val acc at epoch e vs last epoch (all archs, from the build)* | "
-                     + " | ".join(cells) + " | | |")
+        lines.append("| *val acc at epoch e vs last epoch of the same run (all archs, from the "
+                     "build)* | " + " | ".join(cells) + " | | |")
     trials = int(table["trials"].min())
     lines.append("")
     lines.append(f"Kendall tau mean ± std over at least {trials} trial(s).")
@@ -119,13 +137,16 @@ def markdown(table: pd.DataFrame, reference: list[float] | None) -> str:
 
 
 def plot_tau_vs_fidelity(table: pd.DataFrame, reference: list[float] | None,
-                         path: Path) -> Path:
+                         path: Path, labels: dict[str, float] | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for series, rows in table.groupby("series", sort=True):
         ax.errorbar(rows["fidelity"], rows["kendall_mean"], yerr=rows["kendall_std"],
                     marker="o", capsize=3, label=series)
+    for (name, value), style in zip((labels or {}).items(), ("k-", "k:"), strict=False):
+        ax.axhline(value, color="black", linestyle=style[1:], linewidth=1, label=name)
     if reference:
-        ax.plot(range(1, len(reference) + 1), reference, "k--", label="val acc at epoch e vs last")
+        ax.plot(range(1, len(reference) + 1), reference, "k--",
+                label="val acc at epoch e vs last epoch, same run")
     ax.set_xlabel("fidelity (epochs of partial training)")
     ax.set_ylabel("Kendall tau")
     ax.grid(alpha=0.3)
@@ -155,16 +176,19 @@ def write_report(store: Path, out: Path, benchmark: str | None = None,
                  predictors: Sequence[str] | None = None) -> dict[str, Any]:
     """Write the table, plots and JSON summary; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
-    table = fidelity_table(load_frame(store, predictors))
+    frame = load_frame(store, predictors)
+    table = fidelity_table(frame)
     reference = reference_curve(benchmark)
+    labels = label_references(frame)
     table.to_csv(out / "lc_fidelity.csv", index=False)
-    (out / "lc_fidelity.md").write_text(markdown(table, reference))
-    plot_tau_vs_fidelity(table, reference, out / "lc_tau_vs_fidelity.png")
+    (out / "lc_fidelity.md").write_text(markdown(table, reference, labels))
+    plot_tau_vs_fidelity(table, reference, out / "lc_tau_vs_fidelity.png", labels)
     plot_query_time(table, out / "lc_query_time_vs_tau.png")
     summary = {
         "store": str(store),
         "benchmark": benchmark,
         "reference_epoch_vs_final_tau": reference,
+        "label_references": labels,
         "worse_than_valacc": worse_than_baseline(table),
         "sweep_wall_s": {s: float(r["wall_s"].sum()) for s, r in table.groupby("series")},
         "query_measured_ms_per_arch": {s: float(1000 * r["query_measured_s"].mean())

@@ -2,13 +2,16 @@
 
 ``predbench bench model-based`` fits each predictor on 1,000 labeled
 architectures and queries 200 more, then prints a table of wall times and Kendall tau. Data: a
-tabular benchmark when ``--benchmark`` names one (its objective at the last epoch, one
-architecture per canonical form), else synthetic NAS-Bench-201 data driven by the cell's ops.
+tabular benchmark when ``--benchmark`` names one (the harness's split and labels of trial
+``--seed``, so its tau is what ``predbench run`` gets), else synthetic NAS-Bench-201 data driven
+by the cell's ops.
+The load average is printed before and after: timings on a busy machine are slower.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import numpy as np
@@ -36,25 +39,32 @@ def synthetic(n: int, seed: int):
     return space, archs, 60.0 + 3.0 * score + rng.normal(0, 1.0, len(archs))
 
 
-def from_benchmark(name: str, n: int, seed: int):
-    """``n`` architectures of distinct canonical form with their objective (mean over seeds)."""
+def from_benchmark(name: str, train: int, query: int, trial: int):
+    """The harness's split of ``trial`` (``benchmarks.protocol``, default protocol): the
+    architectures and labels that ``predbench run -b NAME --train-size TRAIN --test-size QUERY``
+    fits on and tests on in that trial, train first."""
+    from benchmarks.harness import EvalTask, seed_from
+    from benchmarks.protocol import make_split
     from benchmarks.tabular import load_benchmark
 
     bench = load_benchmark(name)
-    labels = bench.final()
-    first: dict = {}
-    for i, key in enumerate(bench.canonical_keys):
-        if np.isfinite(labels[i]):
-            first.setdefault(key, i)
-    unique = np.fromiter(first.values(), dtype=int)
-    pick = np.random.default_rng(seed).choice(unique, size=min(n, len(unique)), replace=False)
-    return bench.space, [bench.archs[i] for i in pick], labels[pick]
+    task = EvalTask(benchmark=name, predictor="", train_size=train, test_size=query, trial=trial)
+    split = make_split(bench, train, query, 0, np.random.default_rng(seed_from(task.split_key())))
+    rows = np.concatenate([split.train, split.test])
+    labels = np.concatenate([split.train_labels, split.test_labels])
+    return bench.space, [bench.archs[i] for i in rows], labels
+
+
+def load_text() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
 def command(
     train: int = typer.Option(1000, help="Labelled architectures to fit on."),
     query: int = typer.Option(200, help="Architectures to query."),
-    seed: int = typer.Option(0, help="Seed of the data and the fits."),
+    seed: int = typer.Option(
+        0, help="Seed of the fits, and the trial whose harness split a benchmark's data uses."),
     benchmark: str | None = typer.Option(
         None, help="Tabular benchmark name (default: synthetic)."),
     only: str | None = typer.Option(
@@ -66,13 +76,13 @@ def command(
     """Model-based fit/query timing at 1,000 labels."""
     n = train + query
     if benchmark:
-        space, archs, labels = from_benchmark(benchmark, n, seed)
+        space, archs, labels = from_benchmark(benchmark, train, query, seed)
     else:
         space, archs, labels = synthetic(n, seed)
     tr, te = slice(0, train), slice(train, n)
     predictors = names(only) or list(available("model_based"))
     typer.echo(f"data: {benchmark or 'synthetic nb201'}; train {train}, query "
-               f"{len(archs) - train}; threads {threads}")
+               f"{len(archs) - train}; threads {threads}; {load_text()}")
     typer.echo(f"{'predictor':<15}{'fit s':>10}{'query s':>10}{'query ms/arch':>15}{'tau':>8}")
     for name in predictors:
         pred = make(name)
@@ -92,3 +102,4 @@ def command(
         tau = kendall_tau(out.mean, labels[te])
         typer.echo(f"{name:<15}{t1 - t0:>10.2f}{t2 - t1:>10.3f}"
                    f"{1e3 * (t2 - t1) / len(out.mean):>15.3f}{tau:>8.3f}")
+    typer.echo(load_text())
