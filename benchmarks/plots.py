@@ -233,8 +233,8 @@ def _slug(name: str) -> str:
 def _protocol_slug(bench: str, labels: str, distribution: str) -> str:
     """File-name part of one benchmark under one protocol (the defaults add nothing)."""
     parts = [bench]
-    if labels == "same-run":
-        parts.append("same-run")
+    if labels in ("same-run", "unrecorded"):
+        parts.append("same-run" if labels == "same-run" else "labels-unrecorded")
     if distribution != "cells":
         parts.append(distribution)
     return _slug("_".join(parts))
