@@ -3,6 +3,7 @@
     predbench analyze proxy-report SCORES.csv [SCORES.csv ...] --out REPORT.md [--boot 1000] \
         [--plot BARS.png]
     predbench analyze proxy-report --table BENCHMARK --out REPORT.md [--plot BARS.png]
+    predbench analyze proxy-report SCORES.csv [...] --against-table --out REPORT.md
 
 Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it);
 ``--table BENCHMARK`` reads the zero-cost scores a benchmark tabulates instead (``zc_<measure>``
@@ -13,6 +14,12 @@ bootstrap intervals over the scored architectures), how many scores are missing,
 time per architecture, beside the published NAS-Bench-201 CIFAR-10 Spearman of the same measure.
 Where several measures are given, it also says how well their ranking agrees with the published
 one (Kendall tau over the measures present in both), and ``--plot`` draws them as a bar chart.
+
+``--against-table`` checks live scores against the same measure's tabulated score instead (a
+benchmark converted from NAS-Bench-Suite-Zero tabulates ``zc_params``, ``zc_flops``,
+``zc_synflow``, ...): Spearman between the two, and the largest relative difference once the
+live value is in the table's unit (``TABLE_UNITS``: millions of parameters and FLOPs, the natural
+logarithm of synflow).
 """
 
 from __future__ import annotations
@@ -51,6 +58,56 @@ PUBLISHED_NB201_C10 = {
     "plain": {"suite_zero": -0.32},
     "nwot": {"suite_zero": 0.78},
 }
+
+
+#: Live value -> the unit of NAS-Bench-Suite-Zero's tables, per measure (others: as they are).
+TABLE_UNITS = {
+    "params": lambda v: v / 1e6,
+    "flops": lambda v: v / 1e6,
+    "synflow": lambda v: np.log(v),
+}
+
+
+def table_agreement(csv: Path) -> dict:
+    """One ``predbench score`` output against the benchmark's tabulated ``zc_<predictor>``."""
+    record = json.loads(csv.with_name(csv.name + ".json").read_text())
+    bench = load_benchmark(record["benchmark"])
+    measure = record["predictor"]
+    column = f"zc_{measure}"
+    if column not in bench.static_names:
+        raise OptionError(f"benchmark {bench.name!r} tabulates no {column!r}; --against-table "
+                          "needs a benchmark with the measure's own scores (e.g. converted "
+                          "from NAS-Bench-Suite-Zero)")
+    frame = pd.read_csv(csv)
+    rows = [bench.index_of(bench.space.from_string(a)) for a in frame["arch"]]
+    table = bench.static_value(column, rows).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        live = TABLE_UNITS.get(measure, lambda v: v)(frame["score"].to_numpy(dtype=float))
+        rel = np.abs(live - table) / np.abs(table)
+    ok = np.isfinite(live) & np.isfinite(table)
+    return {
+        "predictor": measure,
+        "params": record.get("params", {}),
+        "benchmark": bench.name,
+        "archs": len(frame),
+        "missing": int((~ok).sum()),
+        "spearman_vs_table": float(stats.spearmanr(live[ok], table[ok]).statistic),
+        "max_rel_error": float(np.max(rel[ok])),
+        "cpu_s_per_arch": float(record.get("cpu_seconds", np.nan)) / len(frame),
+        "device": record.get("device"),
+    }
+
+
+def table_agreement_markdown(rows: Sequence[dict]) -> str:
+    lines = ["| measure | settings | benchmark | architectures (missing) | Spearman vs table | "
+             "max relative error | CPU ms per arch |", "|" + "---|" * 7]
+    for r in rows:
+        settings = ", ".join(f"{k}={v}" for k, v in r["params"].items()
+                             if k == "convention") or "–"
+        lines.append(f"| {r['predictor']} | {settings} | {r['benchmark']} | {r['archs']} "
+                     f"({r['missing']}) | {r['spearman_vs_table']:.4f} | "
+                     f"{r['max_rel_error']:.2e} | {_seconds(1000 * r['cpu_s_per_arch'], '.0f')} |")
+    return "\n".join(lines) + "\n"
 
 
 def bootstrap_interval(truth: np.ndarray, score: np.ndarray, boot: int, seed: int = 0
@@ -236,11 +293,25 @@ def command(
     out: Path = typer.Option(..., help="Markdown report (a .json of the rows beside it)."),
     boot: int = typer.Option(1000, help="Bootstrap resamples (0: none)."),
     plot: Path | None = typer.Option(None, help="Bar chart PNG of the measures."),
+    against_table: bool = typer.Option(
+        False, "--against-table", help="Check each score file against the benchmark's own "
+        "tabulated score of the measure (zc_<measure>) instead of its objective."),
 ) -> None:
     """Check zero-cost scores against a benchmark, beside published figures."""
     if not scores and not table:
         raise OptionError("give `predbench score` outputs or --table BENCHMARK")
     output_file(out, "--out")
+    if against_table:
+        if table or not scores:
+            raise OptionError("--against-table checks `predbench score` outputs; give them "
+                              "without --table")
+        checked = [table_agreement(path) for path in scores]
+        text = table_agreement_markdown(checked)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(checked, indent=2) + "\n")
+        typer.echo(text)
+        return
     rows = [score_row(path, boot) for path in scores or []]
     if table:
         rows += table_rows(table, boot)

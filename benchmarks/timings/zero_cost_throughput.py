@@ -1,10 +1,13 @@
 """Throughput of every zero-cost proxy on the Fashion-MNIST benchmark's networks.
 
-    predbench bench zero-cost-throughput [--archs N] [--device cpu|cuda]
+    predbench bench zero-cost-throughput [--archs N] [--device cpu|cuda] [--space nb201]
 
 Scores ``--archs`` random NAS-Bench-201 cells with each live proxy (and the params/flops
 baselines counted from the network), one predictor ``query`` per measure exactly as a sweep
-calls it (network construction included), after one untimed warm-up architecture. Prints
+calls it (network construction included), after one untimed warm-up architecture. With
+``--space nb101`` or ``--space darts`` the networks are the CIFAR-10 networks
+NAS-Bench-Suite-Zero scored (3x32x32 input; ``--channels``/``--cells`` do not apply) and the
+Fashion-MNIST batches are resized to them (the ``fashion-mnist-resized`` substitute). Prints
 architectures per second per measure (summed over ``--workers`` processes running side by
 side) and the estimated time of all measures over 1,000 architectures.
 """
@@ -39,12 +42,30 @@ def random_live(input_shape: tuple[int, ...], classes: int) -> LiveSource:
     return LiveSource(batch=batch, name="random tensors")
 
 
+#: Spaces whose networks can be timed besides NB201's Fashion-MNIST network.
+SUITE_ZERO_SPACES = ("nb101", "darts")
+
+
 def live_source(kind: str, input_shape: tuple[int, ...], classes: int) -> LiveSource:
     if kind == "random":
         return random_live(input_shape, classes)
     from benchmarks.live import dataset_source
 
+    if tuple(input_shape) != (1, 28, 28):
+        return dataset_source("fashion-mnist-resized",
+                              {"network": {"input_shape": list(input_shape),
+                                           "num_classes": classes}})
     return dataset_source("fashion-mnist", {})
+
+
+def network_for(opts: dict) -> dict:
+    """The timed network's configuration (``to_network`` kwargs and ``input_shape``)."""
+    if opts["space"] in SUITE_ZERO_SPACES:
+        from benchmarks.tabular.suite_zero import NETWORKS
+
+        return dict(NETWORKS[(opts["space"], "cifar10")])
+    return {"channels": opts["channels"], "cells_per_stage": opts["cells"], "in_channels": 1,
+            "num_classes": 10, "stem_stride": 2, "input_shape": (1, 28, 28)}
 
 
 def _sync(device: str) -> None:
@@ -72,11 +93,9 @@ def run_share(opts: dict, seed_offset: int, count: int) -> dict[str, tuple]:
     ``{measure: (wall s, cpu s, archs, NaNs)}``."""
     if opts["threads"] > 0:
         torch.set_num_threads(opts["threads"])
-    space = get_space("nb201")
-    shape = (1, 28, 28)
-    network = {"channels": opts["channels"], "cells_per_stage": opts["cells"], "in_channels": 1,
-               "num_classes": 10, "stem_stride": 2, "input_shape": shape}
-    live = live_source(opts["data"], shape, 10)
+    space = get_space(opts["space"])
+    network = network_for(opts)
+    live = live_source(opts["data"], tuple(network["input_shape"]), network["num_classes"])
     rng = np.random.default_rng([opts["seed"], seed_offset])
     warmup, *archs = [space.sample(rng) for _ in range(count + 1)]
     out = {}
@@ -107,6 +126,8 @@ def command(
     measures: str = typer.Option(",".join([*PROXY_MEASURES, *BASELINES]),
                                  help="Comma-separated measures to time."),
     seed: int = typer.Option(0, help="Seed of the sampled cells."),
+    space: str = typer.Option("nb201", help="nb201 (Fashion-MNIST network), or nb101 / darts "
+                              "(the CIFAR-10 networks NAS-Bench-Suite-Zero scored)."),
 ) -> None:
     """Zero-cost throughput: seconds per architecture of every measure."""
     if device not in ("cpu", "cuda"):
@@ -114,12 +135,14 @@ def command(
     checks.device(device)
     if data not in ("fashion-mnist", "random"):
         raise OptionError(f"--data {data!r} is not one of fashion-mnist, random")
+    if space not in ("nb201", *SUITE_ZERO_SPACES):
+        raise OptionError(f"--space {space!r} is not one of nb201, {', '.join(SUITE_ZERO_SPACES)}")
     if workers < 1 or archs < workers:
         raise OptionError("need --workers >= 1 and --archs >= --workers")
     chosen = names(measures)
     opts = {"archs": archs, "device": device, "channels": channels, "cells": cells,
             "batch_size": batch_size, "data": data, "threads": threads, "workers": workers,
-            "measures": chosen, "seed": seed}
+            "measures": chosen, "seed": seed, "space": space}
     shares = [len(part) for part in np.array_split(np.arange(archs), workers)]
 
     start = time.perf_counter()
@@ -138,8 +161,11 @@ def command(
     threads = threads or torch.get_num_threads()
     where = (torch.cuda.get_device_name() if device == "cuda"
              else f"cpu, {workers} worker(s) x {threads} thread(s)")
-    typer.echo(f"device: {where}; network C={channels} N={cells}, stem stride 2, input "
-               f"1x28x28; batch {batch_size} of {data} data; {archs} archs")
+    shape = "x".join(str(v) for v in network_for(opts)["input_shape"])
+    net = (f"network C={channels} N={cells}, stem stride 2" if space == "nb201"
+           else "Suite-Zero's CIFAR-10 network")
+    typer.echo(f"device: {where}; {space} {net}, input {shape}; batch {batch_size} of "
+               f"{data} data; {archs} archs")
     typer.echo(f"{'measure':<10} {'archs/s':>9} {'ms/arch':>9} {'cpu ms/arch':>12} {'NaN':>4}")
     total = total_cpu = 0.0
     for name in chosen:

@@ -136,6 +136,12 @@ class _SizeBaseline(Predictor):
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         self._cache: dict[tuple[Arch, tuple], float] = {}
 
+    def data_needs(self) -> DataNeeds:
+        """``source="network"`` needs the network configuration instead of the property."""
+        if self.source == "network":
+            return DataNeeds(labels=False, network=True)
+        return self.needs
+
     def _fit(self, ctx: FitContext) -> None:
         return None
 
