@@ -133,3 +133,42 @@ def test_converted_sample_scores_live_and_carries_the_scored_network(space, tmp_
     flops = make("flops", convention="suite-zero").fit(FitContext(space=bench.space))
     np.testing.assert_allclose(flops.query(archs, ctx).mean / 1e6,
                                bench.static_value("zc_flops", rows), rtol=1e-3)
+
+
+@pytest.mark.parametrize("space,network", [
+    ("nb101", {"stem_channels": 4, "cells_per_stack": 1, "input_shape": (3, 8, 8)}),
+    ("darts", {"channels": 4, "layers": 3, "input_shape": (3, 8, 8)}),
+])
+def test_every_live_proxy_scores_both_spaces(space, network):
+    from predictors.base import LiveSource
+    from predictors.zero_cost import PROXY_MEASURES
+
+    def batch(split: str, size: int, seed: int):
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(size, 3, 8, 8, generator=gen), torch.arange(size) % 10
+
+    s = get_space(space)
+    archs = [s.sample(np.random.default_rng(i)) for i in range(2)]
+    live = LiveSource(batch=batch, name="noise")
+    ctx = QueryContext(s, network=network, live=live)
+    for name in PROXY_MEASURES:
+        predictor = make(name, batch_size=16).fit(FitContext(space=s, live=live))
+        assert np.isfinite(predictor.query(archs, ctx).mean).all(), name
+
+
+def test_against_table_report(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from benchmarks.analyses.proxy_report import table_agreement
+
+    suite_zero.convert(SAMPLES["darts"][0], tmp_path / "data")
+    monkeypatch.setenv("PREDBENCH_DATA", str(tmp_path / "data"))
+    bench = read_benchmark(tmp_path / "data" / "suite-zero-darts-cifar10")
+    table = bench.static_value("zc_params", [0, 1, 2]).astype(float)
+    csv = tmp_path / "params.csv"
+    pd.DataFrame({"arch": [str(a) for a in bench.archs[:3]], "score": table * 1e6 * [1, 1, 1.01]}
+                 ).to_csv(csv, index=False)
+    csv.with_name(csv.name + ".json").write_text(json.dumps(
+        {"predictor": "params", "params": {}, "benchmark": bench.name, "cpu_seconds": 0.3}))
+    row = table_agreement(csv)
+    assert row["archs"] == 3 and row["max_rel_error"] == pytest.approx(0.01, rel=1e-3)
