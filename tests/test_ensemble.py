@@ -270,6 +270,7 @@ def test_vary_both_script_writes_heatmap_gains_and_ablations(tmp_path):
     assert len(gains) == 4  # one row per OMNI (train size, fidelity) budget
     np.testing.assert_allclose(gains["gain"], gains["omni_kendall"]
                                - gains["best_single_kendall"])
+    assert gains["tie"].all()  # one trial separates nothing
     cells = pd.read_csv(out / "omni_cells.csv")
     singles = cells[cells["variant"].isin(["xgb", "sotle", "synflow"])]
     assert (singles[singles["variant"] == "synflow"]["query_time_s"] > 0.1).all()  # charged
@@ -332,3 +333,28 @@ def test_omni_curve_prior_keeps_the_sotle_ranking_when_the_trees_learn_little(be
     assert kendall_tau(reference, plain.fit(fctx).query(archs, qctx).mean) < 0.9
     with pytest.raises(ValueError, match="curve_prior needs the curve features"):
         make("omni", curve_prior=True, use_curves=False).data_needs()
+
+
+def test_improvement_gain_intervals_pair_trials():
+    """OMNI above its rival in every one of five trials is a win; above on the mean but not
+    consistently is a tie."""
+    import pandas as pd
+
+    from benchmarks.analyses.omni_vary_both import cells, improvement
+
+    def records(omni_taus, rival_taus):
+        rows = []
+        for trial, (o, r) in enumerate(zip(omni_taus, rival_taus, strict=True)):
+            common = {"trial": trial, "test_set_id": f"t{trial}", "status": "ok",
+                      "init_time_s": 1.0, "query_time_s": 1.0}
+            rows.append({**common, "variant": "omni", "train_size": 121, "fidelity": 4,
+                         "kendall": o})
+            rows.append({**common, "variant": "sotle", "train_size": 0, "fidelity": 4,
+                         "kendall": r})
+        return pd.DataFrame(rows)
+
+    win = records([0.80, 0.82, 0.79, 0.81, 0.83], [0.75, 0.78, 0.74, 0.77, 0.79])
+    gains = improvement(cells(win), ["omni"], trials=win)
+    assert not gains.loc[0, "tie"] and gains.loc[0, "gain_low"] > 0
+    mixed = records([0.80, 0.70, 0.85, 0.72, 0.83], [0.75, 0.78, 0.74, 0.77, 0.79])
+    assert improvement(cells(mixed), ["omni"], trials=mixed).loc[0, "tie"]

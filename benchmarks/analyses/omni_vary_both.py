@@ -35,6 +35,7 @@ from benchmarks.checks import OptionError, ints, names, output_dir
 from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
+from benchmarks.statistics import Comparisons, trial_table
 from benchmarks.store import ResultStore
 from benchmarks.tabular import load_benchmark
 
@@ -119,23 +120,32 @@ def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes
     return tasks, labels
 
 
-def cells(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
-    """Mean Kendall tau and times per (variant, train size, fidelity) over trials."""
+def trial_records(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
+    """The successful records of the experiment with their ``variant`` (fidelity 0: none)."""
     frame = store.to_frame(status="ok")
     frame = frame[frame["key"].isin(labels)].copy()
     if frame.empty:
         raise RuntimeError("no successful evaluations in the store; see its failed records")
     frame["variant"] = frame["key"].map(labels)
     frame["fidelity"] = frame["fidelity"].fillna(0).astype(int)
+    return frame
+
+
+def cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean Kendall tau and times per (variant, train size, fidelity) over trials."""
     return (frame.groupby(KEYS, as_index=False)
             .agg(kendall=("kendall", "mean"), kendall_sd=("kendall", "std"),
                  trials=("kendall", "count"), init_time_s=("init_time_s", "mean"),
                  query_time_s=("query_time_s", "mean")))
 
 
-def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
-                ) -> pd.DataFrame:
+def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni",
+                trials: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each budget of an OMNI ``variant``, the best single predictor within it and the gain.
+
+    With the per-trial records ``trials``, the gain gets its paired 95% bootstrap interval over
+    trials (each trial tests every setting on one test set) and ``tie`` marks budgets where the
+    interval contains zero: there the trials do not say which of the two is better.
 
     A single fits a budget when its train size and fidelity are both at most OMNI's. Budgets
     are compared by these nominal settings, not by mean simulated times: those are means over
@@ -166,7 +176,25 @@ def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
     out = pd.DataFrame(rows)
     out["gain"] = out["omni_kendall"] - out["best_single_kendall"]
     out["gain_pct"] = 100.0 * out["gain"] / out["best_single_kendall"].abs()
+    if trials is not None:
+        out = _gain_intervals(out, variant, trials)
     return out
+
+
+def _gain_intervals(gains: pd.DataFrame, variant: str, trials: pd.DataFrame) -> pd.DataFrame:
+    """``gain_low``/``gain_high`` (paired 95% interval) and ``tie`` per budget."""
+    comparisons = Comparisons(trial_table(trials, KEYS))
+    gains = gains.copy()
+    gains["gain_low"], gains["gain_high"], gains["tie"] = np.nan, np.nan, True
+    for idx, row in gains.iterrows():
+        if pd.isna(row["best_single"]):
+            continue
+        size, fid = row["best_single_setting"].removeprefix("n=").split(", epochs=")
+        rival = (row["best_single"], int(size), 0 if fid == "none" else int(fid))
+        d = comparisons.difference((variant, int(row["train_size"]), int(row["fidelity"])),
+                                   rival)
+        gains.loc[idx, ["gain_low", "gain_high", "tie"]] = [d.low, d.high, not d.separated]
+    return gains
 
 
 def ablation_table(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
@@ -241,6 +269,11 @@ def gain_plot(gains_by_variant: dict[str, pd.DataFrame], path: Path) -> Path:
                     label=f"{variant}, {fid} epochs")
             if k > 0:
                 continue
+            if "tie" in rows:
+                tied = rows[rows["tie"].astype(bool)]
+                ax.scatter(tied["train_size"], tied["gain"], s=120, facecolors="none",
+                           edgecolors="grey", zorder=4,
+                           label="tie (paired 95% interval contains 0)" if i == 0 else None)
             for _, row in rows.dropna(subset=["best_single"]).iterrows():
                 ax.annotate(row["best_single"], (row["train_size"], row["gain"]),
                             textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -260,10 +293,12 @@ def gain_plot(gains_by_variant: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: str) -> list[Path]:
+def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: str,
+                 trials: pd.DataFrame | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    gains = improvement(table, ablations)
-    others = {v: improvement(table, ablations, v) for v in VARIANTS_WITH_GAINS if v in ablations}
+    gains = improvement(table, ablations, trials=trials)
+    others = {v: improvement(table, ablations, v, trials) for v in VARIANTS_WITH_GAINS
+              if v in ablations}
     abl = ablation_table(table, ablations)
     paths = [out / "omni_cells.csv", out / "improvement.csv", out / "ablation.csv",
              out / "ablation.md"]
@@ -279,9 +314,10 @@ def write_report(table: pd.DataFrame, ablations: list[str], out: Path, title: st
     paths.append(gain_plot({"omni": gains, **others}, out / "improvement.png"))
     losses = gains[gains["gain"] < 0]
     for _, row in losses.iterrows():
-        log.info("OMNI does not win at n=%d, %d epochs: %s reaches %.3f vs %.3f",
+        log.info("OMNI does not win at n=%d, %d epochs: %s reaches %.3f vs %.3f%s",
                  row["train_size"], row["fidelity"], row["best_single"],
-                 row["best_single_kendall"], row["omni_kendall"])
+                 row["best_single_kendall"], row["omni_kendall"],
+                 " (a tie over trials)" if row.get("tie", False) else "")
     return paths
 
 
@@ -334,5 +370,5 @@ def command(
         summary = run_sweep(tasks, results, executor, progress=True)
         log.info("%d evaluations: %d run now, %d ok, %d failed, %d timed out", summary.total,
                  summary.total - summary.skipped, summary.ok, summary.failed, summary.timed_out)
-        table = cells(results, labels)
-    return write_report(table, chosen, out, bench.name)
+        frame = trial_records(results, labels)
+    return write_report(cells(frame), chosen, out, bench.name, frame)
