@@ -128,8 +128,8 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
     ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
     ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes)")
     ax.set_ylabel("query budget per architecture (s, at most)")
-    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau; hatched: "
-                 "others tied with it (paired 95% interval)", fontsize=8)
+    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau;\nhatched: "
+                 "others tied with it (paired 95% interval over trials)", fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(code[name])) for name in names]
     ax.legend(handles, names, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
