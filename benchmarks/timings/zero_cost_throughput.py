@@ -74,9 +74,9 @@ def _sync(device: str) -> None:
 
 
 def time_measure(name: str, archs: Sequence, warmup, space, network: dict, live: LiveSource,
-                 device: str, batch_size: int) -> tuple[float, float, int]:
+                 device: str, batch_size: int | None) -> tuple[float, float, int]:
     """Wall and process-CPU seconds to score ``archs`` with one query, and the NaN count."""
-    params = {} if name in BASELINES else {"batch_size": batch_size}
+    params = {} if name in BASELINES or batch_size is None else {"batch_size": batch_size}
     predictor = make(name, **params).fit(FitContext(space=space, live=live, device=device))
     ctx = QueryContext(space=space, network=network, live=live, device=device)
     predictor.query([warmup], ctx)
@@ -116,7 +116,8 @@ def command(
                                help="cpu or cuda."),
     channels: int = typer.Option(8, help="Network width C."),
     cells: int = typer.Option(3, help="Cells per stage N."),
-    batch_size: int = typer.Option(64, help="Images per scoring batch."),
+    batch_size: int | None = typer.Option(None, help="Images per scoring batch [each proxy's own "
+                                   "default: 64, or its paper's setting for the newer ones]"),
     data: str = typer.Option("fashion-mnist", help="Real Fashion-MNIST batches (needs the "
                              "dataset files) or random ones: fashion-mnist or random."),
     threads: int = typer.Option(1, help="Torch intra-op threads per worker (0: torch's "
@@ -164,7 +165,8 @@ def command(
     shape = "x".join(str(v) for v in network_for(opts)["input_shape"])
     net = (f"network C={channels} N={cells}, stem stride 2" if space == "nb201"
            else "Suite-Zero's CIFAR-10 network")
-    typer.echo(f"device: {where}; {space} {net}, input {shape}; batch {batch_size} of "
+    batch = "each proxy's default" if batch_size is None else batch_size
+    typer.echo(f"device: {where}; {space} {net}, input {shape}; batch {batch} of "
                f"{data} data; {archs} archs")
     typer.echo(f"{'measure':<10} {'archs/s':>9} {'ms/arch':>9} {'cpu ms/arch':>12} {'NaN':>4}")
     total = total_cpu = 0.0

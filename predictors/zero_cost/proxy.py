@@ -26,16 +26,23 @@ from predictors.params import COUNT, NON_NEGATIVE, Interval
 from predictors.registry import register
 from predictors.spaces.base import Arch
 from predictors.spaces.networks import build_network, can_build, network_config
-from predictors.zero_cost import data_free_measures, gradient_measures, jacobian_measures
-from predictors.zero_cost.measures import MeasureSpec, ScoreUndefined, get_measure
+from predictors.zero_cost import (
+    data_free_measures,
+    gradient_measures,
+    jacobian_measures,
+    recent_measures,
+)
+from predictors.zero_cost.counting import count_flops
+from predictors.zero_cost.measures import MeasureFn, MeasureSpec, ScoreUndefined, get_measure
 
 log = logging.getLogger(__name__)
 
 #: The measures that get a proxy predictor (registry name = measure name).
 PROXY_MEASURES = ("jacov", "synflow", "snip", "grasp", "fisher", "grad_norm", "nwot",
-                  "epe_nas", "zen", "l2_norm", "plain")
+                  "epe_nas", "zen", "l2_norm", "plain", "zico", "meco", "swap", "tenas_ntk",
+                  "tenas_lr")
 # Importing the measure modules above registers the measures; keep the names referenced.
-_MEASURE_MODULES = (data_free_measures, gradient_measures, jacobian_measures)
+_MEASURE_MODULES = (data_free_measures, gradient_measures, jacobian_measures, recent_measures)
 
 
 class ZeroCostProxy(Predictor):
@@ -46,6 +53,10 @@ class ZeroCostProxy(Predictor):
     conformance_params: ClassVar[dict[str, Any]] = {"batch_size": 8}
     param_bounds: ClassVar[dict[str, Interval]] = {
         "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
+
+    #: Network settings replaced where the configuration has them (a measure defined on a
+    #: thinner copy of the network, e.g. TE-NAS's linear regions).
+    network_overrides: ClassVar[dict[str, Any]] = {}
 
     batch_size: int = 64
     batch_seed: int | None = None
@@ -60,6 +71,7 @@ class ZeroCostProxy(Predictor):
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
         spec = get_measure(self.measure)
         kwargs, shape = network_config(ctx.network, self.name)
+        kwargs = {**kwargs, **{k: v for k, v in self.network_overrides.items() if k in kwargs}}
         if not can_build(ctx.space):
             raise DataError(f"{self.name}: space {ctx.space.name!r} cannot build networks, so "
                             "live zero-cost proxies cannot run on it; use the tabulated "
@@ -71,15 +83,16 @@ class ZeroCostProxy(Predictor):
         self.seeds_ = {"init_seed": init_seed, "batch_seed": batch_seed}
         inputs, targets = self._batch(spec, ctx, shape, batch_seed)
         loss_fn = nn.CrossEntropyLoss()
-        scores = np.empty(len(archs))
+        scores: list[Any] = [None] * len(archs)
         layout = preferred_layout(device, inputs.dim())
         inputs = inputs.contiguous(memory_format=layout)
         for i, arch in enumerate(archs):
             net = build_network(ctx.space, arch, kwargs, init_seed)
             net = net.to(device=device, memory_format=layout)
-            scores[i] = self._score(spec, arch, net, inputs, targets, loss_fn, device, batch_seed)
+            scores[i] = self._score_network(spec, arch, net, inputs, targets, loss_fn, device,
+                                            batch_seed)
             del net
-        return Prediction(scores)
+        return Prediction(self._combine(scores))
 
     # --- helpers ----------------------------------------------------------------------------
     def _batch(self, spec: MeasureSpec, ctx: QueryContext, shape: tuple[int, ...],
@@ -91,7 +104,18 @@ class ZeroCostProxy(Predictor):
         inputs, targets = ctx.live.batch("train", int(self.batch_size), batch_seed)
         return torch.as_tensor(inputs), torch.as_tensor(targets)
 
-    def _score(self, spec: MeasureSpec, arch: Arch, net: nn.Module, inputs: torch.Tensor,
+    def _score_network(self, spec: MeasureSpec, arch: Arch, net: nn.Module,
+                       inputs: torch.Tensor, targets: torch.Tensor | None, loss_fn: nn.Module,
+                       device: torch.device, batch_seed: int) -> Any:
+        """One architecture's value (a float, NaN on failure); subclasses that score several
+        quantities per network override it together with ``_combine``."""
+        return self._score(spec.fn, arch, net, inputs, targets, loss_fn, device, batch_seed)
+
+    def _combine(self, values: list[Any]) -> np.ndarray:
+        """The query's predictions from the per-architecture values (here: the values)."""
+        return np.asarray(values, dtype=np.float64)
+
+    def _score(self, fn: MeasureFn, arch: Arch, net: nn.Module, inputs: torch.Tensor,
                targets: torch.Tensor | None, loss_fn: nn.Module, device: torch.device,
                batch_seed: int) -> float:
         size = inputs.shape[0]
@@ -99,7 +123,7 @@ class ZeroCostProxy(Predictor):
             x = inputs[:size].to(device)
             y = targets[:size].to(device) if targets is not None else None
             try:
-                value = spec.fn(net, x, y, loss_fn, seed=batch_seed)
+                value = fn(net, x, y, loss_fn, seed=batch_seed)
             except torch.cuda.OutOfMemoryError:
                 if size == 1:
                     return self._fail(arch, "CUDA out of memory even with a batch of 1")
@@ -141,6 +165,11 @@ def _proxy_class(measure_name: str) -> type[ZeroCostProxy]:
         attrs["needs"] = DataNeeds(labels=False, network=True)
     if measure_name == "epe_nas":  # needs two samples of a class in the minibatch
         attrs["conformance_params"] = {"batch_size": 16}
+    if measure_name in recent_measures.RECOMMENDED_BATCH:  # the paper's batch size by default
+        attrs["__annotations__"] = {"batch_size": "int"}
+        attrs["batch_size"] = recent_measures.RECOMMENDED_BATCH[measure_name]
+    if measure_name == "tenas_lr":
+        attrs["network_overrides"] = recent_measures.TENAS_LR_NETWORK
     cls = type(f"{title}Proxy", (ZeroCostProxy,), attrs)
     return register(measure_name, family="zero_cost")(cls)
 
@@ -148,3 +177,51 @@ def _proxy_class(measure_name: str) -> type[ZeroCostProxy]:
 for _name in PROXY_MEASURES:
     _cls = _proxy_class(_name)
     globals()[_cls.__name__] = _cls
+
+
+@register("az_nas", family="zero_cost")
+class AzNasProxy(ZeroCostProxy):
+    """AZ-NAS (Lee & Ham, CVPR 2024): rank aggregation of four zero-cost components.
+
+    Every queried architecture's network gets expressivity, progressivity and trainability
+    (``predictors.zero_cost.recent_measures.az_components``, one forward and a few backward
+    passes on one minibatch) and complexity (FLOPs of one input). As in AZ-NAS, the candidates
+    are ranked by each component in ascending order (rank 1 = smallest, ties share their mean
+    rank, ``-inf`` ranks first) and each scores ``sum over components of log(rank / n)``.
+    In this per-query setting the candidate set is the architectures of one ``query`` call, so
+    scores are comparable only within a query: a query of one architecture scores 0. An
+    architecture whose components cannot be computed is NaN and left out of the ranking.
+    """
+
+    measure = "az_expressivity"  # the components' registered measure (for ``needs``/docs)
+    batch_size: int = recent_measures.RECOMMENDED_BATCH["az_nas"]
+
+    COMPONENTS: ClassVar[tuple[str, ...]] = ("expressivity", "progressivity", "trainability",
+                                             "complexity")
+
+    def _score_network(self, spec: MeasureSpec, arch: Arch, net: nn.Module,
+                       inputs: torch.Tensor, targets: torch.Tensor | None, loss_fn: nn.Module,
+                       device: torch.device, batch_seed: int) -> dict[str, float] | None:
+        found: dict[str, float] = {}
+
+        def components(net: nn.Module, x: torch.Tensor, y, loss_fn, seed: int = 0) -> float:
+            found.update(recent_measures.az_components(net, x, seed))
+            return 0.0 if not any(math.isnan(v) for v in found.values()) else math.nan
+
+        if math.isnan(self._score(components, arch, net, inputs, targets, loss_fn, device,
+                                  batch_seed)):
+            return None
+        found["complexity"] = float(count_flops(net, tuple(inputs.shape[1:])))
+        return found
+
+    def _combine(self, values: list[Any]) -> np.ndarray:
+        from scipy.stats import rankdata
+
+        ok = [i for i, v in enumerate(values) if v is not None]
+        out = np.full(len(values), np.nan)
+        if ok:
+            total = np.zeros(len(ok))
+            for name in self.COMPONENTS:
+                total += np.log(rankdata([values[i][name] for i in ok]) / len(ok))
+            out[ok] = total
+        return out
