@@ -51,10 +51,20 @@ def output_dir(path: Path | str, option: str) -> Path:
     return path
 
 
-def device(name: str, option: str = "--device") -> str:
-    """``name`` if torch can run on it here (cpu, cuda, cuda:N), else ``OptionError``."""
+def default_device() -> str:
+    """``cuda`` where a CUDA GPU is available, else ``cpu``."""
     import torch
 
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device(name: str | None, option: str = "--device") -> str:
+    """``name`` if torch can run on it here (cpu, cuda, cuda:N), else ``OptionError``;
+    ``None``: :func:`default_device`."""
+    import torch
+
+    if name is None:
+        return default_device()
     try:
         dev = torch.device(name)
     except RuntimeError:

@@ -27,7 +27,7 @@ from benchmarks.snapshot import SnapshotError
 from benchmarks.storefile import StoreError
 from benchmarks.tabular import BenchmarkFormatError, benchmark_names, load_benchmark, resolve
 from predictors.params import ParamError, check_params
-from predictors.registry import UnknownPredictorError, available, get
+from predictors.registry import UnknownPredictorError, families, get
 from predictors.spaces import ArchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -197,8 +197,8 @@ def _exit_unless_any_ok(records: list[dict[str, Any]]) -> None:
 @_guard
 def list_predictors() -> None:
     """Registered predictors: one `name<TAB>family` per line."""
-    for name, cls in available().items():
-        typer.echo(f"{name}\t{cls.family}")
+    for name, family in families().items():
+        typer.echo(f"{name}\t{family}")
 
 
 @app.command("benchmarks")
@@ -441,6 +441,7 @@ TIMINGS = {
     "train-layout": ("benchmarks.timings.train_layout", "command"),
     "zero-cost-throughput": ("benchmarks.timings.zero_cost_throughput", "command"),
     "supernet": ("benchmarks.analyses.supernet", "timing_command"),
+    "startup": ("benchmarks.timings.startup", "command"),
 }
 analyze_app = typer.Typer(no_args_is_help=True,
                           help="Analyses of results and benchmarks (tables, reports, plots).")

@@ -30,8 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
-from sklearn.metrics import ndcg_score
 
 from predictors.ranking import kendall_tau
 
@@ -127,6 +125,8 @@ def compute_metrics(
         for name in CORRELATIONS:
             out.set(name, None, corr_reason)
     else:
+        from scipy import stats
+
         out.set("pearson", stats.pearsonr(t, p).statistic)
         out.set("spearman", stats.spearmanr(t, p).statistic)
         out.set("kendall", kendall_tau(t, p))
@@ -140,6 +140,8 @@ def compute_metrics(
     if const_true:
         out.set("ndcg", None, "ground truth is constant (no relevance to rank)")
     else:
+        from sklearn.metrics import ndcg_score
+
         relevance = (t - t.min())[None, :]
         out.set("ndcg", ndcg_score(relevance, p[None, :], ignore_ties=False))
     for k in ks:

@@ -21,13 +21,10 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
 import typer
-from scipy import stats
 
 from benchmarks import checks
 from benchmarks.contexts import ContextBuilder, check_compatible
@@ -39,6 +36,9 @@ from predictors.params import check_params
 from predictors.ranking import kendall_tau
 from predictors.registry import get, make
 from predictors.spaces.base import Arch, ArchError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,6 @@ def read_arch_file(path: Path, bench: TabularBenchmark) -> list[Arch]:
     return archs
 
 
-def _device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def score_architectures(
     predictor_name: str,
     benchmark: str | os.PathLike | TabularBenchmark,
@@ -120,6 +116,8 @@ def score_architectures(
     the measured seconds of fit and query. Architectures are queried ``CHUNK`` at a time, and
     ``on_scores`` receives each chunk's ``[arch, score]`` rows as soon as they are computed.
     """
+    import pandas as pd
+
     bench = benchmark if isinstance(benchmark, TabularBenchmark) else load_benchmark(benchmark)
     space = bench.space
     check_params(get(predictor_name), dict(params or {}))  # unknown names fail in ``get``
@@ -158,7 +156,7 @@ def score_architectures(
         log.info("%s runs no networks on data; --batch-source %s is unused",
                  predictor_name, batch_source)
     check_compatible(bench, needs, predictor_name, live=live)
-    device = device or _device()
+    device = device or checks.default_device()
     contexts = ContextBuilder(bench, needs, device=device, live=live)
     rng = np.random.default_rng(seed)
     fit_ctx = contexts.fit([], rng)
@@ -212,6 +210,8 @@ def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None =
     positive correlation means the score ranks like the objective. Empty when the benchmark
     has no value for some scored architecture.
     """
+    from scipy import stats
+
     metric = metric or bench.objective
     try:
         truth = oriented_truth(frame["arch"], bench, metric)
@@ -295,6 +295,8 @@ def score_command(
     """Score architectures with a label-free predictor and write an arch,score CSV.
 
     Scores reach ``out`` as they are computed, so a failure late in a long run keeps them."""
+    import torch
+
     torch.set_num_threads(threads)
     appender = ScoreAppender(out)
     try:

@@ -15,9 +15,12 @@ as noisy as a benchmark's runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _pair_tau(v_i: float, v_j: float) -> float:
@@ -107,6 +110,8 @@ def paired_interval(a: pd.Series, b: pd.Series, seed: int = 0) -> Difference:
 
 def _key(value: object) -> object:
     """A setting key part without NaN (a missing fidelity or protocol field is ``-1``/``""``)."""
+    import pandas as pd
+
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return -1
     if isinstance(value, (int, np.integer, float, np.floating)):
@@ -121,6 +126,8 @@ def setting_of(row: pd.Series, keys: list[str]) -> tuple:
 
 def trial_table(frame: pd.DataFrame, keys: list[str], metric: str = "kendall") -> pd.DataFrame:
     """Rows = settings (``keys``), columns = test sets (one per trial), values = ``metric``."""
+    import pandas as pd
+
     ok = frame[frame["status"] == "ok"]
     pair = "test_set_id" if "test_set_id" in ok and ok["test_set_id"].notna().all() else "trial"
     values: dict[tuple, dict] = {}

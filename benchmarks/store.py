@@ -11,11 +11,12 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.storefile import Table, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Record fields copied into their own columns (the JSON column keeps everything).
 COLUMNS: dict[str, str] = {
@@ -108,6 +109,8 @@ class ResultStore:
 
     def to_frame(self, status: str | None = None) -> pd.DataFrame:
         """All records as a DataFrame; nested dicts become dotted columns (``params.alpha``)."""
+        import pandas as pd
+
         records = list(self.records(status))
         if not records:
             return pd.DataFrame(columns=["key", *COLUMNS])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
@@ -14,4 +13,6 @@ def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
     NaN when either input holds a NaN (no pair is dropped: callers that want to skip missing
     values mask both inputs first) or is constant, where tau-b is undefined.
     """
+    from scipy import stats
+
     return float(stats.kendalltau(x, y).statistic)

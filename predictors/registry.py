@@ -89,6 +89,18 @@ def available(family: str | None = None) -> dict[str, type[Predictor]]:
     return {n: c for n, c in sorted(_REGISTRY.items()) if family is None or c.family == family}
 
 
+def families() -> dict[str, str]:
+    """The family of every available predictor by name, sorted by name, as :func:`available`
+    has them; the built-ins' come from ``predictors.builtin_index`` without importing them,
+    unless they are imported already or a plug-in is installed (then everything loads)."""
+    if not _loaded and not entry_points(group=ENTRY_POINT_GROUP):
+        from predictors.builtin_index import BUILTIN_FAMILIES
+
+        known = {**BUILTIN_FAMILIES, **{n: c.family for n, c in _REGISTRY.items()}}
+        return dict(sorted(known.items()))
+    return {name: cls.family for name, cls in available().items()}
+
+
 def get(name: str) -> type[Predictor]:
     load_all()
     if name not in _REGISTRY:

@@ -6,7 +6,16 @@ import pytest
 
 from predictors import registry
 from predictors.base import DataNeeds, Prediction, Predictor
-from predictors.registry import UnknownPredictorError, available, family_of, get, make, register
+from predictors.builtin_index import BUILTIN_FAMILIES
+from predictors.registry import (
+    UnknownPredictorError,
+    available,
+    families,
+    family_of,
+    get,
+    make,
+    register,
+)
 
 
 class _Plugin(Predictor):
@@ -76,3 +85,12 @@ def test_entry_point_plugin_is_loaded(monkeypatch):
         registry._REGISTRY.clear()
         registry._REGISTRY.update(saved)
         _Plugin.name = ""
+
+
+def test_builtin_index_matches_the_imported_predictors(monkeypatch):
+    imported = {n: c.family for n, c in available().items()
+                if c.__module__.startswith("predictors.")}
+    table = "".join(f'    "{n}": "{f}",\n' for n, f in imported.items())
+    assert BUILTIN_FAMILIES == imported, f"predictors/builtin_index.py should read:\n{table}"
+    monkeypatch.setattr(registry, "_loaded", False)  # as a fresh process: from the index
+    assert families() == {n: c.family for n, c in available().items()}

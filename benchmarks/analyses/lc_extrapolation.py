@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import typer
 
 from benchmarks.checks import ints, names, output_dir
@@ -35,6 +35,9 @@ from benchmarks.threads import limit_threads
 from predictors.base import FitContext, QueryContext
 from predictors.ranking import kendall_tau
 from predictors.registry import make
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ def iqr(x: np.ndarray) -> float:
 def extrapolation_errors(benchmark: str, predictors: Sequence[str], fidelities: Sequence[int],
                          n_archs: int, seed: int = 0) -> pd.DataFrame:
     """One row per (predictor, fidelity): errors and rank agreement with the run's final value."""
+    import pandas as pd
+
     bench = load_benchmark(benchmark)
     metric = bench.objective
     final = bench.final(metric, seed=0)

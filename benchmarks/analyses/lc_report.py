@@ -27,17 +27,16 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import typer
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import typer  # noqa: E402
+from benchmarks.checks import OptionError, names, output_dir
+from benchmarks.mplot import pyplot
+from benchmarks.store import ResultStore
 
-from benchmarks.checks import OptionError, names, output_dir  # noqa: E402
-from benchmarks.store import ResultStore  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +100,8 @@ def reference_curve(benchmark: str | None) -> list[float] | None:
 
 def label_references(frame: pd.DataFrame) -> dict[str, float]:
     """Mean noise ceiling and seed-to-seed tau of the records (empty under same-run labels)."""
+    import pandas as pd
+
     out = {}
     for column, name in (("noise_ceiling_kendall", "noise ceiling"),
                          ("seed_to_seed_kendall", "complete curve run vs labels")):
@@ -138,6 +139,8 @@ def markdown(table: pd.DataFrame, reference: list[float] | None,
 
 def plot_tau_vs_fidelity(table: pd.DataFrame, reference: list[float] | None,
                          path: Path, labels: dict[str, float] | None = None) -> Path:
+    plt = pyplot()
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for series, rows in table.groupby("series", sort=True):
         ax.errorbar(rows["fidelity"], rows["kendall_mean"], yerr=rows["kendall_std"],
@@ -158,6 +161,8 @@ def plot_tau_vs_fidelity(table: pd.DataFrame, reference: list[float] | None,
 
 
 def plot_query_time(table: pd.DataFrame, path: Path) -> Path:
+    plt = pyplot()
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for series, rows in table.groupby("series", sort=True):
         ax.plot(rows["query_time_s"], rows["kendall_mean"], marker="o", label=series)

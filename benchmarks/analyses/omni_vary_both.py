@@ -25,10 +25,9 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import typer
 
 from benchmarks.checks import OptionError, ints, names, output_dir
@@ -38,6 +37,9 @@ from benchmarks.harness import EvalTask
 from benchmarks.statistics import Comparisons, trial_table
 from benchmarks.store import ResultStore
 from benchmarks.tabular import load_benchmark
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
     would let noise decide which rival OMNI meets. OMNI's extra cost at a budget (its search
     and its zero-cost scores) stays visible in the time columns.
     """
+    import pandas as pd
+
     omni = table[table["variant"] == variant]
     singles = table[~table["variant"].isin(ablations)]
     rows = []
@@ -183,6 +187,8 @@ def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
 
 def _gain_intervals(gains: pd.DataFrame, variant: str, trials: pd.DataFrame) -> pd.DataFrame:
     """``gain_low``/``gain_high`` (paired 95% interval) and ``tie`` per budget."""
+    import pandas as pd
+
     comparisons = Comparisons(trial_table(trials, KEYS))
     gains = gains.copy()
     gains["gain_low"], gains["gain_high"], gains["tie"] = np.nan, np.nan, True
@@ -203,6 +209,8 @@ def ablation_table(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
     A variant without curve features has no fidelity (stored as 0); its value fills every
     fidelity column of its train size.
     """
+    import pandas as pd
+
     sub = table[table["variant"].isin(ablations)]
     fids = sorted(f for f in sub["fidelity"].unique() if f > 0)
     no_query = sub["fidelity"] == 0  # variants without curves need no query-time training

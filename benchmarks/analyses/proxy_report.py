@@ -28,16 +28,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-import pandas as pd
 import typer
-from scipy import stats
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 from benchmarks.checks import OptionError, output_file
+from benchmarks.mplot import pyplot
 from benchmarks.score import oriented_truth
 from benchmarks.tabular import load_benchmark
 from predictors.ranking import kendall_tau
@@ -70,6 +65,9 @@ TABLE_UNITS = {
 
 def table_agreement(csv: Path) -> dict:
     """One ``predbench score`` output against the benchmark's tabulated ``zc_<predictor>``."""
+    import pandas as pd
+    from scipy import stats
+
     record = json.loads(csv.with_name(csv.name + ".json").read_text())
     bench = load_benchmark(record["benchmark"])
     measure = record["predictor"]
@@ -113,6 +111,8 @@ def table_agreement_markdown(rows: Sequence[dict]) -> str:
 def bootstrap_interval(truth: np.ndarray, score: np.ndarray, boot: int, seed: int = 0
                        ) -> dict[str, tuple[float, float]]:
     """95% percentile intervals of Spearman and Kendall tau over resampled architectures."""
+    from scipy import stats
+
     rng = np.random.default_rng(seed)
     rho, tau = [], []
     for _ in range(boot):
@@ -127,6 +127,8 @@ def correlation_row(predictor: str, bench, truth: np.ndarray, score: np.ndarray,
                     cpu_s_per_arch: float, wall_s: float, device: str | None,
                     batch_source: str | None, boot: int) -> dict:
     """Agreement of one measure's scores with the benchmark's objective, and their cost."""
+    from scipy import stats
+
     ok = np.isfinite(score) & np.isfinite(truth)
     row = {
         "predictor": predictor,
@@ -149,6 +151,8 @@ def correlation_row(predictor: str, bench, truth: np.ndarray, score: np.ndarray,
 
 def score_row(csv: Path, boot: int) -> dict:
     """The row of one ``predbench score`` output (its ``.json`` record names the benchmark)."""
+    import pandas as pd
+
     record = json.loads(csv.with_name(csv.name + ".json").read_text())
     bench = load_benchmark(record["benchmark"])
     frame = pd.read_csv(csv)
@@ -195,6 +199,8 @@ def operation_table(benchmark: str) -> str:
     of edges holding each operation (empty for spaces whose cells are not lists of operations).
 
     It shows which operations a measure rewards, beside the ones the benchmark's training does."""
+    from scipy import stats
+
     bench = load_benchmark(benchmark)
     specs = [getattr(a, "spec", None) for a in bench.archs]
     if not specs or not all(isinstance(s, tuple) and all(isinstance(o, str) for o in s)
@@ -254,6 +260,8 @@ def ranking_agreement(rows: Sequence[dict], source: str = "suite_zero") -> dict 
 
 def plot_bars(rows: Sequence[dict], path: Path) -> Path:
     """Spearman and Kendall tau per measure (95% intervals), published Spearman as markers."""
+    plt = pyplot()
+
     order = sorted(rows, key=lambda r: r["spearman"])
     y = np.arange(len(order))
     height = 0.45 * len(order) + 1.6

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 from benchmarks.checks import OptionError, output_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Metrics a table can show.
 METRICS = ("kendall", "spearman", "pearson")
 
 
 def load(paths: Sequence[Path]) -> pd.DataFrame:
+    import pandas as pd
+
     frames = [pd.read_csv(p) for p in paths]
     if not frames:
         raise SystemExit("no summary files given")
@@ -31,11 +36,15 @@ def load(paths: Sequence[Path]) -> pd.DataFrame:
 
 
 def _or_zero(value: float) -> float:
+    import pandas as pd
+
     return 0.0 if pd.isna(value) else value
 
 
 def cell(rows: pd.DataFrame, metric: str) -> str:
     """``mean ± std`` per train size (ascending), then the fit wall time at the largest."""
+    import pandas as pd
+
     rows = rows.sort_values("train_size")
     parts = [f"{r[f'{metric}_mean']:.2f} ± {_or_zero(r[f'{metric}_std']):.2f}"
              for _, r in rows.iterrows()]

@@ -44,10 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import typer
-from scipy import stats
-from scipy.special import gammaln
 
 from benchmarks import checks
 from benchmarks.analyses.supernet_snapshots import Snapshot
@@ -72,6 +69,8 @@ FMNIST_NETWORK = {"channels": 8, "cells_per_stage": 3, "in_channels": 1, "num_cl
 
 # --- measures -------------------------------------------------------------------------------
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy import stats
+
     return float(stats.spearmanr(a, b).statistic)
 
 
@@ -83,6 +82,8 @@ def best_of_top(scores: np.ndarray, truth: np.ndarray, k: int) -> float:
 
 def random_best_of(truth: np.ndarray, k: int) -> float:
     """Expected best ground truth of ``k`` architectures drawn without replacement (exact)."""
+    from scipy.special import gammaln
+
     n = len(truth)
     t = np.sort(truth)  # the i-th smallest is the best with prob C(i, k-1) / C(n, k)
     i = np.arange(n)
@@ -95,6 +96,8 @@ def random_best_of(truth: np.ndarray, k: int) -> float:
 
 def op_mean_ranks(archs: Sequence, values: np.ndarray) -> dict[str, float]:
     """Per op: mean rank (1 = best) of the architectures, weighted by edges using that op."""
+    from scipy import stats
+
     ranks = stats.rankdata(-values, method="average")
     counts = np.array([[a.spec.count(op) for op in OPS] for a in archs], dtype=float)
     return {op: float((counts[:, j] * ranks).sum() / max(counts[:, j].sum(), 1.0))
@@ -448,14 +451,13 @@ def _epochs(text: str) -> list[int]:
     return epochs
 
 
-DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 SamplersOpt = typer.Option(",".join(SAMPLERS), "--samplers",
                            help="Comma-separated samplers.")
 BatchSizeOpt = typer.Option(64, "--batch-size", help="Training batch size.")
 BnBatchesOpt = typer.Option(2, "--bn-batches", help="Batches re-estimating batch norm.")
 EvalBatchesOpt = typer.Option(2, "--eval-batches", help="Validation batches per subnet.")
 EvalBatchSizeOpt = typer.Option(256, "--eval-batch-size", help="Validation batch size.")
-DeviceOpt = typer.Option(DEFAULT_DEVICE, "--device", help="cpu or cuda.")
+DeviceOpt = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any).")
 SeedOpt = typer.Option(0, "--seed", help="Seed of sampling and training.")
 ThreadsOpt = typer.Option(1, "--threads", help="Native threads (torch, OpenMP, BLAS).")
 EpochsOpt = typer.Option("1,3,10,30", "--epochs",
@@ -489,7 +491,7 @@ def analyze_command(
     rank_archs: int = typer.Option(1000, help="Of them, those ranked against ground truth."),
     samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
     eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
-    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    device: str | None = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
     epochs: str = EpochsOpt, steps_per_epoch: int = StepsPerEpochOpt,
     finetune_steps: str = FinetuneStepsOpt, finetune_archs: int = FinetuneArchsOpt,
     out: str = OutOpt, cache_dir: str | None = CacheDirOpt,
@@ -506,7 +508,7 @@ def score_command(
     recipe: str = typer.Option(BENCHMARK_RECIPE, help="Build recipe (network, data)."),
     samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
     eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
-    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    device: str | None = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
     epochs: str = EpochsOpt, steps_per_epoch: int = StepsPerEpochOpt,
     finetune_steps: str = FinetuneStepsOpt, finetune_archs: int = FinetuneArchsOpt,
     out: str = OutOpt, cache_dir: str | None = CacheDirOpt,
@@ -523,7 +525,7 @@ def timing_command(
     cells_per_stage: int = typer.Option(3, help="Cells per stage N."),
     samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
     eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
-    device: str = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    device: str | None = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
 ) -> list[dict[str, Any]]:
     """Supernet fit seconds per step and query seconds per architecture of each sampler."""
     options = Options(

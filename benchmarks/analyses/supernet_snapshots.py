@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks.builder.shards import atomic_write_text
-from predictors.weight_sharing.checkpoint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,8 @@ class Snapshot:
 
     @classmethod
     def open(cls, directory: Path, config: dict[str, Any], label: str) -> Snapshot:
+        from predictors.weight_sharing.checkpoint import fingerprint
+
         path = directory / f"{label}-{fingerprint(config)}.json"
         if not path.is_file():
             return cls(path, config)

@@ -14,12 +14,14 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from predictors.base import LiveSource
+
+if TYPE_CHECKING:
+    import torch
 
 DATA_DIR_ENV = "PREDBENCH_FASHION_MNIST"
 DEFAULT_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -139,6 +141,8 @@ def split_indices(spec: SplitSpec) -> dict[str, np.ndarray]:
 @lru_cache(maxsize=4)
 def split_tensors(spec: SplitSpec) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Normalized ``[n, 1, 28, 28]`` float images and long labels per split (cached)."""
+    import torch
+
     raw = load_raw()
     mean, std = normalization()
     idx = split_indices(spec)
@@ -162,6 +166,8 @@ def live_source(metadata: dict[str, Any]) -> LiveSource:
     spec = SplitSpec.from_dict(live)
 
     def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
         if split not in ("train", "val"):
             raise ValueError(f"live batches come from 'train' or 'val', not {split!r}")
         x, y = split_tensors(spec)[split]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import norm
 
 Acquisition = Callable[[np.ndarray, np.ndarray, float, np.random.Generator], np.ndarray]
 
@@ -34,6 +33,8 @@ def ucb(mean: np.ndarray, std: np.ndarray, best: float,
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float,
                          rng: np.random.Generator, xi: float = 0.0, **_: float) -> np.ndarray:
     """E[max(f - best - xi, 0)] under f ~ N(mean, std^2)."""
+    from scipy.stats import norm
+
     std = np.maximum(std, MIN_STD)
     gain = mean - best - xi
     z = gain / std

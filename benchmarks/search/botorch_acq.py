@@ -20,13 +20,16 @@ from the run's generator, so a run repeats exactly under its seed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from predictors.model_based.gp import GPyTorchPosterior
 from predictors.spaces.base import Arch, SearchSpace
+
+if TYPE_CHECKING:
+    import torch
+
+    from predictors.model_based.gp import GPyTorchPosterior
 
 PREFIX = "botorch:"
 ANALYTIC = ("logei", "pi", "ucb")
@@ -45,6 +48,8 @@ def check_botorch(acquisition: str, predictor: Any, name: str) -> None:
     if kind not in ANALYTIC + BATCH:
         known = ", ".join(PREFIX + k for k in ANALYTIC + BATCH)
         raise ValueError(f"unknown BoTorch acquisition {acquisition!r}; use one of {known}")
+    from predictors.model_based.gp import GPyTorchPosterior
+
     if not isinstance(predictor, GPyTorchPosterior):
         raise ValueError(
             f"acquisition {acquisition!r} needs a gpytorch GP surrogate, and {name!r} is not one: "
@@ -93,6 +98,7 @@ def botorch_select(
     xi: float = 0.0,
 ) -> list[int]:
     """Positions (into ``candidates``) of the ``k`` cells the acquisition picks, best first."""
+    import torch
     from botorch import acquisition as acq
     from botorch.optim import optimize_acqf_discrete
     from botorch.sampling import SobolQMCNormalSampler
@@ -128,6 +134,8 @@ def botorch_select(
 
 def _positions(chosen: torch.Tensor, choices: torch.Tensor) -> list[int]:
     """Map chosen rows back to (distinct) positions in ``choices``."""
+    import torch
+
     taken: list[int] = []
     for row in chosen:
         matches = torch.nonzero(torch.all(choices == row, dim=-1)).reshape(-1).tolist()

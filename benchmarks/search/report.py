@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from benchmarks.search.oracle import Landscape
 from benchmarks.search.store import SearchStore, Trajectory
@@ -46,6 +45,8 @@ def regret_by_time(trajs: Sequence[Trajectory], grid: np.ndarray) -> np.ndarray:
 
 def mean_band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]:
     """Mean over runs and a Student-t confidence interval (NaN entries ignored)."""
+    from scipy import stats
+
     n = np.sum(~np.isnan(matrix), axis=0)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # columns before any run's first query

@@ -29,11 +29,9 @@ import importlib.util
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from benchmarks.tabular.cost_model import (
     COST_FEATURES,
@@ -53,6 +51,9 @@ from benchmarks.tabular.source import ConverterError, layout_errors, read_json
 from predictors.ranking import kendall_tau
 from predictors.spaces.base import Arch
 from predictors.spaces.nb201 import NB201Space
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,9 @@ def measure_timings(
     network: Mapping[str, Any] = NETWORK,
 ) -> pd.DataFrame:
     """Forward+backward seconds per image of ``n`` sampled networks on this machine."""
+    import pandas as pd
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -321,6 +325,8 @@ def suite_zero_accuracies(path: Path, dataset: str = "cifar10") -> dict[str, flo
 
 def read_timings(path: Path) -> pd.DataFrame:
     """A ``cost_measurements.csv`` written by an earlier conversion."""
+    import pandas as pd
+
     if not path.is_file():
         raise ConverterError(f"{path} does not exist; pass a cost_measurements.csv")
     with layout_errors(path, f"a CSV with the columns {list(TIMING_COLUMNS)}"):

@@ -18,15 +18,15 @@ import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from scipy.optimize import nnls
-from torch.utils.flop_counter import FlopCounterMode
 
 from predictors.spaces.base import Arch, SearchSpace
 from predictors.spaces.nb201 import EDGES, OPS
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ def _build(space: SearchSpace, arch: Arch, network: Mapping[str, Any]) -> torch.
 
 def count_static(space: SearchSpace, arch: Arch, network: Mapping[str, Any]) -> tuple[int, int]:
     """(parameters, forward FLOPs for one input) of ``arch``'s network in eval mode."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     torch.manual_seed(0)
     net = _build(space, arch, network).eval()
     params = sum(p.numel() for p in net.parameters())
@@ -86,6 +89,8 @@ class AdditiveCostTable:
 
 def reference_device() -> str:
     """The CPU (model name and torch threads) that timings were measured on."""
+    import torch
+
     name = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -106,6 +111,8 @@ def measure_step_times(nets: Sequence[torch.nn.Module], input_shape: Sequence[in
     its fastest pass: on a shared machine other processes only ever add time, and spreading a
     network's passes over the whole measurement keeps a burst of load from hitting all of them.
     """
+    import torch
+
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, *input_shape, generator=gen)
     y = torch.randint(0, num_classes, (batch,), generator=gen)
@@ -166,6 +173,8 @@ def fit_cost_model(x: np.ndarray, seconds_per_image: np.ndarray, device: str,
     Intercept and coefficients are constrained to be >= 0 (no feature makes training faster), so
     every architecture's estimate is positive.
     """
+    from scipy.optimize import nnls
+
     x = np.asarray(x, dtype=float).reshape(len(seconds_per_image), -1)
     y = np.asarray(seconds_per_image, dtype=float)
     if x.shape[1] != len(features):

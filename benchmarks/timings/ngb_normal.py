@@ -13,25 +13,32 @@ change alters a result).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import typer
-from ngboost import NGBRegressor
-from ngboost.distns import Normal
-from sklearn.tree import DecisionTreeRegressor
 
 from benchmarks.threads import limit_threads
-from predictors.model_based.ngb_normal import ClosedFormNormal
-from predictors.model_based.ngb_tree import PrevalidatedTree
 
-VARIANTS = {
-    "ngboost Normal + sklearn tree": (Normal, DecisionTreeRegressor),
-    "closed-form Normal + sklearn tree": (ClosedFormNormal, DecisionTreeRegressor),
-    "closed-form Normal + prevalidated tree (ngb)": (ClosedFormNormal, PrevalidatedTree),
-}
+
+def variants() -> dict[str, tuple[Any, Any]]:
+    """The (distribution, base tree) of each variant timed, the first the reference."""
+    from ngboost.distns import Normal
+    from sklearn.tree import DecisionTreeRegressor
+
+    from predictors.model_based.ngb_normal import ClosedFormNormal
+    from predictors.model_based.ngb_tree import PrevalidatedTree
+
+    return {
+        "ngboost Normal + sklearn tree": (Normal, DecisionTreeRegressor),
+        "closed-form Normal + sklearn tree": (ClosedFormNormal, DecisionTreeRegressor),
+        "closed-form Normal + prevalidated tree (ngb)": (ClosedFormNormal, PrevalidatedTree),
+    }
 
 
 def fit_seconds(dist, tree, x, y, xt, estimators: int) -> tuple[float, np.ndarray]:
+    from ngboost import NGBRegressor
+
     base = tree(max_depth=6, random_state=1)
     model = NGBRegressor(Dist=dist, Base=base, n_estimators=estimators, learning_rate=0.08,
                          minibatch_frac=0.5, verbose=False, random_state=2)
@@ -55,15 +62,16 @@ def command(
     x = rng.normal(size=(rows, features))
     y = 2 * x[:, 0] + 0.3 * rng.normal(size=rows)
     xt = rng.normal(size=(200, features))
-    seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    timed = variants()
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
     preds = {}
     with limit_threads(threads):
         for _ in range(repeats):
-            for name, (dist, tree) in VARIANTS.items():
+            for name, (dist, tree) in timed.items():
                 s, preds[name] = fit_seconds(dist, tree, x, y, xt, estimators)
                 seconds[name].append(s)
     means = {name: float(np.mean(v)) for name, v in seconds.items()}
-    first = next(iter(VARIANTS))
+    first = next(iter(timed))
     typer.echo(f"{rows} rows, {estimators} estimators, {repeats} repeat(s), "
                "process-CPU seconds per fit:")
     for name, s in means.items():

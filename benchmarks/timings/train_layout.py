@@ -13,22 +13,27 @@ stored, so it is an execution detail of a recipe (like the device), not part of 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 import typer
-from torch import nn
 
 from benchmarks.builder.order import arch_order
 from benchmarks.builder.recipe import BENCHMARK_RECIPE, get_recipe
-from benchmarks.builder.train import INPUT_SHAPE, build_network
 
-LAYOUTS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def step_cpu_seconds(net: nn.Module, layout: torch.memory_format, batch: int, steps: int,
                      warmup: int = 3) -> float:
     """Mean process-CPU seconds of one SGD step of ``net`` stored in ``layout``."""
+    import torch
+    from torch import nn
+
+    from benchmarks.builder.train import INPUT_SHAPE
+
     net = net.to(memory_format=layout).train()
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     gen = torch.Generator().manual_seed(0)
@@ -53,15 +58,20 @@ def command(
     threads: int = typer.Option(1, help="Torch threads."),
 ) -> None:
     """Training speed, contiguous vs channels-last layout."""
+    import torch
+
+    from benchmarks.builder.train import build_network
+
     torch.set_num_threads(threads)
     chosen = get_recipe(recipe)
-    ms: dict[str, list[float]] = {name: [] for name in LAYOUTS}
+    layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    ms: dict[str, list[float]] = {name: [] for name in layouts}
     typer.echo(f"recipe {chosen.name}, batch {chosen.batch_size}, {threads} thread(s), "
                f"{steps} steps per layout")
     typer.echo("| arch | contiguous ms/step | channels_last ms/step | speed-up |\n"
                "|---|---|---|---|")
     for arch in arch_order()[:archs]:
-        for name, layout in LAYOUTS.items():
+        for name, layout in layouts.items():
             torch.manual_seed(0)
             net = build_network(arch, chosen)
             ms[name].append(1000 * step_cpu_seconds(net, layout, chosen.batch_size, steps))

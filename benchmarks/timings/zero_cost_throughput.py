@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 import typer
 
 from benchmarks import checks
@@ -28,12 +28,16 @@ from benchmarks.jobs import JobFailure, JobPool
 from predictors import FitContext, QueryContext, make
 from predictors.base import LiveSource
 from predictors.spaces import get_space
-from predictors.zero_cost import PROXY_MEASURES
+
+if TYPE_CHECKING:
+    import torch
 
 BASELINES = ("params", "flops")
 
 
 def random_live(input_shape: tuple[int, ...], classes: int) -> LiveSource:
+    import torch
+
     def batch(split: str, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         gen = torch.Generator().manual_seed(seed)
         return (torch.randn(size, *input_shape, generator=gen),
@@ -69,6 +73,8 @@ def network_for(opts: dict) -> dict:
 
 
 def _sync(device: str) -> None:
+    import torch
+
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -91,6 +97,8 @@ def time_measure(name: str, archs: Sequence, warmup, space, network: dict, live:
 def run_share(opts: dict, seed_offset: int, count: int) -> dict[str, tuple]:
     """Time every measure on ``count`` cells (one worker's share):
     ``{measure: (wall s, cpu s, archs, NaNs)}``."""
+    import torch
+
     if opts["threads"] > 0:
         torch.set_num_threads(opts["threads"])
     space = get_space(opts["space"])
@@ -112,8 +120,7 @@ def _share(opts: dict, share: tuple[int, int]) -> dict[str, tuple]:
 
 def command(
     archs: int = typer.Option(20, help="Architectures per measure."),
-    device: str = typer.Option("cuda" if torch.cuda.is_available() else "cpu",
-                               help="cpu or cuda."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda if any)."),
     channels: int = typer.Option(8, help="Network width C."),
     cells: int = typer.Option(3, help="Cells per stage N."),
     batch_size: int | None = typer.Option(None, help="Images per scoring batch [each proxy's own "
@@ -124,13 +131,19 @@ def command(
                                 "default); one per worker is much faster for these networks."),
     workers: int = typer.Option(1, help="Processes sharing the architectures (e.g. one per "
                                 "CPU core)."),
-    measures: str = typer.Option(",".join([*PROXY_MEASURES, *BASELINES]),
-                                 help="Comma-separated measures to time."),
+    measures: str | None = typer.Option(
+        None, help="Comma-separated measures to time (default: every live proxy, then params "
+        "and flops)."),
     seed: int = typer.Option(0, help="Seed of the sampled cells."),
     space: str = typer.Option("nb201", help="nb201 (Fashion-MNIST network), or nb101 / darts "
                               "(the CIFAR-10 networks NAS-Bench-Suite-Zero scored)."),
 ) -> None:
     """Zero-cost throughput: seconds per architecture of every measure."""
+    import torch
+
+    from predictors.zero_cost import PROXY_MEASURES
+
+    device = device or checks.default_device()
     if device not in ("cpu", "cuda"):
         raise OptionError(f"--device {device!r} is not supported; use cpu or cuda")
     checks.device(device)
@@ -140,7 +153,7 @@ def command(
         raise OptionError(f"--space {space!r} is not one of nb201, {', '.join(SUITE_ZERO_SPACES)}")
     if workers < 1 or archs < workers:
         raise OptionError("need --workers >= 1 and --archs >= --workers")
-    chosen = names(measures)
+    chosen = names(measures or ",".join([*PROXY_MEASURES, *BASELINES]))
     opts = {"archs": archs, "device": device, "channels": channels, "cells": cells,
             "batch_size": batch_size, "data": data, "threads": threads, "workers": workers,
             "measures": chosen, "seed": seed, "space": space}
