@@ -38,7 +38,8 @@ def test_plugin_check_example_runs():
 def test_readme_opens_with_the_two_commands():
     block = README.split("```bash", 1)[1].split("```", 1)[0]
     lines = [line.split("#")[0].strip() for line in block.strip().splitlines()]
-    assert lines == ["bash scripts/setup.sh && predbench reproduce --trials 3", "python -m pytest"]
+    first = "bash scripts/setup.sh && . scripts/activate && predbench reproduce --trials 3"
+    assert lines == [first, "python -m pytest"]
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "bash scripts/setup.sh" in ci and "python -m pytest" in ci
 
