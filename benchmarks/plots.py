@@ -104,6 +104,94 @@ def tied_with_front(data: pd.DataFrame, time_col: str, front: np.ndarray,
     return tied
 
 
+#: One colour per predictor family, in the legend's order (the registry's families).
+FAMILY_COLOURS = {
+    "model_based": "tab:blue",
+    "learning_curve": "tab:orange",
+    "hybrid": "tab:purple",
+    "zero_cost": "tab:green",
+    "weight_sharing": "tab:red",
+    "ensemble": "tab:brown",
+    "baseline": "tab:gray",
+}
+OTHER_FAMILY_COLOUR = "tab:olive"
+#: Markers told apart within a family; past them the same markers come again hollow.
+MARKERS = "osD^v<>phPX*d8H"
+
+
+def predictor_styles(families: dict[str, str]) -> dict[str, dict]:
+    """Line style of each predictor (``name -> family``): its family's colour, and within the
+    family a marker of its own (filled, then hollow once the markers run out)."""
+    styles: dict[str, dict] = {}
+    for family, names in _by_family(families).items():
+        colour = FAMILY_COLOURS.get(family, OTHER_FAMILY_COLOUR)
+        for k, name in enumerate(names):
+            hollow = (k // len(MARKERS)) % 2 == 1
+            styles[name] = {"marker": MARKERS[k % len(MARKERS)], "color": colour,
+                            "markerfacecolor": "white" if hollow else colour,
+                            "markeredgecolor": colour, "markersize": 6, "alpha": 0.85}
+    return styles
+
+
+def _by_family(families: dict[str, str]) -> dict[str, list[str]]:
+    """Predictor names grouped by family: known families in ``FAMILY_COLOURS`` order, names
+    sorted within each."""
+    order = {f: i for i, f in enumerate(FAMILY_COLOURS)}
+    grouped: dict[str, list[str]] = {}
+    for name, family in sorted(families.items(),
+                               key=lambda item: (order.get(item[1], len(order)), item[1],
+                                                 item[0])):
+        grouped.setdefault(family, []).append(name)
+    return grouped
+
+
+def _family_legend(ax, families: dict[str, str], styles: dict[str, dict],
+                   extra: list[tuple]) -> None:
+    """A legend beside ``ax`` with each family's name (bold) above its predictors, then
+    ``extra`` (handle, label) entries."""
+    from matplotlib.lines import Line2D
+
+    handles, labels, headers = [], [], set()
+    for family, names in _by_family(families).items():
+        headers.add(len(labels))
+        handles.append(Line2D([], [], linestyle="none"))
+        labels.append(family.replace("_", " "))
+        for name in names:
+            handles.append(Line2D([], [], linestyle="-", **styles[name]))
+            labels.append(name)
+    for handle, label in extra:
+        handles.append(handle)
+        labels.append(label)
+    ncol = 1 + len(labels) // 26
+    legend = ax.legend(handles, labels, fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0), ncol=ncol, handlelength=1.6,
+                       columnspacing=1.0, borderaxespad=0.0)
+    for i, text in enumerate(legend.get_texts()):
+        if i in headers:
+            text.set_fontweight("bold")
+
+
+def _front_key(ax, pts: pd.DataFrame, column: str) -> None:
+    """Number the front's points beside them, alternately above and below the step, and list
+    the numbers' settings under the plot, so that no two labels overlap."""
+    entries = []
+    for k, (_, row) in enumerate(pts.iterrows(), start=1):
+        above = k % 2 == 1
+        ax.annotate(str(k), (row[f"{column}_mean"], row["kendall_mean"]),
+                    textcoords="offset points", xytext=(-3, 7) if above else (4, -12),
+                    ha="right" if above else "left", fontsize=7, fontweight="bold")
+        entries.append(f"{k} {_label(row)}")
+    if not entries:
+        return
+    rows = -(-len(entries) // 4)  # four columns
+    columns = [entries[i * rows:(i + 1) * rows] for i in range(4)]
+    width = max(len(e) for e in entries) + 2
+    lines = ["".join(c[r].ljust(width) for c in columns if r < len(c)).rstrip()
+             for r in range(rows)]
+    ax.text(0.0, -0.11, "Pareto front:\n" + "\n".join(lines), transform=ax.transAxes,
+            va="top", ha="left", fontsize=7, family="monospace")
+
+
 def same_run_note(summary: pd.DataFrame) -> str:
     """A title line marking learning-curve settings whose labels come from the run they read."""
     reads = summary["fidelity"].notna() & summary["label_source"].astype(str).str.contains(
@@ -121,51 +209,47 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
     data = data[data[f"{column}_mean"] > 0]
     if bool(summary["cost_estimated"].any()):
         label += " [simulated training part estimated by a cost model]"
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(13, 8))
     predictors = sorted(data["predictor"].unique())
-    cmap = plt.get_cmap("tab20")
-    markers = "osD^v<>Ph*X"
+    families = {name: str(data.loc[data["predictor"] == name, "family"].iloc[0])
+                for name in predictors}
+    styles = predictor_styles(families)
+    extra: list[tuple] = []
     # A line joins the budgets that differ along this plot's axis only (train sizes at one
     # fidelity on the init plot, fidelities at one train size on the query plot), as in the
     # study's figures, instead of zig-zagging through a two-dimensional grid.
     held = "fidelity" if axis == "init" else "train_size"
-    for i, name in enumerate(predictors):
+    for name in predictors:
         rows = data[data["predictor"] == name]
-        style = {"marker": markers[i % len(markers)], "color": cmap(i % 20), "markersize": 6,
-                 "alpha": 0.85}
-        for j, (_, line) in enumerate(rows.groupby(rows[held].fillna(-1), sort=True)):
+        for _, line in rows.groupby(rows[held].fillna(-1), sort=True):
             line = line.sort_values(f"{column}_mean")
             ax.plot(line[f"{column}_mean"], line["kendall_mean"],
-                    linestyle="-" if len(line) > 1 else "none",
-                    label=name if j == 0 else None, **style)
+                    linestyle="-" if len(line) > 1 else "none", **styles[name])
     front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
     if comparisons is not None and front.any():
         ties = tied_with_front(data, f"{column}_mean", front, comparisons)
         if ties.any():
             pts = data[ties]
-            ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140, facecolors="none",
-                       edgecolors="grey", linewidths=1.0, linestyle="--", zorder=4,
-                       label="tied with the front (paired 95% interval over trials)")
+            rings = ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140,
+                               facecolors="none", edgecolors="grey", linewidths=1.0,
+                               linestyle="--", zorder=4)
+            extra.append((rings, "tied with the front (paired 95% interval over trials)"))
     if front.any():
         pts = data[front].sort_values(f"{column}_mean")
-        ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post", color="black",
-                linewidth=1.2, alpha=0.6, label="Pareto front")
+        (step,) = ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post",
+                          color="black", linewidth=1.2, alpha=0.6)
+        extra.insert(0, (step, "Pareto front (numbered; key below)"))
         ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140, facecolors="none",
                    edgecolors="black", linewidths=1.5, zorder=5)
-        for _, row in pts.iterrows():
-            ax.annotate(_label(row), (row[f"{column}_mean"], row["kendall_mean"]),
-                        textcoords="offset points", xytext=(4, -10), fontsize=7)
+        _front_key(ax, pts, column)
     ax.set_xscale("log")
     ax.set_xlabel(label)
     ax.set_ylabel("Kendall tau (mean over trials)")
     ax.set_title(title + same_run_note(data), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    # Two legend columns past 24 entries, so that a full registry still fits the figure.
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5),
-              ncol=2 if len(predictors) > 24 else 1)
-    fig.tight_layout()
+    _family_legend(ax, families, styles, extra)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -1,0 +1,49 @@
+"""Pareto plots: one colour per family, one marker per predictor within it, the legend grouped
+by family, the front numbered with a key."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.colors import to_rgba
+
+from benchmarks import plots
+
+
+def test_styles_colour_by_family_and_tell_predictors_apart_within_it():
+    families = {f"zc{i}": "zero_cost" for i in range(len(plots.MARKERS) + 3)}
+    families.update({"xgb": "model_based", "gp": "model_based", "mine": "plugin_family"})
+    styles = plots.predictor_styles(families)
+    assert {styles[n]["color"] for n in families if families[n] == "zero_cost"} == {"tab:green"}
+    assert styles["xgb"]["color"] == styles["gp"]["color"] == "tab:blue"
+    assert styles["mine"]["color"] == plots.OTHER_FAMILY_COLOUR
+    zero_cost = [(styles[n]["marker"], styles[n]["markerfacecolor"]) for n in families
+                 if families[n] == "zero_cost"]
+    assert len(set(zero_cost)) == len(zero_cost)  # hollow markers once the filled ones run out
+
+
+def test_pareto_legend_groups_families_and_numbers_the_front(tmp_path, monkeypatch):
+    rows = [("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
+            ("synflow", "zero_cost", 0.1, 0.3), ("snip", "zero_cost", 0.2, 0.1)]
+    summary = pd.DataFrame([{"predictor": p, "family": f, "train_size": 10,
+                             "fidelity": float("nan"), "init_time_s_mean": t,
+                             "query_time_s_mean": t, "kendall_mean": k,
+                             "cost_estimated": False, "label_source": "other-seed"}
+                            for p, f, t, k in rows])
+    figures = []
+    monkeypatch.setattr(plots.plt, "close", figures.append)
+    path = plots.plot_pareto(summary, "init", tmp_path / "p.png", "title")
+    assert path.stat().st_size > 1000
+    ax = figures[0].axes[0]
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["model based", "gp", "xgb", "zero cost", "snip", "synflow",
+                     "Pareto front (numbered; key below)"]
+    bold = [t.get_text() for t in legend.get_texts() if t.get_fontweight() == "bold"]
+    assert bold == ["model based", "zero cost"]
+    colours = {t.get_text(): h.get_color() for t, h in zip(legend.get_texts(),
+                                                           legend.legend_handles, strict=True)}
+    assert to_rgba(colours["gp"]) == to_rgba(colours["xgb"]) != to_rgba(colours["snip"])
+    key = [t.get_text() for t in ax.texts if t.get_text().startswith("Pareto front")]
+    assert key and "1 synflow n=10" in key[0] and "2 xgb n=10" in key[0] and "3 gp n=10" in key[0]
+    numbers = sorted(a.get_text() for a in ax.texts if a.get_text().isdigit())
+    assert numbers == ["1", "2", "3"]
