@@ -143,6 +143,14 @@ def _task(fn: Callable[[Any], Any], job: Any, index: int, initializer: Callable[
         done.set()
 
 
+def _here(ray: Any) -> Any:
+    """A scheduling strategy that keeps an actor on this process's node, which lives as long
+    as the ``map`` (any other node may leave the cluster mid-``map``)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+
+
 class RayRunner(Runner):
     """Runs jobs as Ray tasks, at most ``workers`` at a time (see the module docstring).
 
@@ -190,7 +198,8 @@ class RayRunner(Runner):
         try:
             gpus_here = cluster_gpus()
             if self.task_timeout is not None:
-                starts = ray.remote(num_cpus=0)(_Starts).remote()
+                starts = ray.remote(num_cpus=0)(_Starts).options(
+                    scheduling_strategy=_here(ray)).remote()
             remote = ray.remote(_task)
             queue = deque(range(len(jobs)))
             while queue or running:
