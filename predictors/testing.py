@@ -12,7 +12,8 @@ A plug-in author runs them in one call, or as one pytest test per check::
 
 Each check runs the predictor with its class's ``conformance_params`` (small settings that keep
 the checks fast) updated by ``params``, on a synthetic NAS-Bench-201 benchmark
-(:mod:`benchmarks.synthetic`) whose accuracies follow the cells' operations. The contexts come
+(:mod:`benchmarks.synthetic`) whose accuracies follow the cells' operations (with
+``space="nb101"`` or ``"darts"``, a synthetic benchmark of that space). The contexts come
 from the harness's own builder (:func:`benchmarks.contexts.build_contexts`), so the predictor
 receives exactly the data its ``DataNeeds`` declares. This is the one module of
 ``predictors`` that uses ``benchmarks`` (it checks a predictor the way the harness runs it);
@@ -27,6 +28,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,8 @@ MIN_TAU = 0.2
 FIDELITY = 5
 #: The longest ``__init__`` may take: it only stores hyperparameters.
 MAX_INIT_SECONDS = 0.05
+#: The space of the synthetic benchmark the running check uses (set by ``Check.__call__``).
+_SPACE: ContextVar[str] = ContextVar("conformance_space", default="nb201")
 
 
 @dataclass(frozen=True)
@@ -68,25 +72,32 @@ class Check:
     predictor: str
     run: Callable[[str, dict[str, Any]], None] = field(repr=False)
     params: Mapping[str, Any] = field(default_factory=dict)
+    space: str = "nb201"
 
     @property
     def id(self) -> str:
-        return f"{self.predictor}-{self.name}"
+        where = "" if self.space == "nb201" else f"{self.space}-"
+        return f"{self.predictor}-{where}{self.name}"
 
     def __call__(self) -> None:
+        token = _SPACE.set(self.space)
         try:
             self.run(self.predictor, dict(self.params))
         except Exception as exc:
             detail = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+            where = "" if self.space == "nb201" else f" on {self.space}"
             raise AssertionError(
-                f"predictor {self.predictor!r} fails conformance check {self.name!r}: {detail}"
+                f"predictor {self.predictor!r} fails conformance check {self.name!r}{where}: "
+                f"{detail}"
             ) from exc
+        finally:
+            _SPACE.reset(token)
 
 
 # --- what the checks run on --------------------------------------------------------------------
 @functools.cache
-def _benchmark() -> TabularBenchmark:
-    return make_synthetic_benchmark(n=BENCHMARK_SIZE)
+def _benchmark(space: str) -> TabularBenchmark:
+    return make_synthetic_benchmark(n=BENCHMARK_SIZE, space=space)
 
 
 def _new(name: str, params: dict[str, Any]) -> Predictor:
@@ -98,7 +109,7 @@ def _contexts(pred: Predictor, train: int, test: int, unlabeled: int = 0, seed: 
     """Contexts for the first ``train`` rows, the next ``test`` queried and the next
     ``unlabeled``; also the queried architectures and their true values."""
     needs = pred.data_needs()
-    bench = with_properties(_benchmark(), needs.properties)
+    bench = with_properties(_benchmark(_SPACE.get()), needs.properties)
     idx = np.arange(train + test + unlabeled)
     split = Split(train=idx[:train], test=idx[train:train + test], unlabeled=idx[train + test:])
     fidelity = FIDELITY if needs.curve_metrics else None
@@ -257,28 +268,32 @@ def _name_of(predictor: str | type[Predictor]) -> str:
 
 
 def conformance_checks(predictor: str | type[Predictor],
-                       params: Mapping[str, Any] | None = None) -> Iterator[Check]:
-    """Every check that applies to ``predictor`` (a registered name or class), in order."""
+                       params: Mapping[str, Any] | None = None,
+                       space: str = "nb201") -> Iterator[Check]:
+    """Every check that applies to ``predictor`` (a registered name or class), in order, on
+    the synthetic benchmark of ``space`` (nb201, nb101 or darts)."""
     name = _name_of(predictor)
     params = dict(params or {})
     needs = _new(name, params).data_needs()
     for fn in CHECKS + (LABEL_CHECKS if needs.labels else ()):
-        yield Check(fn.__name__.removeprefix("check_"), name, fn, params)
+        yield Check(fn.__name__.removeprefix("check_"), name, fn, params, space)
 
 
 def check_predictor(predictor: str | type[Predictor],
-                    params: Mapping[str, Any] | None = None) -> None:
+                    params: Mapping[str, Any] | None = None, space: str = "nb201") -> None:
     """Run every conformance check on ``predictor``; raise ``AssertionError`` at the first
     failure, naming the check."""
-    for check in conformance_checks(predictor, params):
+    for check in conformance_checks(predictor, params, space):
         check()
 
 
 def parametrize_with_checks(predictors: Iterable[str | type[Predictor]],
-                            params: Mapping[str, Any] | None = None) -> Any:
+                            params: Mapping[str, Any] | None = None,
+                            space: str = "nb201") -> Any:
     """A ``pytest.mark.parametrize`` over every check of every predictor, as argument
-    ``check``; the test calls ``check()``. Test ids read ``<predictor>-<check>``."""
+    ``check``; the test calls ``check()``. Test ids read ``<predictor>-<check>`` (with the
+    space after the predictor off nb201)."""
     import pytest
 
-    checks = [c for p in predictors for c in conformance_checks(p, params)]
+    checks = [c for p in predictors for c in conformance_checks(p, params, space)]
     return pytest.mark.parametrize("check", checks, ids=[c.id for c in checks])

@@ -12,9 +12,15 @@ from predictors.base import DataError, FitContext, LiveSource, QueryContext
 from predictors.registry import available, make
 from predictors.spaces import get_space
 from predictors.spaces.base import Arch
+from predictors.testing import parametrize_with_checks
 from predictors.weight_sharing.evaluation import recalibrate_bn
 from predictors.weight_sharing.samplers import GreedySampler
-from predictors.weight_sharing.supernet import arch_to_path, build_supernet, extract_subnet
+from predictors.weight_sharing.supernet import (
+    NB201Supernet,
+    arch_to_path,
+    build_supernet,
+    extract_subnet,
+)
 
 SPACE = get_space("nb201")
 CFG = {k: v for k, v in NETWORK.items() if k != "input_shape"}
@@ -119,7 +125,7 @@ def test_fairnas_trains_every_op_equally_often():
 
 def test_greedy_sampler_trains_the_best_candidates_and_keeps_a_pool():
     sampler = GreedySampler(num_candidates=6, top_k=2, pool_size=3, epsilon=0.0,
-                            epsilon_ramp_steps=1)
+                            epsilon_ramp_steps=1, draw=NB201Supernet.sample_path)
     rng = np.random.default_rng(0)
     seen: list = []
 
@@ -132,7 +138,7 @@ def test_greedy_sampler_trains_the_best_candidates_and_keeps_a_pool():
     assert sorted([first[0], second[0]], key=sum) == best
     assert len(sampler.pool) == 3 and max(sampler.pool.values()) <= sorted(map(sum, seen))[2]
     with pytest.raises(ValueError, match="top_k"):
-        GreedySampler(2, 3, 1, 0.5, 1)
+        GreedySampler(2, 3, 1, 0.5, 1, NB201Supernet.sample_path)
 
 
 def test_darts_scores_are_summed_log_softmax_and_sgas_diagnostics():
@@ -153,8 +159,8 @@ def test_user_errors_are_clear():
     fctx, _ = contexts()
     with pytest.raises(ValueError, match="score"):
         make("oneshot", score="f1", **TINY).fit(fctx)
-    other, _ = contexts(space=get_space("nb101"))
-    with pytest.raises(DataError, match="NAS-Bench-201"):
+    other, _ = contexts(space=get_space("nbgraph"))
+    with pytest.raises(DataError, match="no weight-sharing supernet covers the 'nbgraph'"):
         make("oneshot", epochs=1, steps_per_epoch=1, **TINY).fit(other)
 
 
@@ -257,3 +263,102 @@ def test_supernet_analysis_epoch_is_one_pass_over_the_benchmark_training_split()
 
     recipe = get_recipe(BENCHMARK_RECIPE)
     assert StepsPerEpochOpt.default == math.ceil(recipe.train_size / BatchSizeOpt.default)
+
+
+# --- NB101 and DARTS supernets ----------------------------------------------------------------
+#: Tiny networks; NB101's odd stem width gives vertices of unequal widths (channel slicing).
+SPACE_NETWORKS = {
+    "nb101": {"stem_channels": 5, "cells_per_stack": 1, "in_channels": 1, "num_classes": 10,
+              "input_shape": (1, 16, 16)},
+    "darts": {"channels": 4, "layers": 3, "stem_multiplier": 1, "in_channels": 1,
+              "num_classes": 10, "input_shape": (1, 16, 16)},
+}
+
+
+def space_contexts(space: str, seed: int = 0):
+    s, network = get_space(space), SPACE_NETWORKS[space]
+
+    def batch(split: str, size: int, batch_seed: int):
+        gen = torch.Generator().manual_seed(batch_seed * 2 + (split == "val"))
+        return torch.randn(size, 1, 16, 16, generator=gen), torch.randint(10, (size,),
+                                                                          generator=gen)
+
+    live = LiveSource(batch=batch, name="noise")
+    return (FitContext(space=s, labels=None, rng=np.random.default_rng(seed), live=live,
+                       network=network),
+            QueryContext(space=s, rng=np.random.default_rng(seed + 1), live=live,
+                         network=network))
+
+
+@pytest.mark.parametrize("space", sorted(SPACE_NETWORKS))
+def test_new_space_subnets_are_the_benchmark_networks_with_inherited_weights(space):
+    s = get_space(space)
+    cfg = {k: v for k, v in SPACE_NETWORKS[space].items() if k != "input_shape"}
+    supernet = build_supernet(s, cfg, init_seed=1, who="test")
+    archs = [s.sample(np.random.default_rng(i)) for i in range(6)]
+    if space == "nb101":
+        archs.append(s.make([[0, 1], [0, 0]], ["input", "output"]))
+    x = torch.randn(3, 1, 16, 16)
+    # one training step moves the weights and BatchNorm statistics of a path away from init
+    supernet.train()
+    supernet(x, path=supernet.arch_to_path(archs[0])).sum().backward()
+    with torch.no_grad():
+        for p in supernet.parameters():
+            if p.grad is not None:
+                p -= 0.1 * p.grad
+    supernet.eval()
+    for arch in archs:
+        subnet = extract_subnet(supernet, s, arch, cfg).eval()
+        assert type(subnet) is type(s.to_network(arch, **cfg))
+        with torch.no_grad():
+            torch.testing.assert_close(subnet(x), supernet(x, path=supernet.arch_to_path(arch)))
+
+
+@pytest.mark.parametrize("space,name", [("nb101", "oneshot"), ("darts", "greedynas")])
+def test_new_space_fit_trains_sampled_paths_and_query_scores(space, name):
+    fctx, qctx = space_contexts(space)
+    greedy = {"num_candidates": 3, "top_k": 2, "greedy_eval_size": 4}
+    pred = make(name, epochs=1, steps_per_epoch=3, **TINY,
+                **(greedy if name == "greedynas" else {}))
+    init = build_supernet(fctx.space, {k: v for k, v in fctx.network.items()
+                                       if k != "input_shape"}, 0, "test").state_dict()
+    pred.fit(fctx)
+    assert pred.op_counts_.sum(axis=1).tolist() == [3] * len(pred.op_counts_)
+    assert any(not torch.equal(v, init[k]) for k, v in pred.supernet_.state_dict().items()
+               if v.dtype.is_floating_point)
+    archs = [fctx.space.sample(np.random.default_rng(i)) for i in range(3)]
+    scores = pred.query(archs, qctx).mean
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    with pytest.raises(DataError, match=f"fitted on the {space} space"):
+        pred.query([ALL_CONV], contexts()[1])
+
+
+@pytest.mark.parametrize("space,name,reason", [
+    ("nb101", "fairnas", "strict fairness"), ("darts", "fairnas", "strict fairness"),
+    ("nb101", "rsws", "distinct networks"), ("darts", "darts_alpha", "does not cover"),
+])
+def test_samplers_a_space_does_not_define_are_refused(space, name, reason):
+    fctx, _ = space_contexts(space)
+    with pytest.raises(DataError, match=reason):
+        make(name, epochs=1, steps_per_epoch=1, batch_size=8).fit(fctx)
+
+
+def test_greedy_pool_of_darts_paths_survives_a_checkpoint():
+    from predictors.weight_sharing.darts_supernet import DartsSupernet
+
+    sampler = GreedySampler(4, 2, 3, 0.0, 1, DartsSupernet.sample_path)
+    sampler.propose(np.random.default_rng(0), 0, lambda ps: np.arange(len(ps), dtype=float))
+    again = GreedySampler(4, 2, 3, 0.0, 1, DartsSupernet.sample_path)
+    again.load_state_dict(sampler.state_dict())
+    assert again.pool == sampler.pool and again.queue == sampler.queue
+    assert all(len(p) == len(DartsSupernet.path_choices) for p in again.pool)
+
+
+@parametrize_with_checks(["oneshot", "greedynas"], space="nb101")
+def test_conformance_on_nb101(check):
+    check()
+
+
+@parametrize_with_checks(["oneshot", "rsws", "greedynas"], space="darts")
+def test_conformance_on_darts(check):
+    check()

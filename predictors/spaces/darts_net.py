@@ -13,7 +13,7 @@ is off by default: NAS-Bench-Suite-Zero's parameter counts do not include one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -68,6 +68,14 @@ def make_op(name: str, c: int, stride: int) -> nn.Module:
     raise ValueError(f"unknown DARTS op {name!r}")
 
 
+def preprocessors(c_prev_prev: int, c_prev: int, c: int,
+                  reduction_prev: bool) -> tuple[nn.Module, nn.Module]:
+    """A cell's 1x1 ReLU-conv-BN of its two inputs to ``c`` channels (a factorized reduction
+    of c_{k-2} where the previous cell reduced)."""
+    first = FactorizedReduce(c_prev_prev, c) if reduction_prev else ReLUConvBN(c_prev_prev, c, 1)
+    return first, ReLUConvBN(c_prev, c, 1)
+
+
 class DartsCell(nn.Module):
     """A normal or reduction cell of eight ``(op, input)`` pairs, two per node."""
 
@@ -75,9 +83,7 @@ class DartsCell(nn.Module):
                  reduction: bool, reduction_prev: bool):
         super().__init__()
         self.inputs = tuple(int(src) for _, src in pairs)
-        self.preprocess0 = (FactorizedReduce(c_prev_prev, c) if reduction_prev
-                            else ReLUConvBN(c_prev_prev, c, 1))
-        self.preprocess1 = ReLUConvBN(c_prev, c, 1)
+        self.preprocess0, self.preprocess1 = preprocessors(c_prev_prev, c_prev, c, reduction_prev)
         self.ops = nn.ModuleList(
             make_op(op, c, 2 if reduction and src < 2 else 1) for op, src in pairs)
 
@@ -111,6 +117,47 @@ class AuxiliaryHead(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+#: ``make_cell(reduction, reduction_prev, c_prev_prev, c_prev, c)`` builds one cell.
+MakeCell = Callable[[bool, bool, int, int, int], nn.Module]
+
+
+def build_skeleton(net: nn.Module, make_cell: MakeCell, channels: int, layers: int,
+                   stem_multiplier: int, in_channels: int, num_classes: int,
+                   auxiliary: bool) -> None:
+    """Give ``net`` the DARTS macro skeleton with ``make_cell`` as its cells.
+
+    Sets ``stem``, ``cells`` (reductions at one and two thirds of the depth), ``aux_index``,
+    ``auxiliary_head``, ``aux_logits``, ``pool`` and ``classifier``; a network and a supernet
+    built on it share module names.
+    """
+    if channels < 1 or channels % 2 or layers < 3 or stem_multiplier < 1:
+        raise ValueError("channels must be even and positive, layers at least 3, "
+                         "stem_multiplier positive")
+    c_stem = stem_multiplier * channels
+    net.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
+                             nn.BatchNorm2d(c_stem))
+    reductions = {layers // 3, 2 * layers // 3}
+    c_prev_prev, c_prev, c = c_stem, c_stem, channels
+    cells: list[nn.Module] = []
+    reduction_prev = False
+    net.aux_index = 2 * layers // 3 if auxiliary else -1
+    c_aux = 0
+    for i in range(layers):
+        reduction = i in reductions
+        if reduction:
+            c *= 2
+        cells.append(make_cell(reduction, reduction_prev, c_prev_prev, c_prev, c))
+        reduction_prev = reduction
+        c_prev_prev, c_prev = c_prev, 4 * c
+        if i == net.aux_index:
+            c_aux = c_prev
+    net.cells = nn.ModuleList(cells)
+    net.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary else None
+    net.aux_logits = None
+    net.pool = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Linear(c_prev, num_classes)
+
+
 class DartsNetwork(nn.Module):
     """Stem, ``layers`` cells (two reductions), global pooling, classifier.
 
@@ -122,33 +169,15 @@ class DartsNetwork(nn.Module):
                  channels: int = 32, layers: int = 8, stem_multiplier: int = 3,
                  in_channels: int = 3, num_classes: int = 10, auxiliary: bool = False):
         super().__init__()
-        if channels < 1 or channels % 2 or layers < 3 or stem_multiplier < 1:
-            raise ValueError("channels must be even and positive, layers at least 3, "
-                             "stem_multiplier positive")
-        c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
-        reductions = {layers // 3, 2 * layers // 3}
-        c_prev_prev, c_prev, c = c_stem, c_stem, channels
-        cells: list[nn.Module] = []
-        reduction_prev = False
-        self.aux_index = 2 * layers // 3 if auxiliary else -1
-        c_aux = 0
-        for i in range(layers):
-            reduction = i in reductions
-            if reduction:
-                c *= 2
-            cells.append(DartsCell(reduce if reduction else normal, c_prev_prev, c_prev, c,
-                                   reduction, reduction_prev))
-            reduction_prev = reduction
-            c_prev_prev, c_prev = c_prev, 4 * c
-            if i == self.aux_index:
-                c_aux = c_prev
-        self.cells = nn.ModuleList(cells)
-        self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary else None
         self.aux_logits: torch.Tensor | None = None
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+
+        def make_cell(reduction: bool, reduction_prev: bool, c_prev_prev: int, c_prev: int,
+                      c: int) -> nn.Module:
+            return DartsCell(reduce if reduction else normal, c_prev_prev, c_prev, c,
+                             reduction, reduction_prev)
+
+        build_skeleton(self, make_cell, channels, layers, stem_multiplier, in_channels,
+                       num_classes, auxiliary)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)

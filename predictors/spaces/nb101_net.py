@@ -13,7 +13,7 @@ BatchNorm scale 1 and shift 0, classifier N(0, 0.01^2) with zero bias.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -60,6 +60,29 @@ def vertex_channels(c_in: int, c_out: int, matrix: np.ndarray) -> list[int]:
     return widths
 
 
+def run_cell(x: torch.Tensor, matrix: np.ndarray, widths: Sequence[int],
+             project: Callable[[int, torch.Tensor], torch.Tensor],
+             vertex: Callable[[int, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """One cell's computation on a pruned ``matrix`` with vertex ``widths``: ``project(v, x)``
+    maps the input to vertex ``v``'s width, ``vertex(v, t)`` applies ``v``'s operation."""
+    n = matrix.shape[0]
+    states: list[torch.Tensor] = [x]
+    for v in range(1, n - 1):
+        width = widths[v]
+        total = project(v, x) if matrix[0, v] else None
+        for src in range(1, v):
+            if matrix[src, v]:
+                term = states[src][:, :width]
+                total = term if total is None else total + term
+        states.append(vertex(v, total))
+    outputs = [states[v] for v in range(1, n - 1) if matrix[v, n - 1]]
+    out = torch.cat(outputs, dim=1) if len(outputs) > 1 else (outputs[0] if outputs else None)
+    if matrix[0, n - 1]:
+        projected = project(n - 1, x)
+        out = projected if out is None else out + projected
+    return out
+
+
 class NB101Cell(nn.Module):
     """One cell of a pruned NAS-Bench-101 spec (every vertex lies on an input-output path)."""
 
@@ -75,22 +98,44 @@ class NB101Cell(nn.Module):
              if self.matrix[0, v]})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.matrix.shape[0]
-        states: list[torch.Tensor | None] = [x]
-        for v in range(1, n - 1):
-            width = self.widths[v]
-            total = self.projections[str(v)](x) if self.matrix[0, v] else None
-            for src in range(1, v):
-                if self.matrix[src, v]:
-                    term = states[src][:, :width]
-                    total = term if total is None else total + term
-            states.append(self.vertex_ops[str(v)](total))
-        outputs = [states[v] for v in range(1, n - 1) if self.matrix[v, n - 1]]
-        out = torch.cat(outputs, dim=1) if len(outputs) > 1 else (outputs[0] if outputs else None)
-        if self.matrix[0, n - 1]:
-            projected = self.projections[str(n - 1)](x)
-            out = projected if out is None else out + projected
-        return out
+        return run_cell(x, self.matrix, self.widths,
+                        lambda v, t: self.projections[str(v)](t),
+                        lambda v, t: self.vertex_ops[str(v)](t))
+
+
+def build_skeleton(net: nn.Module, make_cell: Callable[[int, int], nn.Module],
+                   stem_channels: int, num_stacks: int, cells_per_stack: int, in_channels: int,
+                   num_classes: int) -> None:
+    """Give ``net`` NAS-Bench-101's macro skeleton with ``make_cell(c_in, c_out)`` as its cells.
+
+    Sets ``stem``, ``cells`` (max pools between stacks), ``pool`` and ``classifier`` and
+    initializes the weights; a network and a supernet built on it share module names.
+    """
+    if stem_channels < 1 or num_stacks < 1 or cells_per_stack < 1:
+        raise ValueError("stem_channels, num_stacks and cells_per_stack must be positive")
+    net.stem = ConvBNReLU(in_channels, stem_channels, 3)
+    layers: list[nn.Module] = []
+    c_in = c_out = stem_channels
+    for stack in range(num_stacks):
+        if stack > 0:
+            layers.append(nn.MaxPool2d(2, stride=2))
+            c_out *= 2
+        for _ in range(cells_per_stack):
+            layers.append(make_cell(c_in, c_out))
+            c_in = c_out
+    net.cells = nn.Sequential(*layers)
+    net.pool = nn.AdaptiveAvgPool2d(1)
+    net.classifier = nn.Linear(c_out, num_classes)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+            nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0.0, 0.01)
+            nn.init.zeros_(module.bias)
 
 
 class NB101Network(nn.Module):
@@ -100,35 +145,9 @@ class NB101Network(nn.Module):
                  stem_channels: int = 128, num_stacks: int = 3, cells_per_stack: int = 3,
                  in_channels: int = 3, num_classes: int = 10):
         super().__init__()
-        if stem_channels < 1 or num_stacks < 1 or cells_per_stack < 1:
-            raise ValueError("stem_channels, num_stacks and cells_per_stack must be positive")
         m = np.asarray(matrix, dtype=np.int8)
-        self.stem = ConvBNReLU(in_channels, stem_channels, 3)
-        layers: list[nn.Module] = []
-        c_in = c_out = stem_channels
-        for stack in range(num_stacks):
-            if stack > 0:
-                layers.append(nn.MaxPool2d(2, stride=2))
-                c_out *= 2
-            for _ in range(cells_per_stack):
-                layers.append(NB101Cell(m, ops, c_in, c_out))
-                c_in = c_out
-        self.cells = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_out, num_classes)
-        self._initialize()
-
-    def _initialize(self) -> None:
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
-                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0.0, 0.01)
-                nn.init.zeros_(module.bias)
+        build_skeleton(self, lambda c_in, c_out: NB101Cell(m, ops, c_in, c_out), stem_channels,
+                       num_stacks, cells_per_stack, in_channels, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.cells(self.stem(x))).flatten(1)

@@ -1,7 +1,9 @@
-"""Weight-sharing predictors: NAS-Bench-201 supernets trained live on the benchmark's data.
+"""Weight-sharing predictors: supernets trained live on the benchmark's data.
 
 Importing this package registers ``oneshot``, ``rsws``, ``greedynas``, ``fairnas`` (single-path
-supernets, subnets scored with inherited weights) and ``darts_alpha`` (differentiable supernet).
+supernets on NAS-Bench-201, NAS-Bench-101 and DARTS, subnets scored with inherited weights;
+``rsws`` and ``fairnas`` where the space defines their samplers) and ``darts_alpha``
+(differentiable supernet, NAS-Bench-201).
 """
 
 from predictors.weight_sharing import darts, single_path

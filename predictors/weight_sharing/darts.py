@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from predictors.base import NotFittedError, Prediction, QueryContext
+from predictors.base import DataError, NotFittedError, Prediction, QueryContext
 from predictors.registry import register
 from predictors.spaces.base import Arch
 from predictors.spaces.nb201 import EDGES, OPS
@@ -69,6 +69,10 @@ class DartsAlpha(SupernetTrainer):
     stability_window: int = 3
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if self.supernet_.space_name != "nb201":
+            raise DataError(f"{self.name} mixes the operations of NAS-Bench-201's supernet "
+                            f"edges; it does not cover the {self.supernet_.space_name} space "
+                            "(its single-path predictors do: oneshot, greedynas)")
         gen = torch.Generator().manual_seed(int(self.rng_.integers(2**31)))
         init = 1e-3 * torch.randn(NUM_EDGES, len(OPS), generator=gen)
         self.alpha_ = nn.Parameter(init.to(self.device_))

@@ -9,30 +9,21 @@ whatever a resumed fit must continue from.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from predictors.spaces.nb201 import OPS, NB201Space
-from predictors.weight_sharing.supernet import NUM_EDGES, Path, arch_to_path
+from predictors.base import DataError
+from predictors.weight_sharing.supernet import Path, Supernet
 
 Evaluate = Callable[[list[Path]], np.ndarray]
-NUM_OPS = len(OPS)
 
 
-def uniform_path(rng: np.random.Generator) -> Path:
-    return tuple(int(k) for k in rng.integers(NUM_OPS, size=NUM_EDGES))
-
-
-@lru_cache(maxsize=1)
-def isomorphism_classes() -> tuple[tuple[Path, ...], ...]:
-    """The NB201 cells grouped by canonical form (computed once per process)."""
-    space = NB201Space()
-    classes: dict[Any, list[Path]] = {}
-    for arch in space.enumerate():
-        classes.setdefault(space.canonical(arch), []).append(arch_to_path(arch))
-    return tuple(tuple(members) for members in classes.values())
+def require_defined(net: type[Supernet], kind: str, who: str) -> None:
+    """``DataError`` where the space's supernet does not define sampler ``kind``."""
+    reason = net.undefined.get(kind)
+    if reason is not None:
+        raise DataError(f"{who} is not defined on the {net.space_name} space: {reason}")
 
 
 class PathSampler:
@@ -49,36 +40,45 @@ class PathSampler:
 
 
 class UniformSampler(PathSampler):
-    """Single-path one-shot (SPOS, Guo et al. 2020): one op per edge, uniformly, each step."""
+    """Single-path one-shot (SPOS, Guo et al. 2020): one architecture, uniformly, each step
+    (on NB201 one op per edge)."""
+
+    def __init__(self, net: type[Supernet]) -> None:
+        self.net = net
 
     def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
-        return [uniform_path(rng)]
+        return [self.net.sample_path(rng)]
 
 
 class DistinctArchSampler(PathSampler):
     """Random search with weight sharing (Li & Talwalkar 2019) over *distinct* networks.
 
     Each step trains one architecture drawn uniformly among the space's isomorphism classes
-    (then uniformly within the class), so the many cells that compute the same network (mostly
-    ``none``/``skip`` variants) are not over-trained as they are under per-edge sampling.
+    (then uniformly within the class), so on NB201 the many cells that compute the same network
+    (mostly ``none``/``skip`` variants) are not over-trained as they are under per-edge
+    sampling. Refused where the space cannot draw its classes uniformly.
     """
 
-    def __init__(self) -> None:
-        self.classes = isomorphism_classes()
+    def __init__(self, net: type[Supernet], who: str = "rsws") -> None:
+        require_defined(net, "distinct", who)
+        self.net = net
 
     def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
-        members = self.classes[int(rng.integers(len(self.classes)))]
-        return [members[int(rng.integers(len(members)))]]
+        return [self.net.distinct_path(rng)]
 
 
 class FairSampler(PathSampler):
-    """FairNAS strict fairness (Chu et al. 2021): each step trains ``NUM_OPS`` paths built from
-    one random permutation of the ops per edge, so every op of every edge is trained exactly
-    once per step (gradients accumulated, one update)."""
+    """FairNAS strict fairness (Chu et al. 2021): each step trains the paths of one random
+    permutation of the choices per position (on NB201 five paths, one op per edge each), so
+    every op of every edge is trained exactly once per step (gradients accumulated, one
+    update). Refused on spaces whose paths cannot do so (``Supernet.undefined``)."""
+
+    def __init__(self, net: type[Supernet], who: str = "fairnas") -> None:
+        require_defined(net, "fair", who)
+        self.net = net
 
     def propose(self, rng: np.random.Generator, step: int, evaluate: Evaluate) -> list[Path]:
-        perms = np.stack([rng.permutation(NUM_OPS) for _ in range(NUM_EDGES)])  # [edge, slot]
-        return [tuple(int(k) for k in perms[:, slot]) for slot in range(NUM_OPS)]
+        return self.net.fair_paths(rng)
 
 
 class GreedySampler(PathSampler):
@@ -86,13 +86,13 @@ class GreedySampler(PathSampler):
 
     When its queue is empty it draws ``num_candidates`` paths, each from the pool with
     probability epsilon (ramped linearly from 0 to ``epsilon`` over ``epsilon_ramp_steps``) and
-    uniformly otherwise, ranks them by validation-batch loss under the current supernet, queues
-    the best ``top_k`` for training (one per step) and keeps the best ``pool_size`` paths seen
-    (with their latest loss) as the candidate pool.
+    from ``draw`` (the space's uniform sampler) otherwise, ranks them by validation-batch loss
+    under the current supernet, queues the best ``top_k`` for training (one per step) and keeps
+    the best ``pool_size`` paths seen (with their latest loss) as the candidate pool.
     """
 
     def __init__(self, num_candidates: int, top_k: int, pool_size: int, epsilon: float,
-                 epsilon_ramp_steps: int) -> None:
+                 epsilon_ramp_steps: int, draw: Callable[[np.random.Generator], Path]) -> None:
         if not 1 <= top_k <= num_candidates:
             raise ValueError(f"greedynas needs 1 <= top_k <= num_candidates, got top_k={top_k}, "
                              f"num_candidates={num_candidates}")
@@ -103,6 +103,7 @@ class GreedySampler(PathSampler):
         self.pool_size = pool_size
         self.epsilon = epsilon
         self.epsilon_ramp_steps = max(1, epsilon_ramp_steps)
+        self.draw = draw
         self.queue: list[Path] = []
         self.pool: dict[Path, float] = {}
 
@@ -114,7 +115,7 @@ class GreedySampler(PathSampler):
             eps = self.current_epsilon(step)
             pool = list(self.pool)
             cands = [pool[int(rng.integers(len(pool)))] if pool and rng.random() < eps
-                     else uniform_path(rng) for _ in range(self.num_candidates)]
+                     else self.draw(rng) for _ in range(self.num_candidates)]
             losses = np.asarray(evaluate(cands), dtype=float)
             order = np.argsort(losses, kind="stable")
             for i in order:
@@ -130,5 +131,5 @@ class GreedySampler(PathSampler):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.queue = [tuple(int(k) for k in p) for p in state.get("queue", [])]
-        self.pool = {tuple(int(k) for k in row[:NUM_EDGES]): float(row[NUM_EDGES])
+        self.pool = {tuple(int(k) for k in row[:-1]): float(row[-1])
                      for row in state.get("pool", [])}

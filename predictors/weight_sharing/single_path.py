@@ -1,5 +1,8 @@
 """Single-path supernet predictors: SPOS [oneshot], RS-WS [rsws], GreedyNAS [greedynas],
-FairNAS [fairnas]. They differ only in the path sampler that picks what each step trains.
+FairNAS [fairnas]. They differ only in the path sampler that picks what each step trains; they
+run on every space with a supernet (``predictors.weight_sharing.supernet``), except where the
+space does not define their sampler (FairNAS off NB201, RS-WS on NB101), which they refuse with
+a ``DataError`` before training.
 
 ``fit`` trains the supernet on live training batches (SGD with Nesterov momentum, constant
 learning rate, gradient clipping; ``epochs`` x ``steps_per_epoch`` steps). ``query`` gives each
@@ -31,7 +34,7 @@ from predictors.weight_sharing.samplers import (
     PathSampler,
     UniformSampler,
 )
-from predictors.weight_sharing.supernet import NUM_EDGES, Path, extract_subnet
+from predictors.weight_sharing.supernet import Path, Supernet, extract_subnet
 from predictors.weight_sharing.training import SupernetTrainer
 
 SCORES = ("acc", "loss")
@@ -53,7 +56,7 @@ class SinglePathPredictor(SupernetTrainer):
     finetune_lr: float = 0.01
     score: str = "acc"
 
-    def _make_sampler(self) -> PathSampler:
+    def _make_sampler(self, net: type[Supernet]) -> PathSampler:
         raise NotImplementedError
 
     def _check_params(self) -> None:
@@ -67,8 +70,10 @@ class SinglePathPredictor(SupernetTrainer):
             raise ValueError(f"{self.name}: finetune_steps must be >= 0")
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        self.sampler_ = self._make_sampler()
-        self.op_counts_ = np.zeros((NUM_EDGES, 5), dtype=np.int64)
+        choices = type(self.supernet_).path_choices
+        self.sampler_ = self._make_sampler(type(self.supernet_))
+        #: How often each path position took each value in training ([position, value]).
+        self.op_counts_ = np.zeros((len(choices), max(choices)), dtype=np.int64)
         opt = torch.optim.SGD(self.supernet_.parameters(), lr=self.lr, momentum=self.momentum,
                               nesterov=self.momentum > 0, weight_decay=self.weight_decay)
         return {"weights": opt}
@@ -91,7 +96,7 @@ class SinglePathPredictor(SupernetTrainer):
         for path in paths:
             loss = F.cross_entropy(self.supernet_(x, path=path), y) / len(paths)
             loss.backward()
-            self.op_counts_[np.arange(NUM_EDGES), list(path)] += 1
+            self.op_counts_[np.arange(len(path)), list(path)] += 1
         nn.utils.clip_grad_norm_(self.supernet_.parameters(), self.grad_clip)
         opt.step()
 
@@ -130,24 +135,24 @@ class SinglePathPredictor(SupernetTrainer):
 class OneShot(SinglePathPredictor):
     """Single-path one-shot supernet with uniform path sampling (SPOS)."""
 
-    def _make_sampler(self) -> PathSampler:
-        return UniformSampler()
+    def _make_sampler(self, net: type[Supernet]) -> PathSampler:
+        return UniformSampler(net)
 
 
 @register("rsws", family="weight_sharing")
 class RandomSearchWS(SinglePathPredictor):
     """Random search with weight sharing: uniform over distinct networks (isomorphism classes)."""
 
-    def _make_sampler(self) -> PathSampler:
-        return DistinctArchSampler()
+    def _make_sampler(self, net: type[Supernet]) -> PathSampler:
+        return DistinctArchSampler(net, self.name)
 
 
 @register("fairnas", family="weight_sharing")
 class FairNAS(SinglePathPredictor):
     """FairNAS strict fairness: every op of every edge trained once per step."""
 
-    def _make_sampler(self) -> PathSampler:
-        return FairSampler()
+    def _make_sampler(self, net: type[Supernet]) -> PathSampler:
+        return FairSampler(net, self.name)
 
 
 @register("greedynas", family="weight_sharing")
@@ -164,9 +169,9 @@ class GreedyNAS(SinglePathPredictor):
     epsilon_ramp_steps: int = 500
     greedy_eval_size: int = 64
 
-    def _make_sampler(self) -> PathSampler:
+    def _make_sampler(self, net: type[Supernet]) -> PathSampler:
         return GreedySampler(int(self.num_candidates), int(self.top_k), int(self.pool_size),
-                             float(self.epsilon), int(self.epsilon_ramp_steps))
+                             float(self.epsilon), int(self.epsilon_ramp_steps), net.sample_path)
 
     def _greedy_eval_size(self) -> int:
         return int(self.greedy_eval_size)

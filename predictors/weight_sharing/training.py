@@ -20,7 +20,7 @@ from predictors.layout import preferred_layout
 from predictors.params import COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY, Interval
 from predictors.spaces.networks import network_config
 from predictors.weight_sharing import checkpoint
-from predictors.weight_sharing.supernet import NB201Supernet, build_supernet
+from predictors.weight_sharing.supernet import Supernet, build_supernet
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class SupernetTrainer(Predictor):
                                                                                       size=3))
         self.device_ = torch.device(ctx.device)
         self.live_ = ctx.live
-        self.supernet_: NB201Supernet = build_supernet(
+        self.supernet_: Supernet = build_supernet(
             ctx.space, self.network_kwargs_, init_seed, self.name
         ).to(self.device_, memory_format=preferred_layout(self.device_))
         self.rng_ = np.random.default_rng(sampler_seed)
@@ -161,5 +161,7 @@ class SupernetTrainer(Predictor):
         })
 
     def _require_same_space(self, space_name: str) -> None:
-        if space_name != "nb201":
-            raise DataError(f"{self.name} scores NAS-Bench-201 cells only, got {space_name!r}")
+        fitted = self.supernet_.space_name
+        if space_name != fitted:
+            raise DataError(f"{self.name} was fitted on the {fitted} space and scores its "
+                            f"architectures only, got {space_name!r}")
