@@ -1,5 +1,6 @@
 """The Ray executor on a local two-CPU Ray cluster: the records and outcomes of the process pool,
-retried worker deaths, timeouts, a missing benchmark on a worker, and one line without Ray."""
+retried worker deaths, timeouts, a missing benchmark on a worker, the shards of a tiny
+``build generate``, and one line without Ray."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import sweep_plugins  # noqa: F401 - registers the misbehaving predictors
 from job_plugins import misbehave
 from typer.testing import CliRunner
 
+from benchmarks.builder import fashion_mnist
+from benchmarks.builder.shards import read_shards
 from benchmarks.cli import app
 from benchmarks.executor import TIMEOUT, RayExecutor
 from benchmarks.experiments import run_sweep
@@ -34,6 +37,9 @@ except ImportError:  # the tests that need Ray are skipped; the one-line error i
 
 on_ray = pytest.mark.usefixtures("cluster")
 runner = CliRunner()
+#: Fields of a shard that measure time or say when it was written.
+SHARD_TIMINGS = {"finished", "wall_time", "epoch_time", "epoch_cpu_time", "cpu_time",
+                 "train_time", "test_time", "latency_cpu"}
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +133,26 @@ def test_search_on_ray_stores_the_runs_of_this_process(synthetic_bench_dir, tmp_
                              for t in db.trajectories(spec.key)}
         assert len(summary.done) == 4 and not summary.failed
     assert stored["process"] == stored["ray"]
+
+
+@pytest.mark.skipif(not all((fashion_mnist.DEFAULT_DIR / f).is_file()
+                         for f in fashion_mnist.FILES.values()),
+                    reason="needs the Debian package dataset-fashion-mnist")
+@on_ray
+def test_build_generate_on_ray_writes_the_shards_of_a_local_run(tmp_path):
+    shards = {}
+    for where, workers in (("process", "1"), ("ray", "2")):
+        out = tmp_path / where
+        result = runner.invoke(app, [
+            "build", "generate", "--recipe", "tiny", "--archs", "1", "--second-seed-every", "1",
+            "--workers", workers, "--shards", str(out), "--executor", where])
+        assert result.exit_code == 0, result.output
+        shards[where] = {(r["index"], r["seed"]): {k: v for k, v in r.items()
+                                                   if k not in SHARD_TIMINGS}
+                         for r in read_shards(out)}
+    assert set(shards["process"]) == {(0, 0), (0, 1)}
+    assert all(len(r["curves"]["val_acc"]) == 1 for r in shards["process"].values())
+    assert shards["process"] == shards["ray"]
 
 
 @pytest.mark.parametrize("command", [
