@@ -234,6 +234,21 @@ def test_convert_command(tmp_path):
                     "--source needs exactly one --dataset")
 
 
+def test_suite_zero_command_takes_the_directory_as_argument_or_out(tmp_path):
+    runner = CliRunner()
+    src = tmp_path / "zc_nasbench201.json"
+    src.write_text(json.dumps({"cifar10": {"(2, 2, 2, 0, 3, 4)": _zc_record(
+        "(2, 2, 2, 0, 3, 4)", 88.98, 74.3)}}))
+    for args, where in ([str(tmp_path / "a")], "a"), (["--out", str(tmp_path / "b")], "b"):
+        done = runner.invoke(cli.app, ["convert", "suite-zero", str(src), *args])
+        assert done.exit_code == 0, done.output
+        assert len(read_benchmark(tmp_path / where / "suite-zero-nb201-cifar10")) == 1
+    for args in ([], [str(tmp_path / "c"), "--out", str(tmp_path / "d")]):
+        _one_line_error(runner.invoke(cli.app, ["convert", "suite-zero", str(src), *args]),
+                        "give the data directory once")
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
 def test_analog_command_reports_errors_in_one_line(tmp_path, capsys):
     timings = tmp_path / "cost_measurements.csv"
     timings.write_text("arch,flops\nx,1\n")

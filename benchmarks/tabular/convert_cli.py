@@ -40,13 +40,21 @@ def naslib_command(
 @app.command("suite-zero")
 def suite_zero_command(
     src: Path = typer.Argument(..., help="A NAS-Bench-Suite-Zero zc_*.json."),
-    out: Path = typer.Argument(..., help="Data directory; one benchmark per dataset goes in it."),
+    out: Path | None = typer.Argument(None, help="Data directory; one benchmark per dataset "
+                                      "goes in it (or --out)."),
+    out_option: Path | None = typer.Option(None, "--out", help="The data directory, as an "
+                                           "option (give it once: OUT or --out)."),
     space: str | None = typer.Option(None, help="Search space of the architecture keys "
                                      "(default: from the table, its file name or its keys)."),
     dataset: list[str] = typer.Option(None, "--dataset", help="Dataset to convert (repeat)."),
 ) -> None:
     """NAS-Bench-Suite-Zero zero-cost score tables."""
-    _report(suite_zero.convert(src, out, space=space, datasets=dataset or None).values(), out)
+    if (out is None) == (out_option is None):
+        raise ConverterError("give the data directory once: as the OUT argument or as --out DIR"
+                             + (f" (got {out} and {out_option})" if out is not None else ""))
+    directory = out if out is not None else out_option
+    _report(suite_zero.convert(src, directory, space=space, datasets=dataset or None).values(),
+            directory)
 
 
 @app.command("nasbench-graph")
