@@ -31,9 +31,11 @@ import numpy as np
 import typer
 
 from benchmarks.checks import OptionError, ints, names, output_dir
+from benchmarks.checks import executor as check_executor
 from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
+from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP
 from benchmarks.statistics import Comparisons, trial_table
 from benchmarks.store import ResultStore
 from benchmarks.tabular import load_benchmark
@@ -346,12 +348,16 @@ def command(
     zc_source: str = typer.Option(
         "auto", help="Zero-cost scores live or from the benchmark's zc_<measure> table "
                      "(auto: the table when the benchmark has one): auto, live or table."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(1, help="Worker processes (with --executor ray: Ray tasks at a "
+                                        "time)."),
     threads: int = typer.Option(1, help="Native threads (torch, OpenMP, BLAS) per worker."),
     store: Path | None = typer.Option(None, help="Results store (default: OUT/omni.db)."),
     task_timeout: float = typer.Option(
         3600.0, help="Seconds one evaluation may run before its worker is stopped and it is "
                      "recorded as timed out (0: no limit, in this process with one worker)."),
+    executor: str = typer.Option("process", "--executor", help=EXECUTOR_HELP),
+    address: str | None = typer.Option(None, "--address", envvar="RAY_ADDRESS",
+                                       help=ADDRESS_HELP),
 ) -> list[Path]:
     """OMNI vary-both: heat-map, gain over the best single predictor, ablations."""
     chosen = names(ablations)
@@ -373,7 +379,7 @@ def command(
         train_sizes=ints(train_sizes, "--train-sizes"), fidelities=fids, omni_params=params,
         ablations=chosen, singles=names(singles), zc_source=zc_source, first_trial=first_trial)
     output_dir(out, "--out").mkdir(parents=True, exist_ok=True)
-    executor = make_executor(workers, threads, task_timeout)
+    executor = make_executor(workers, threads, task_timeout, check_executor(executor), address)
     with ResultStore(store or out / "omni.db") as results:
         summary = run_sweep(tasks, results, executor, progress=True)
         log.info("%d evaluations: %d run now, %d ok, %d failed, %d timed out", summary.total,
