@@ -362,3 +362,18 @@ def test_conformance_on_nb101(check):
 @parametrize_with_checks(["oneshot", "rsws", "greedynas"], space="darts")
 def test_conformance_on_darts(check):
     check()
+
+
+def test_bench_supernet_times_darts_and_reports_refusals():
+    from benchmarks.analyses.supernet import Options, timing
+    from benchmarks.builder import fashion_mnist as fm
+
+    if not all((fm.DEFAULT_DIR / f).is_file() for f in fm.FILES.values()):
+        pytest.skip("needs the Debian package dataset-fashion-mnist")
+    rows = timing(Options(space="darts", samplers=["oneshot", "fairnas"], steps=1, archs=1,
+                          batch_size=4, eval_batch_size=4, bn_batches=1, eval_batches=1))
+    timed, refused = rows
+    assert timed["sampler"] == "oneshot" and timed["space"] == "darts"
+    assert 0 < timed["train_seconds_per_step"] <= timed["fit_seconds_per_step"]
+    assert timed["query_seconds_per_arch"] > 0
+    assert refused["sampler"] == "fairnas" and "strict fairness" in refused["refused"]

@@ -28,7 +28,10 @@ exists; ``analyze`` then only correlates. Times are recorded as wall and as proc
 
 ``predbench bench supernet`` reports fit seconds (per step) and query seconds per architecture
 of each sampler on real Fashion-MNIST batches for a network configuration, without any
-benchmark.
+benchmark: NB201's Fashion-MNIST network (``--channels``, ``--cells-per-stage``), or with
+``--space nb101`` / ``darts`` the CIFAR-10 networks NAS-Bench-Suite-Zero scored, on Fashion-MNIST
+resized to them (the ``fashion-mnist-resized`` substitute). A sampler the space does not define
+is reported as refused, with the reason.
 """
 
 from __future__ import annotations
@@ -380,9 +383,19 @@ def fashion_mnist_live() -> LiveSource:
 
 
 def timing(args: Options) -> list[dict[str, Any]]:
-    space = get_space("nb201")
-    network = dict(FMNIST_NETWORK, channels=args.channels, cells_per_stage=args.cells_per_stage)
-    live = fashion_mnist_live()
+    from predictors.base import DataError
+
+    space = get_space(args.space)
+    if args.space == "nb201":
+        network = dict(FMNIST_NETWORK, channels=args.channels,
+                       cells_per_stage=args.cells_per_stage)
+        live = fashion_mnist_live()
+    else:
+        from benchmarks.timings.zero_cost_throughput import live_source, network_for
+
+        network = network_for({"space": args.space})
+        live = live_source("fashion-mnist", tuple(network["input_shape"]),
+                           network["num_classes"])
     live.batch("train", 8, 0)  # load and normalize the dataset outside the timed calls
     archs = [space.sample(np.random.default_rng([args.seed, i])) for i in range(args.archs)]
     args.steps_per_epoch = args.steps
@@ -393,15 +406,24 @@ def timing(args: Options) -> list[dict[str, Any]]:
                           live=live, network=network)
         qctx = QueryContext(space=space, rng=np.random.default_rng(args.seed + 1),
                             device=args.device, live=live, network=network)
-        start = time.perf_counter()
-        pred.fit(fctx)
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            pred.fit(fctx)
+        except DataError as exc:
+            out.append({"sampler": name, "space": args.space, "refused": str(exc)})
+            continue
+        fit_s, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
         pred.query(archs, qctx)
         query_s = (time.perf_counter() - start) / len(archs)
-        row = {"sampler": name, "steps": args.steps, "batch_size": args.batch_size,
-               "fit_seconds": fit_s, "fit_seconds_per_step": fit_s / args.steps,
-               "query_seconds_per_arch": query_s, "device": args.device}
+        query_cpu = (time.process_time() - cpu) / len(archs)
+        row = {"sampler": name, "space": args.space, "steps": args.steps,
+               "batch_size": args.batch_size, "fit_seconds": fit_s,
+               "fit_seconds_per_step": fit_s / args.steps,
+               "fit_cpu_seconds_per_step": fit_cpu / args.steps,
+               "train_seconds_per_step": pred.fit_info_["train_seconds"] / args.steps,
+               "query_seconds_per_arch": query_s, "query_cpu_seconds_per_arch": query_cpu,
+               "device": args.device}
         out.append(row)
     return out
 
@@ -434,6 +456,7 @@ class Options:
     steps: int = 20
     channels: int = 8
     cells_per_stage: int = 3
+    space: str = "nb201"
 
 
 def _samplers(text: str) -> list[str]:
@@ -521,22 +544,33 @@ def score_command(
 def timing_command(
     steps: int = typer.Option(20, help="Training steps timed."),
     archs: int = typer.Option(5, help="Architectures queried."),
-    channels: int = typer.Option(8, help="Network width C."),
-    cells_per_stage: int = typer.Option(3, help="Cells per stage N."),
+    channels: int = typer.Option(8, help="Network width C (nb201)."),
+    cells_per_stage: int = typer.Option(3, help="Cells per stage N (nb201)."),
     samplers: str = SamplersOpt, batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
     eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
     device: str | None = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    space: str = typer.Option("nb201", "--space", help="nb201 (Fashion-MNIST network), or "
+                              "nb101 / darts (the CIFAR-10 networks NAS-Bench-Suite-Zero "
+                              "scored, on resized Fashion-MNIST)."),
 ) -> list[dict[str, Any]]:
     """Supernet fit seconds per step and query seconds per architecture of each sampler."""
+    if space not in ("nb201", "nb101", "darts"):
+        raise OptionError(f"--space {space!r} is not one of nb201, nb101, darts")
     options = Options(
         samplers=_samplers(samplers), batch_size=batch_size, bn_batches=bn_batches,
         eval_batches=eval_batches, eval_batch_size=eval_batch_size,
         device=checks.device(device), seed=seed, threads=threads, steps=steps, archs=archs,
-        channels=channels, cells_per_stage=cells_per_stage)
+        channels=channels, cells_per_stage=cells_per_stage, space=space)
     with limit_threads(threads):
         rows = timing(options)
     for row in rows:
+        if "refused" in row:
+            typer.echo(f"{row['sampler']:12s} refused: {row['refused']}")
+            continue
         typer.echo(f"{row['sampler']:12s} fit {row['fit_seconds']:7.2f} s "
-                   f"({row['fit_seconds_per_step']:.3f} s/step)  "
-                   f"query {row['query_seconds_per_arch']:.3f} s/arch")
+                   f"({row['fit_seconds_per_step']:.3f} s/step, "
+                   f"{row['fit_cpu_seconds_per_step']:.3f} CPU s/step, "
+                   f"{row['train_seconds_per_step']:.3f} s/step without building)  "
+                   f"query {row['query_seconds_per_arch']:.3f} s/arch "
+                   f"({row['query_cpu_seconds_per_arch']:.3f} CPU s/arch)")
     return rows

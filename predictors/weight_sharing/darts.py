@@ -72,7 +72,7 @@ class DartsAlpha(SupernetTrainer):
         if self.supernet_.space_name != "nb201":
             raise DataError(f"{self.name} mixes the operations of NAS-Bench-201's supernet "
                             f"edges; it does not cover the {self.supernet_.space_name} space "
-                            "(its single-path predictors do: oneshot, greedynas)")
+                            "(the single-path predictors oneshot and greedynas do)")
         gen = torch.Generator().manual_seed(int(self.rng_.integers(2**31)))
         init = 1e-3 * torch.randn(NUM_EDGES, len(OPS), generator=gen)
         self.alpha_ = nn.Parameter(init.to(self.device_))
