@@ -442,6 +442,7 @@ TIMINGS = {
     "zero-cost-throughput": ("benchmarks.timings.zero_cost_throughput", "command"),
     "supernet": ("benchmarks.analyses.supernet", "timing_command"),
     "startup": ("benchmarks.timings.startup", "command"),
+    "ray-overhead": ("benchmarks.timings.ray_overhead", "command"),
 }
 analyze_app = typer.Typer(no_args_is_help=True,
                           help="Analyses of results and benchmarks (tables, reports, plots).")
