@@ -12,6 +12,7 @@ overflow, undefined for that network) becomes NaN, with the reason logged and ke
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from typing import Any, ClassVar
@@ -54,9 +55,11 @@ class ZeroCostProxy(Predictor):
     param_bounds: ClassVar[dict[str, Interval]] = {
         "batch_size": COUNT, "batch_seed": NON_NEGATIVE, "init_seed": NON_NEGATIVE}
 
-    #: Network settings replaced where the configuration has them (a measure defined on a
-    #: thinner copy of the network, e.g. TE-NAS's linear regions).
-    network_overrides: ClassVar[dict[str, Any]] = {}
+    #: Per space name: network settings replaced where the configuration has them (a measure
+    #: defined on a thinner copy of the network, e.g. TE-NAS's linear regions).
+    network_overrides: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Per space name: keyword options of the measure.
+    measure_options: ClassVar[dict[str, dict[str, Any]]] = {}
 
     batch_size: int = 64
     batch_seed: int | None = None
@@ -71,7 +74,9 @@ class ZeroCostProxy(Predictor):
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
         spec = get_measure(self.measure)
         kwargs, shape = network_config(ctx.network, self.name)
-        kwargs = {**kwargs, **{k: v for k, v in self.network_overrides.items() if k in kwargs}}
+        overrides = self.network_overrides.get(ctx.space.name, {})
+        kwargs = {**kwargs, **{k: v for k, v in overrides.items() if k in kwargs}}
+        self.options_ = dict(self.measure_options.get(ctx.space.name, {}))
         if not can_build(ctx.space):
             raise DataError(f"{self.name}: space {ctx.space.name!r} cannot build networks, so "
                             "live zero-cost proxies cannot run on it; use the tabulated "
@@ -109,7 +114,8 @@ class ZeroCostProxy(Predictor):
                        device: torch.device, batch_seed: int) -> Any:
         """One architecture's value (a float, NaN on failure); subclasses that score several
         quantities per network override it together with ``_combine``."""
-        return self._score(spec.fn, arch, net, inputs, targets, loss_fn, device, batch_seed)
+        fn = functools.partial(spec.fn, **self.options_) if self.options_ else spec.fn
+        return self._score(fn, arch, net, inputs, targets, loss_fn, device, batch_seed)
 
     def _combine(self, values: list[Any]) -> np.ndarray:
         """The query's predictions from the per-architecture values (here: the values)."""
@@ -170,6 +176,7 @@ def _proxy_class(measure_name: str) -> type[ZeroCostProxy]:
         attrs["batch_size"] = recent_measures.RECOMMENDED_BATCH[measure_name]
     if measure_name == "tenas_lr":
         attrs["network_overrides"] = recent_measures.TENAS_LR_NETWORK
+        attrs["measure_options"] = recent_measures.TENAS_LR_OPTIONS
     cls = type(f"{title}Proxy", (ZeroCostProxy,), attrs)
     return register(measure_name, family="zero_cost")(cls)
 

@@ -29,8 +29,13 @@ RECOMMENDED_BATCH = {
     "az_nas": 64,    # AZ-NAS's NB201 evaluation (Lee & Ham 2024)
 }
 
-#: TE-NAS counts linear regions on a thin network: one channel, one cell per stage.
-TENAS_LR_NETWORK = {"channels": 1, "cells_per_stage": 1}
+#: TE-NAS counts linear regions on a thin network: one channel, one cell per stage (per space:
+#: DARTS cells need an even channel count; NB101's keep their widths, since its vertices split
+#: the channels among them).
+TENAS_LR_NETWORK = {"nb201": {"channels": 1, "cells_per_stage": 1}, "darts": {"channels": 2}}
+#: Measure options per space: the two reductions of NB101 (max-pool) and DARTS (whose cells
+#: concatenate factorized halves) need even crops of at least 4 pixels.
+TENAS_LR_OPTIONS = {"nb101": {"patch": 4}, "darts": {"patch": 4}}
 
 
 # --- ZiCo --------------------------------------------------------------------------------------
@@ -158,10 +163,10 @@ def tenas_lr(net: nn.Module, inputs, targets, loss_fn, seed: int = 0, patch: int
     activation patterns (rows: samples; columns: every unit of every ReLU module applied to a
     feature map), i.e. the linear regions of the network the samples fall into. As in TE-NAS,
     the proxy predictor scores a thin copy of the architecture's network (``TENAS_LR_NETWORK``:
-    1 channel, 1 cell per stage, where the network configuration has those settings): at the
-    benchmark's width every one of 3,000 samples falls into its own region and the count is
-    constant. Deviations: the stem is kept and all input channels are used (TE-NAS drops the
-    stem and picks one random channel)."""
+    on NB201 1 channel, 1 cell per stage; 2 channels on DARTS; NB101 and DARTS crops are 4x4,
+    ``TENAS_LR_OPTIONS``): at the benchmark's width every one of 3,000 samples falls into its
+    own region and the count is constant. Deviations: the stem is kept and all input channels
+    are used (TE-NAS drops the stem and picks one random channel)."""
     n, _, h, w = inputs.shape
     if h < patch or w < patch:
         raise ValueError(f"tenas_lr: inputs of {h}x{w} pixels are smaller than the {patch}x"
