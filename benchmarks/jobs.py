@@ -65,7 +65,7 @@ _SLOT = 0
 EXECUTORS = ("process", "ray")
 #: Help of the commands' ``--executor`` and ``--address`` options.
 EXECUTOR_HELP = ("where jobs run: process (worker processes on this machine) or ray (tasks of "
-                 "a Ray cluster, --workers of them at a time; pip install -e '.[ray]')")
+                 "a Ray cluster, --workers of them at a time; pip install -e '.\\[ray]')")
 ADDRESS_HELP = ("with --executor ray, the Ray cluster to join (e.g. HEAD_IP:6379; default "
                 "$RAY_ADDRESS, else a new local cluster)")
 
