@@ -161,6 +161,19 @@ def test_sweep_records_failures_skips_done_and_goes_on(synthetic_bench_dir, tmp_
         assert len(store) == 4
 
 
+def test_sweep_off_a_terminal_prints_plain_progress_lines(synthetic_bench_dir, tmp_path,
+                                                          capfd):
+    """Off a terminal the sweep writes its first and last evaluation (and one line per interval)
+    as plain text, since a live bar would show nothing until the end."""
+    tasks = [task(synthetic_bench_dir, trial=i) for i in range(3)]
+    with ResultStore(tmp_path / "p.db") as store:
+        run_sweep(tasks, store, SerialExecutor(), progress=True)
+    lines = [ln for ln in capfd.readouterr().err.splitlines() if ln.startswith("evaluations")]
+    assert lines[0].startswith("evaluations 1/3 (33%)")
+    assert lines[-1].startswith("evaluations 3/3 (100%)") and "last: example-ridge ok" in lines[-1]
+    assert len(lines) == 2  # the middle one falls within the interval
+
+
 def test_process_executor_matches_serial(synthetic_bench_dir):
     tasks = [task(synthetic_bench_dir, trial=i) for i in range(3)]
     tasks.append(task(synthetic_bench_dir, params={"alpha": -1.0}))
