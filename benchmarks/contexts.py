@@ -54,10 +54,15 @@ class Split:
     pool_size: int = 0
 
 
+def oriented(bench: TabularBenchmark, metric: str, values: np.ndarray) -> np.ndarray:
+    """``values`` of ``metric`` oriented so that higher is better."""
+    values = np.asarray(values, dtype=float)
+    return values if bench.direction(metric) == "max" else -values
+
+
 def oriented_final(bench: TabularBenchmark, metric: str) -> np.ndarray:
     """Final value per architecture (mean over seeds), oriented so that higher is better."""
-    values = bench.final(metric)
-    return values if bench.direction(metric) == "max" else -values
+    return oriented(bench, metric, bench.final(metric))
 
 
 def incompatibilities(bench: TabularBenchmark, needs: DataNeeds, *,

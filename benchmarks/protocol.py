@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.contexts import Split, TaskError
+from benchmarks.contexts import Split, TaskError, oriented
 from benchmarks.statistics import label_ceiling
 from benchmarks.tabular import TabularBenchmark
 from predictors.ranking import kendall_tau
@@ -132,15 +132,12 @@ def _run_of(present: np.ndarray, rows: np.ndarray, preferred: int) -> np.ndarray
     return np.where(sub[:, preferred], preferred, np.argmax(sub, axis=1))
 
 
-def _mean_of_others(bench: TabularBenchmark, metric: str, rows: np.ndarray,
-                    exclude: np.ndarray) -> np.ndarray:
-    last = bench.values[rows, :, -1, bench.metric_index(metric)].astype(float)
-    last[np.arange(len(rows)), exclude] = np.nan
-    return np.nanmean(last, axis=1)
-
-
-def _oriented(bench: TabularBenchmark, metric: str, values: np.ndarray) -> np.ndarray:
-    return values if bench.direction(metric) == "max" else -values
+def _mean_of_others(last: np.ndarray, rows: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+    """Per row: the mean final value over its runs other than ``exclude`` (``last``:
+    ``[arch, seed]`` final values)."""
+    values = last[rows].astype(float)
+    values[np.arange(len(rows)), exclude] = np.nan
+    return np.nanmean(values, axis=1)
 
 
 def test_set_id(bench: TabularBenchmark, metric: str, split: Split) -> str:
@@ -180,35 +177,31 @@ def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabel
     train = rest[:train_size]
     unlabeled = rest[train_size:train_size + unlabeled_size]
 
+    last = bench.values[:, :, -1, bench.metric_index(metric)]  # [arch, seed] final values
+    ceiling = seed_to_seed = None
     if source == OTHER_SEED:
         test_runs = _run_of(present, test, curve_seed)
-        test_labels = _mean_of_others(bench, metric, test, test_runs)
+        test_labels = _mean_of_others(last, test, test_runs)
         train_runs = _run_of(present, train, curve_seed)
-        train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
-        m = bench.metric_index(metric)
-        curve_final = bench.values[test, test_runs, -1, m].astype(float)
+        train_labels = last[train, train_runs]
+        curve_final = last[test, test_runs].astype(float)
         seed_to_seed = kendall_tau(curve_final, test_labels)
         others = present[test] & (np.arange(present.shape[1]) != test_runs[:, None])
-        one_other = bench.values[test, np.argmax(others, axis=1), -1, m].astype(float)
-        pair_tau = kendall_tau(curve_final, one_other)
+        pair_tau = kendall_tau(curve_final, last[test, np.argmax(others, axis=1)].astype(float))
         label_runs = int(np.median(others.sum(axis=1)))
         ceiling = label_ceiling(pair_tau, label_runs) if np.isfinite(pair_tau) else None
     elif source == SAME_RUN:
         test_runs, train_runs = _run_of(present, test, 0), _run_of(present, train, 0)
-        test_labels = bench.values[test, test_runs, -1, bench.metric_index(metric)]
-        train_labels = bench.values[train, train_runs, -1, bench.metric_index(metric)]
-        ceiling = seed_to_seed = None
+        test_labels, train_labels = last[test, test_runs], last[train, train_runs]
     else:
         test_runs = np.zeros(len(test), dtype=int)
         train_runs = np.zeros(len(train), dtype=int)
-        test_labels = bench.final(metric)[test]
-        train_labels = bench.final(metric)[train]
-        ceiling = seed_to_seed = None
+        test_labels, train_labels = bench.final(metric)[test], bench.final(metric)[train]
     return Split(
         train=train, test=test, unlabeled=unlabeled,
         train_runs=train_runs, test_runs=test_runs,
-        train_labels=_oriented(bench, metric, np.asarray(train_labels, dtype=float)),
-        test_labels=_oriented(bench, metric, np.asarray(test_labels, dtype=float)),
+        train_labels=oriented(bench, metric, train_labels),
+        test_labels=oriented(bench, metric, test_labels),
         label_source=source, curve_seed=curve_seed if source != NO_CURVES else None,
         distribution=distribution, noise_ceiling=ceiling, seed_to_seed=seed_to_seed,
         pool_size=len(pool),
