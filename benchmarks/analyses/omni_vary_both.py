@@ -36,7 +36,7 @@ from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
 from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP
-from benchmarks.statistics import Comparisons, trial_table
+from benchmarks.statistics import Comparisons, setting_of, trial_table
 from benchmarks.store import ResultStore
 from benchmarks.tabular import load_benchmark
 
@@ -162,13 +162,14 @@ def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
 
     omni = table[table["variant"] == variant]
     singles = table[~table["variant"].isin(ablations)]
+    comparisons = None if trials is None else Comparisons(trial_table(trials, KEYS))
     rows = []
     for _, cell in omni.iterrows():
         fits = singles[(singles["train_size"] <= cell["train_size"])
                        & (singles["fidelity"] <= cell["fidelity"])]
         fits = fits[np.isfinite(fits["kendall"])]
         best = fits.loc[fits["kendall"].idxmax()] if len(fits) else None
-        rows.append({
+        row = {
             "train_size": cell["train_size"], "fidelity": cell["fidelity"],
             "init_time_s": cell["init_time_s"], "query_time_s": cell["query_time_s"],
             "omni_kendall": cell["kendall"],
@@ -178,31 +179,24 @@ def improvement(table: pd.DataFrame, ablations: list[str], variant: str = "omni"
             "best_single_kendall": np.nan if best is None else best["kendall"],
             "best_single_init_time_s": np.nan if best is None else best["init_time_s"],
             "best_single_query_time_s": np.nan if best is None else best["query_time_s"],
-        })
+        }
+        if comparisons is not None:
+            row.update(_gain_interval(comparisons, cell, best))
+        rows.append(row)
     out = pd.DataFrame(rows)
     out["gain"] = out["omni_kendall"] - out["best_single_kendall"]
     out["gain_pct"] = 100.0 * out["gain"] / out["best_single_kendall"].abs()
-    if trials is not None:
-        out = _gain_intervals(out, variant, trials)
     return out
 
 
-def _gain_intervals(gains: pd.DataFrame, variant: str, trials: pd.DataFrame) -> pd.DataFrame:
-    """``gain_low``/``gain_high`` (paired 95% interval) and ``tie`` per budget."""
-    import pandas as pd
-
-    comparisons = Comparisons(trial_table(trials, KEYS))
-    gains = gains.copy()
-    gains["gain_low"], gains["gain_high"], gains["tie"] = np.nan, np.nan, True
-    for idx, row in gains.iterrows():
-        if pd.isna(row["best_single"]):
-            continue
-        size, fid = row["best_single_setting"].removeprefix("n=").split(", epochs=")
-        rival = (row["best_single"], int(size), 0 if fid == "none" else int(fid))
-        d = comparisons.difference((variant, int(row["train_size"]), int(row["fidelity"])),
-                                   rival)
-        gains.loc[idx, ["gain_low", "gain_high", "tie"]] = [d.low, d.high, not d.separated]
-    return gains
+def _gain_interval(comparisons: Comparisons, cell: pd.Series, best: pd.Series | None
+                   ) -> dict[str, float | bool]:
+    """``gain_low``/``gain_high`` (paired 95% interval of OMNI's cell minus its best rival) and
+    ``tie``; no rival: no interval, a tie."""
+    if best is None:
+        return {"gain_low": np.nan, "gain_high": np.nan, "tie": True}
+    d = comparisons.difference(setting_of(cell, KEYS), setting_of(best, KEYS))
+    return {"gain_low": d.low, "gain_high": d.high, "tie": not d.separated}
 
 
 def ablation_table(table: pd.DataFrame, ablations: list[str]) -> pd.DataFrame:
