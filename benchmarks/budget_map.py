@@ -50,7 +50,8 @@ def _changes(table: pd.DataFrame, init_limits: list[float], query_limits: list[f
     return [init_limits[j] for j in cols], [query_limits[i] for i in rows]
 
 
-def _name(row: pd.Series) -> str:
+def setting_label(row: pd.Series) -> str:
+    """A setting as plots and tables name it: ``predictor [n=labels] [e=epochs]``."""
     parts = [str(row["predictor"])]
     if row["train_size"]:
         parts.append(f"n={int(row['train_size'])}")
@@ -64,7 +65,7 @@ def _ties(fits: pd.DataFrame, best: pd.Series, comparisons: Comparisons | None) 
     if comparisons is None:
         return []
     top = setting_of(best, SETTING)
-    return [_name(row) for idx, row in fits.iterrows()
+    return [setting_label(row) for idx, row in fits.iterrows()
             if idx != best.name and comparisons.tied(top, setting_of(row, SETTING))]
 
 

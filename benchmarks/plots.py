@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.budget_map import plot_budget_map  # noqa: E402
+from benchmarks.budget_map import plot_budget_map, setting_label  # noqa: E402
 from benchmarks.statistics import (  # noqa: E402
     PROTOCOL,
     SETTING,
@@ -79,15 +79,6 @@ def pareto_mask(time: np.ndarray, score: np.ndarray) -> np.ndarray:
             (time < time[i]) | (score > score[i]))
         mask[i] = not dominated.any()
     return mask
-
-
-def _label(row: pd.Series) -> str:
-    parts = [str(row["predictor"])]
-    if row["train_size"] and row["train_size"] > 0:
-        parts.append(f"n={int(row['train_size'])}")
-    if not pd.isna(row["fidelity"]):
-        parts.append(f"e={int(row['fidelity'])}")
-    return " ".join(parts)
 
 
 def tied_with_front(data: pd.DataFrame, time_col: str, front: np.ndarray,
@@ -180,7 +171,7 @@ def _front_key(ax, pts: pd.DataFrame, column: str) -> None:
         ax.annotate(str(k), (row[f"{column}_mean"], row["kendall_mean"]),
                     textcoords="offset points", xytext=(-3, 7) if above else (4, -12),
                     ha="right" if above else "left", fontsize=7, fontweight="bold")
-        entries.append(f"{k} {_label(row)}")
+        entries.append(f"{k} {setting_label(row)}")
     if not entries:
         return
     rows = -(-len(entries) // 4)  # four columns
