@@ -51,11 +51,11 @@ class Landscape:
         self.space = bench.space
         self.metric = metric or bench.objective
         self.sign = 1.0 if bench.direction(self.metric) == "max" else -1.0
-        second = bench.values.shape[1] >= 2 and bool(
-            np.isfinite(bench.final(self.metric, seed=1)).any())
+        seed1 = bench.final(self.metric, seed=1) if bench.values.shape[1] >= 2 else None
+        second = seed1 is not None and bool(np.isfinite(seed1).any())
         values = bench.final(self.metric, seed=0) if second else bench.final(self.metric)
         #: Oriented second-seed values (NaN where a cell has no second run); None: no seed 1.
-        self.independent = self.sign * bench.final(self.metric, seed=1) if second else None
+        self.independent = self.sign * seed1 if second else None
         self.members = np.flatnonzero(~np.isnan(values))
         if len(self.members) == 0:
             raise SearchSetupError(f"benchmark {bench.name!r} has no {self.metric!r} values")
