@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.calibration import CALIBRATION_NAMES, calibration_metrics
 from benchmarks.contexts import TaskError, build_contexts, check_compatible
 from benchmarks.metrics import compute_metrics
 from benchmarks.protocol import (
@@ -214,6 +215,11 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
     truth = split.test_labels
     metrics = compute_metrics(truth, prediction.mean,
                               sparse_decimals=sparse_decimals(bench, metric))
+    calibration: dict[str, float | None] = dict.fromkeys(CALIBRATION_NAMES)
+    if prediction.std is not None:
+        scored = calibration_metrics(truth, prediction.mean, prediction.std)
+        calibration = scored.values
+        metrics.missing.update(scored.missing)
     n_test = len(test_archs)
     sim_train = _sum_cost(bench.train_cost, split.train) if uses_train and needs.labels else 0.0
     sim_partial = (
@@ -256,6 +262,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
         "tabulated_cost_missing": missing or None,
         "query_total_measured_s": query_s,
         **metrics.values,
+        **calibration,
         "metric_missing": metrics.missing,
         "error_metrics_meaningful": cls.predicts_objective,
         "has_std": prediction.std is not None,

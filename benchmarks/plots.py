@@ -26,9 +26,11 @@ from benchmarks.statistics import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 GROUP = [*PROTOCOL, "predictor", "family", "train_size", "fidelity"]
+#: Calibration metrics the summaries show, for predictors with a std (``benchmarks.calibration``).
+CALIBRATION_SUMMARY = ["nll", "crps", "coverage@0.68", "coverage@0.95"]
 SUMMARY_METRICS = ["kendall", "spearman", "pearson", "noise_ceiling_kendall",
                    "seed_to_seed_kendall", "init_time_s",
-                   "query_time_s", "init_fit_s", "query_measured_s"]
+                   "query_time_s", "init_fit_s", "query_measured_s", *CALIBRATION_SUMMARY]
 #: Protocol fields of records written before they existed.
 UNRECORDED = {"labels": "unrecorded", "test_distribution": "cells", "label_source": "unrecorded"}
 AXES = {
@@ -280,11 +282,27 @@ def _versus_best(r: pd.Series) -> str:
     return f"{r['diff_to_best']:+.3f}{interval}" + (" **tie**" if r["tie_with_best"] else "")
 
 
+def has_calibration(summary: pd.DataFrame) -> bool:
+    """Whether any setting of ``summary`` has calibration metrics (a predictor with a std)."""
+    return any(summary.get(f"{m}_mean", pd.Series(dtype=float)).notna().any()
+               for m in CALIBRATION_SUMMARY)
+
+
+def _calibration_cells(r: pd.Series) -> str:
+    return " | ".join(_fmt(r[f"{m}_mean"], r[f"{m}_std"], 2 if m == "nll" else 3)
+                      for m in CALIBRATION_SUMMARY) + " |"
+
+
 def markdown_table(summary: pd.DataFrame) -> str:
+    """The summary as markdown; NLL, CRPS and 68%/95% coverage columns where a setting has a
+    std (``n/a`` in the rows of predictors without one)."""
+    calibrated = has_calibration(summary)
     head = ("| predictor | family | train size | fidelity | trials | Kendall tau | ceiling | "
             "Δ best [95%] | Spearman | Pearson | init time (s) | query time (s/arch) | "
             "fit wall (s) | query wall (s/arch) |")
-    lines = [head, "|" + "---|" * 14]
+    if calibrated:
+        head += " NLL | CRPS | coverage 68% | coverage 95% |"
+    lines = [head, "|" + "---|" * (18 if calibrated else 14)]
     for _, r in summary.iterrows():
         lines.append(
             f"| {r['predictor']} | {r['family']} | {int(r['train_size'])} | "
@@ -297,6 +315,7 @@ def markdown_table(summary: pd.DataFrame) -> str:
             f"{_fmt(r['query_time_s_mean'], r['query_time_s_std'], -1)} | "
             f"{_fmt(r['init_fit_s_mean'], r['init_fit_s_std'], -1)} | "
             f"{_fmt(r['query_measured_s_mean'], r['query_measured_s_std'], -1)} |"
+            + (f" {_calibration_cells(r)}" if calibrated else "")
         )
     return "\n".join(lines) + "\n"
 
