@@ -94,16 +94,23 @@ def best_by_budget(summary: pd.DataFrame, init_limits: list[float],
     return pd.DataFrame(rows)
 
 
-def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
-                    comparisons: Comparisons | None = None) -> tuple[Path, pd.DataFrame]:
-    """Cells colored by the best predictor, labeled with its Kendall tau and hatched with the
-    number of settings tied with it; returns the table too."""
+def budget_table(summary: pd.DataFrame, comparisons: Comparisons | None = None
+                 ) -> tuple[pd.DataFrame, list[float], list[float]]:
+    """The map's cells (:func:`best_by_budget`, query-major) at the limits where the answer
+    changes, and those initialization and query limits."""
     data = summary.dropna(subset=[INIT, QUERY, TAU])
     init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
     full = best_by_budget(data, init_limits, query_limits, comparisons)
     init_limits, query_limits = _changes(full, init_limits, query_limits)
     kept = full["init_limit_s"].isin(init_limits) & full["query_limit_s"].isin(query_limits)
-    table = full[kept].reset_index(drop=True)  # still query-major, as the grid below reads it
+    return full[kept].reset_index(drop=True), init_limits, query_limits
+
+
+def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
+                    comparisons: Comparisons | None = None) -> tuple[Path, pd.DataFrame]:
+    """Cells colored by the best predictor, labeled with its Kendall tau and hatched with the
+    number of settings tied with it; returns the table too."""
+    table, init_limits, query_limits = budget_table(summary, comparisons)
     names = sorted(table["predictor"].dropna().unique())
     code = {name: k for k, name in enumerate(names)}
     grid = np.full((len(query_limits), len(init_limits)), np.nan)

@@ -288,35 +288,45 @@ def has_calibration(summary: pd.DataFrame) -> bool:
                for m in CALIBRATION_SUMMARY)
 
 
-def _calibration_cells(r: pd.Series) -> str:
-    return " | ".join(_fmt(r[f"{m}_mean"], r[f"{m}_std"], 2 if m == "nll" else 3)
-                      for m in CALIBRATION_SUMMARY) + " |"
+#: Column headers of the summary table, then those of the calibration columns where shown.
+TABLE_HEADER = ("predictor", "family", "train size", "fidelity", "trials", "Kendall tau",
+                "ceiling", "Δ best [95%]", "Spearman", "Pearson", "init time (s)",
+                "query time (s/arch)", "fit wall (s)", "query wall (s/arch)")
+CALIBRATION_HEADER = ("NLL", "CRPS", "coverage 68%", "coverage 95%")
+
+
+def table_header(calibrated: bool) -> list[str]:
+    """The summary table's column headers (the calibration columns with ``calibrated``)."""
+    return [*TABLE_HEADER, *(CALIBRATION_HEADER if calibrated else ())]
+
+
+def table_cells(r: pd.Series, calibrated: bool) -> list[str]:
+    """One summary row's cells under :func:`table_header` (a tie is marked ``**tie**``)."""
+    cells = [
+        str(r["predictor"]), str(r["family"]), str(int(r["train_size"])),
+        "-" if pd.isna(r["fidelity"]) else str(int(r["fidelity"])), str(int(r["trials"])),
+        _fmt(r["kendall_mean"], r["kendall_std"], 3), _ceiling(r), _versus_best(r),
+        _fmt(r["spearman_mean"], r["spearman_std"], 3),
+        _fmt(r["pearson_mean"], r["pearson_std"], 3),
+        _fmt(r["init_time_s_mean"], r["init_time_s_std"], -1),
+        _fmt(r["query_time_s_mean"], r["query_time_s_std"], -1),
+        _fmt(r["init_fit_s_mean"], r["init_fit_s_std"], -1),
+        _fmt(r["query_measured_s_mean"], r["query_measured_s_std"], -1),
+    ]
+    if calibrated:
+        cells += [_fmt(r[f"{m}_mean"], r[f"{m}_std"], 2 if m == "nll" else 3)
+                  for m in CALIBRATION_SUMMARY]
+    return cells
 
 
 def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as markdown; NLL, CRPS and 68%/95% coverage columns where a setting has a
     std (``n/a`` in the rows of predictors without one)."""
     calibrated = has_calibration(summary)
-    head = ("| predictor | family | train size | fidelity | trials | Kendall tau | ceiling | "
-            "Δ best [95%] | Spearman | Pearson | init time (s) | query time (s/arch) | "
-            "fit wall (s) | query wall (s/arch) |")
-    if calibrated:
-        head += " NLL | CRPS | coverage 68% | coverage 95% |"
-    lines = [head, "|" + "---|" * (18 if calibrated else 14)]
-    for _, r in summary.iterrows():
-        lines.append(
-            f"| {r['predictor']} | {r['family']} | {int(r['train_size'])} | "
-            f"{'-' if pd.isna(r['fidelity']) else int(r['fidelity'])} | {int(r['trials'])} | "
-            f"{_fmt(r['kendall_mean'], r['kendall_std'], 3)} | {_ceiling(r)} | "
-            f"{_versus_best(r)} | "
-            f"{_fmt(r['spearman_mean'], r['spearman_std'], 3)} | "
-            f"{_fmt(r['pearson_mean'], r['pearson_std'], 3)} | "
-            f"{_fmt(r['init_time_s_mean'], r['init_time_s_std'], -1)} | "
-            f"{_fmt(r['query_time_s_mean'], r['query_time_s_std'], -1)} | "
-            f"{_fmt(r['init_fit_s_mean'], r['init_fit_s_std'], -1)} | "
-            f"{_fmt(r['query_measured_s_mean'], r['query_measured_s_std'], -1)} |"
-            + (f" {_calibration_cells(r)}" if calibrated else "")
-        )
+    header = table_header(calibrated)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(table_cells(r, calibrated)) + " |"
+              for _, r in summary.iterrows()]
     return "\n".join(lines) + "\n"
 
 
