@@ -16,7 +16,7 @@ from benchmarks.harness import EvalTask
 from benchmarks.protocol import unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
-from predictors.registry import available, get, make, sweep_params
+from predictors.registry import available, get, make, preset_params
 
 log = logging.getLogger(__name__)
 
@@ -144,18 +144,25 @@ def build_tasks(benchmark: str | TabularBenchmark, predictor: str,
 
 def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = None,
                           trials: int = 3, test_size: int = 200,
-                          full: bool = False) -> list[EvalTask]:
+                          preset: str = "standard") -> list[EvalTask]:
     """Tasks of every registered (or listed) predictor, each over its own experiment's grid.
 
-    Predictors that cannot run on this benchmark (e.g. learning-curve ones without curves, or
-    live ones without a live source) are skipped with a warning naming the reasons.
+    ``preset`` (``predictors.registry.PRESETS``) picks the settings: ``full`` the study's grids
+    and defaults, the others the quick grid with each predictor's lighter settings. Quick
+    settings this benchmark cannot serve (e.g. tabulated proxy scores it does not have) fall
+    back to the standard ones. Predictors that cannot run on this benchmark (e.g.
+    learning-curve ones without curves, or live ones without a live source) are skipped with a
+    warning naming the reasons.
     """
     bench = load_benchmark(benchmark)
     names = list(predictors) if predictors is not None else list(available())
+    full = preset == "full"
     tasks: list[EvalTask] = []
     skipped: dict[str, list[str]] = {}
     for name in names:
-        params = sweep_params(name, full)
+        params = preset_params(name, preset)
+        if preset == "quick" and incompatibilities(bench, make(name, **params).data_needs()):
+            params = preset_params(name, "standard")
         try:
             tasks += build_tasks(bench, name, params, trials=trials, test_size=test_size,
                                  full=full, benchmark_ref=benchmark)
@@ -167,6 +174,21 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     for reason, skipped_names in skipped.items():
         log.warning("%s: skipping %s (%s)", bench.name, ", ".join(skipped_names), reason)
     return tasks
+
+
+def quick_settings(tasks: Sequence[EvalTask]) -> dict[str, dict[str, Any]]:
+    """Per predictor, the settings its tasks run that differ from the ``standard`` preset's
+    (what a quick run states it made lighter)."""
+    lighter: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        standard = preset_params(task.predictor, "standard")
+        changed = {k: v for k, v in task.params.items() if standard.get(k, _UNSET) != v}
+        if changed:
+            lighter[task.predictor] = changed
+    return lighter
+
+
+_UNSET = object()
 
 
 #: Seconds between two progress lines when the sweep does not run on a terminal.

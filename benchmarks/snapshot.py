@@ -245,3 +245,22 @@ def restore(snapshot: str | Path, db: str | Path | None = None) -> tuple[Path, d
     finally:
         conn.close()
     return db, added
+
+
+def read_frame(path: str | Path, status: str | None = "ok") -> Any:
+    """The evaluation records (a DataFrame; ``status`` None for all) of a store or a snapshot
+    (``*.jsonl.gz``, restored into a temporary store that is removed afterwards)."""
+    import tempfile
+
+    from benchmarks.store import ResultStore
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = path
+        if path.name.endswith(SUFFIX):
+            db = Path(tmp) / "store.db"
+            restore(path, db)
+        elif not path.is_file():
+            raise SnapshotError(f"{path}: no such store or snapshot")
+        with ResultStore(db) as store:
+            return store.to_frame(status=status)

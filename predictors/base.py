@@ -160,8 +160,10 @@ class Predictor(ABC):
     #: Allowed intervals of numeric hyperparameters (``predictors.params.Interval``), merged
     #: with those of the base classes; ``predictors.params.check_params`` enforces them.
     param_bounds: ClassVar[dict[str, Interval]] = {}
-    #: Lighter settings the main job's quick grid runs (``registry.sweep_params``).
+    #: Lighter settings of the main job's ``standard`` preset (``registry.preset_params``).
     reproduce_params: ClassVar[dict[str, Any]] = {}
+    #: Settings the ``quick`` preset (the first run, minutes) puts over ``reproduce_params``.
+    quick_params: ClassVar[dict[str, Any]] = {}
     #: Whether predictions regress the objective on its own scale (MAE/RMSE are meaningful).
     predicts_objective: ClassVar[bool] = False
     #: The experiment type sweeps run it in (``benchmarks.experiments.EXPERIMENTS``): which

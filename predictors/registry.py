@@ -115,10 +115,28 @@ def family_of(name: str) -> str:
     return get(name).family
 
 
+#: Settings presets of a sweep, lightest first: ``quick`` (the first run: minutes on 2 cores),
+#: ``standard`` (epochs, iterations and ensemble rounds cut so a CPU sweep fits in hours) and
+#: ``full`` (every predictor at its defaults, the study's settings).
+PRESETS = ("quick", "standard", "full")
+
+
+def preset_params(name: str, preset: str = "standard") -> dict[str, Any]:
+    """The settings ``name`` runs with under ``preset`` (one of ``PRESETS``)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+    cls = get(name)
+    if preset == "full":
+        return {}
+    if preset == "quick":
+        return {**cls.reproduce_params, **cls.quick_params}
+    return dict(cls.reproduce_params)
+
+
 def sweep_params(name: str, full: bool = False) -> dict[str, Any]:
-    """The settings a sweep runs ``name`` with: its lighter ``reproduce_params`` (epochs,
-    iterations, ensemble rounds cut so a CPU sweep fits in hours), or its defaults when ``full``."""
-    return {} if full else dict(get(name).reproduce_params)
+    """The settings a sweep runs ``name`` with: the ``standard`` preset, or its defaults when
+    ``full``."""
+    return preset_params(name, "full" if full else "standard")
 
 
 def make(name: str, **params: Any) -> Predictor:

@@ -13,27 +13,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from benchmarks.plots import summarize
-from benchmarks.snapshot import restore
-from benchmarks.store import ResultStore
+from benchmarks.snapshot import read_frame
 
 KEYS = ["predictor", "train_size", "fidelity"]
 
 
 def frame(path: Path, benchmark: str) -> pd.DataFrame:
     """The successful records of ``benchmark`` in a store or a snapshot."""
-    with tempfile.TemporaryDirectory() as tmp:
-        db = path
-        if path.name.endswith(".jsonl.gz"):
-            db = Path(tmp) / "store.db"
-            restore(path, db)
-        with ResultStore(db) as store:
-            data = store.to_frame(status="ok")
+    data = read_frame(path)
     return data[data["benchmark_name"] == benchmark]
 
 

@@ -75,6 +75,17 @@ def test_reproduce_and_plot_write_files(data_dir, tmp_path):
     result = invoke("plot", "--store", str(out / "predbench.db"), "--out", str(again))
     assert result.exit_code == 0, result.output
     assert (again / "pareto_query_synthetic-nb201.png").stat().st_size > 1000
+    cost = invoke("bench", "sweep-cost", str(out / "predbench.db"), "--top", "2")
+    assert cost.exit_code == 0, cost.output
+    families = [line.split()[0] for line in cost.output.splitlines()[2:4]]
+    assert cost.output.startswith("8 evaluations, ")  # (1 + 3 grid points) x 2 trials
+    assert sorted(families) == ["learning_curve", "model_based"]
+    assert "most expensive predictors" in cost.output and "example-ridge" in cost.output
+
+
+def test_reproduce_refuses_an_unknown_preset(data_dir):
+    _bad(invoke("reproduce", "--benchmark", "synthetic-nb201", "--preset", "fast"),
+         "unknown --preset 'fast'", "quick, standard, full")
 
 
 def _bad(result, *fragments: str) -> None:

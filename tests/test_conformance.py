@@ -16,7 +16,7 @@ import pytest
 
 from predictors import Predictor, registry
 from predictors.params import ParamError, bounds, check_params
-from predictors.registry import available, make, sweep_params
+from predictors.registry import PRESETS, available, make, preset_params
 from predictors.testing import check_predictor, conformance_checks, parametrize_with_checks
 
 NAMES = sorted(available())
@@ -34,7 +34,8 @@ def test_conformance(check):
 @pytest.mark.parametrize("name", NAMES)
 def test_own_settings_pass_the_parameter_check_and_bounds_bite(name):
     cls = available()[name]
-    for params in (make(name).get_params(), cls.conformance_params, sweep_params(name)):
+    presets = [preset_params(name, preset) for preset in PRESETS]
+    for params in (make(name).get_params(), cls.conformance_params, *presets):
         check_params(cls, params)
     for param, interval in bounds(cls).items():
         if param in cls.param_names():

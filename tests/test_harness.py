@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_synthetic_benchmark
+from conftest import make_synthetic_benchmark, write_synthetic_benchmark
 
 from benchmarks.contexts import IncompatibleError
 from benchmarks.executor import ProcessExecutor, SerialExecutor
@@ -13,6 +13,7 @@ from benchmarks.experiments import (
     budgets,
     build_reproduce_tasks,
     build_tasks,
+    quick_settings,
     run_sweep,
     scaled_fidelities,
 )
@@ -143,6 +144,26 @@ def test_build_tasks_and_reproduce(synthetic_bench_dir):
                                   predictors=["example-ridge", "example-last-epoch"])
     assert {t.predictor for t in tasks} == {"example-ridge", "example-last-epoch"}
     assert all(t.benchmark == str(synthetic_bench_dir) for t in tasks)
+
+
+def test_quick_preset_reads_tabulated_scores_where_the_benchmark_has_them(tmp_path):
+    """The quick preset swaps a live proxy for the benchmark's tabulated scores of its measure,
+    says so, and keeps the standard settings where the benchmark has no such table."""
+    with_table = str(write_synthetic_benchmark(tmp_path / "t", n=300, zero_cost=("nwot",)))
+    without = str(write_synthetic_benchmark(tmp_path / "n", n=300))
+    quick = build_reproduce_tasks(with_table, trials=1, test_size=100, preset="quick",
+                                  predictors=["nwot", "example-ridge"])
+    params = {t.predictor: t.params for t in quick}
+    assert params == {"nwot": {"source": "table"}, "example-ridge": {}}
+    assert quick_settings(quick) == {"nwot": {"source": "table"}}
+    fallback = build_reproduce_tasks(without, trials=1, test_size=100, preset="quick",
+                                     predictors=["nwot"])
+    assert [t.params for t in fallback] == [{}] and quick_settings(fallback) == {}
+    record = evaluate(next(t for t in quick if t.predictor == "nwot"))
+    assert record["status"] == "ok" and record["query_sim_tabulated_s"] > 0
+    full = build_reproduce_tasks(with_table, trials=1, test_size=100, preset="full",
+                                 predictors=["example-ridge"])
+    assert len(full) > len([t for t in quick if t.predictor == "example-ridge"])
 
 
 def test_sweep_records_failures_skips_done_and_goes_on(synthetic_bench_dir, tmp_path):

@@ -265,6 +265,21 @@ def test_tabulated_reads_the_named_property_and_names_missing_ones():
         missing.query(archs, QueryContext(space=s, properties=props))
 
 
+def test_proxy_with_table_source_reads_its_measure_and_refuses_unknown_sources():
+    s = space()
+    archs = [s.from_string(CELL_A), s.from_string(CELL_B)]
+    pred = make("nwot", source="table")
+    needs = pred.data_needs()
+    assert needs.properties == ("zc_nwot",) and needs.cost_properties == ("zc_nwot_time",)
+    assert not needs.live and not needs.network
+    pred.fit(FitContext(space=s))
+    out = pred.query(archs, QueryContext(space=s, properties={"zc_nwot": np.array([3.0, 1.0])}))
+    assert list(out.mean) == [3.0, 1.0]
+    assert make("nwot").data_needs().network  # live by default
+    with pytest.raises(ValueError, match="unknown source 'disk'"):
+        make("nwot", source="disk").data_needs()
+
+
 # --- throughput script -----------------------------------------------------------------------
 def test_throughput_script_prints_every_requested_measure(capsys):
     from benchmarks.cli import app

@@ -24,7 +24,7 @@ from torch import nn
 from predictors.base import DataError, DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.layout import preferred_layout
 from predictors.params import COUNT, NON_NEGATIVE, Interval
-from predictors.registry import register
+from predictors.registry import make, register
 from predictors.spaces.base import Arch
 from predictors.spaces.networks import build_network, can_build, network_config
 from predictors.zero_cost import (
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 PROXY_MEASURES = ("jacov", "synflow", "snip", "grasp", "fisher", "grad_norm", "nwot",
                   "epe_nas", "zen", "l2_norm", "plain", "zico", "meco", "swap", "tenas_ntk",
                   "tenas_lr")
+#: Where a proxy's scores come from (``ZeroCostProxy.source``).
+SOURCES = ("live", "table")
 # Importing the measure modules above registers the measures; keep the names referenced.
 _MEASURE_MODULES = (data_free_measures, gradient_measures, jacobian_measures, recent_measures)
 
@@ -61,17 +63,44 @@ class ZeroCostProxy(Predictor):
     #: Per space name: keyword options of the measure.
     measure_options: ClassVar[dict[str, dict[str, Any]]] = {}
 
+    #: The ``quick`` preset reads the benchmark's tabulated scores of the measure, where it has
+    #: them (the sweep falls back to computing them live where it does not).
+    quick_params: ClassVar[dict[str, Any]] = {"source": "table"}
+
     batch_size: int = 64
     batch_seed: int | None = None
     init_seed: int | None = None
+    #: ``live`` computes the measure on real networks; ``table`` reads the benchmark's
+    #: tabulated ``zc_<measure>`` scores (computed once, with fixed seeds, on the same cells)
+    #: and is charged the tabulated time they took, as ``zc_table`` is.
+    source: str = "live"
 
     # --- protocol ---------------------------------------------------------------------------
+    def _table(self) -> Predictor | None:
+        """The tabulated reader this proxy delegates to, or None when it computes live."""
+        if self.source not in SOURCES:
+            raise ValueError(f"{self.name}: unknown source {self.source!r}; use one of "
+                             f"{', '.join(SOURCES)}")
+        if self.source == "live":
+            return None
+        return make("zc_table", measure=self.measure)
+
+    def data_needs(self) -> DataNeeds:
+        """Live data and networks, or the tabulated score and its time (``source='table'``)."""
+        table = self._table()
+        return self.needs if table is None else table.data_needs()
+
     def _fit(self, ctx: FitContext) -> None:
         if int(self.batch_size) < 1:
             raise ValueError(f"{self.name}: batch_size must be at least 1, got {self.batch_size}")
         self.failures_: dict[str, str] = {}
+        self.table_ = self._table()
+        if self.table_ is not None:
+            self.table_.fit(ctx)
 
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
+        if self.table_ is not None:
+            return self.table_.query(archs, ctx)
         spec = get_measure(self.measure)
         kwargs, shape = network_config(ctx.network, self.name)
         overrides = self.network_overrides.get(ctx.space.name, {})
