@@ -30,6 +30,9 @@ FAST: dict[str, dict] = {
     "bonas": {"epochs": 25},
     "nao": {"epochs": 25},
     "seminas": {"epochs": 15, "self_train_epochs": 5},
+    "gates": {"epochs": 20},
+    "narformer": {"epochs": 20},
+    "flowerformer": {"epochs": 15},
 }
 OP_SCORE = {"none": 0.0, "skip_connect": 0.4, "avg_pool_3x3": 0.7, "nor_conv_1x1": 1.5,
             "nor_conv_3x3": 2.0}

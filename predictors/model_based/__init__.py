@@ -3,4 +3,16 @@
 Importing this package registers every predictor of the family.
 """
 
-from predictors.model_based import bayesian, gnn, gp, gpwl, mlp, nao, svr, trees  # noqa: F401
+from predictors.model_based import (  # noqa: F401
+    bayesian,
+    flowerformer,
+    gates,
+    gnn,
+    gp,
+    gpwl,
+    mlp,
+    nao,
+    narformer,
+    svr,
+    trees,
+)

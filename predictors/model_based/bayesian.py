@@ -3,7 +3,7 @@
 - ``bayes_lin_reg``: Bayesian ridge regression on the adjacency one-hot encoding; the weight
   and noise precisions are set by evidence maximization (scikit-learn's ``BayesianRidge``).
 - ``dngo`` (Snoek et al. 2015): a 3x50 tanh network trained by MSE; its last hidden layer is
-  the basis of a Bayesian linear regression.
+  the basis of a Bayesian linear regression (``loss`` switches the network's objective).
 - ``bohamiann`` (Springenberg et al. 2016): a Bayesian neural network sampled by
   scale-adapted stochastic-gradient HMC (``predictors.model_based.sghmc``).
 """
@@ -19,6 +19,7 @@ from torch import nn
 from predictors.base import DataNeeds
 from predictors.model_based._torch import as_tensor, tanh_layers, train_regressor
 from predictors.model_based.base import EncodedPredictor, derive_seed, torch_seeded
+from predictors.model_based.neural import NeuralPredictor
 from predictors.registry import register
 
 
@@ -64,10 +65,11 @@ class BasisNet(nn.Module):
 
 
 @register("dngo", family="model_based")
-class DNGOPredictor(EncodedPredictor):
+class DNGOPredictor(NeuralPredictor):
     """DNGO: neural-network basis functions plus Bayesian linear regression on the last layer."""
 
     needs = DataNeeds(labels=True)
+    output_on_label_scale = True
     conformance_params: ClassVar[dict[str, Any]] = {"num_epochs": 5}
     reproduce_params: ClassVar[dict[str, Any]] = {"num_epochs": 30}
 
@@ -82,7 +84,7 @@ class DNGOPredictor(EncodedPredictor):
             net = BasisNet(x.shape[1], self.units).to(device)
             xt = as_tensor(x, device)
             train_regressor(net, [xt], as_tensor(y, device), epochs=self.num_epochs,
-                            batch_size=self.batch_size, lr=self.lr, gen=gen)
+                            batch_size=self.batch_size, lr=self.lr, gen=gen, loss=self.loss)
             with torch.no_grad():
                 phi = net.features(xt).cpu().numpy().astype(float)
         return net, bayesian_ridge(phi, y)

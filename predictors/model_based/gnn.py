@@ -7,7 +7,9 @@
 - ``bonas`` (Shi et al. 2020): the same GCN on graphs with a global node; the global node's
   embedding is the basis of a Bayesian linear regression (mean and std).
 
-Multi-cell spaces run the shared GCN on each cell and concatenate the cell embeddings.
+Multi-cell spaces run the shared GCN on each cell and concatenate the cell embeddings. ``loss``
+switches the objective (``predictors.model_based.neural``); BONAS's Bayesian regression on the
+embedding stays on the label scale whatever it is.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from predictors.base import DataNeeds
 from predictors.model_based._torch import train_regressor
 from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
 from predictors.model_based.bayesian import bayesian_ridge, ridge_predict
+from predictors.model_based.neural import NeuralPredictor
 from predictors.registry import register
 from predictors.tuning import loguniform
 
@@ -58,7 +61,8 @@ class DirectedGCN(nn.Module):
         return self.head(self.embed(feats, adj, mask))
 
 
-def _tensors(batch: Any, device: str) -> list[torch.Tensor]:
+def graph_tensors(batch: Any, device: str) -> list[torch.Tensor]:
+    """Features, adjacency and mask of a ``GraphBatch`` as tensors on ``device``."""
     return [
         torch.as_tensor(batch.features, dtype=torch.float32, device=device),
         torch.as_tensor(batch.adjacency, dtype=torch.float32, device=device),
@@ -66,7 +70,7 @@ def _tensors(batch: Any, device: str) -> list[torch.Tensor]:
     ]
 
 
-class _GCNBase(TunablePredictor):
+class _GCNBase(TunablePredictor, NeuralPredictor):
     tunable = ("hidden", "batch_size", "lr", "weight_decay")
     pool: ClassVar[str] = "mean"
 
@@ -83,14 +87,14 @@ class _GCNBase(TunablePredictor):
         }
 
     def _train_gcn(self, x, y, hp, rng, device) -> tuple[DirectedGCN, list[torch.Tensor]]:
-        inputs = _tensors(x, device)
+        inputs = graph_tensors(x, device)
         with torch_seeded(derive_seed(rng), device) as gen:
             net = DirectedGCN(inputs[0].shape[-1], int(hp["hidden"]), self.num_layers,
                               inputs[0].shape[1], self.pool).to(device)
             train_regressor(net, inputs, torch.as_tensor(y, dtype=torch.float32, device=device),
                             epochs=self.epochs, batch_size=int(hp["batch_size"]),
                             lr=float(hp["lr"]), weight_decay=float(hp["weight_decay"]),
-                            gen=gen, cosine=True)
+                            gen=gen, cosine=True, loss=self.loss)
         return net, inputs
 
 
@@ -113,7 +117,7 @@ class GCNPredictor(_GCNBase):
 
     @torch.no_grad()
     def predict(self, model, x, device):
-        return model(*_tensors(x, device)).reshape(-1).cpu().numpy().astype(float), None
+        return model(*graph_tensors(x, device)).reshape(-1).cpu().numpy().astype(float), None
 
 
 @register("bonas", family="model_based")
@@ -122,6 +126,7 @@ class BONASPredictor(_GCNBase):
 
     encoding = "bonas"
     pool = "global"
+    output_on_label_scale = True
     needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16}
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 40}
@@ -140,5 +145,5 @@ class BONASPredictor(_GCNBase):
     def predict(self, model, x, device):
         net, blr = model
         with torch.no_grad():
-            phi = net.embed(*_tensors(x, device)).cpu().numpy().astype(float)
+            phi = net.embed(*graph_tensors(x, device)).cpu().numpy().astype(float)
         return ridge_predict(blr, phi)

@@ -1,7 +1,8 @@
 """Feed-forward predictors: a deep MLP and BANANAS (an ensemble of MLPs on the path encoding).
 
 Defaults follow the study: 20 ReLU layers of width 20, Adam (lr 1e-3), batch size 32, 500 epochs,
-mean absolute error plus an L1 penalty (0.2) on the output layer's weights.
+mean absolute error plus an L1 penalty (0.2) on the output layer's weights. ``loss`` switches the
+objective (e.g. ``ranking``: GATES's pairwise hinge loss; ``predictors.model_based.neural``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import torch
 from torch import nn
 
 from predictors.base import DataNeeds
-from predictors.model_based._torch import as_tensor, predict_batched, train_regressor
+from predictors.model_based._torch import Loss, as_tensor, predict_batched, train_regressor
 from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
+from predictors.model_based.neural import NeuralPredictor
 from predictors.registry import register
 
 
@@ -39,7 +41,7 @@ class FeedForward(nn.Module):
         return self.out(self.features(x))
 
 
-def _fit_mlp(x, y, hp, epochs, rng, device) -> FeedForward:
+def _fit_mlp(x, y, hp, epochs, rng, device, loss: str = "mae") -> FeedForward:
     seed = derive_seed(rng)
     with torch_seeded(seed, device) as gen:
         model = FeedForward(x.shape[1], int(hp["num_layers"]), int(hp["layer_width"])).to(device)
@@ -47,12 +49,12 @@ def _fit_mlp(x, y, hp, epochs, rng, device) -> FeedForward:
         return train_regressor(
             model, [as_tensor(x, device)], as_tensor(y, device),
             epochs=epochs, batch_size=int(hp["batch_size"]), lr=float(hp["lr"]), gen=gen,
-            loss="mae", betas=(0.9, 0.99),
+            loss=loss, betas=(0.9, 0.99),
             penalty=lambda m: reg * m.out.weight.abs().sum(),
         )
 
 
-class _MLPBase(TunablePredictor):
+class _MLPBase(TunablePredictor, NeuralPredictor):
     tunable = ("num_layers", "layer_width", "batch_size", "lr", "regularization")
 
     num_layers: int = 20
@@ -62,6 +64,7 @@ class _MLPBase(TunablePredictor):
     regularization: float = 0.2
     epochs: int = 500
     hpo_evals: int = 10
+    loss: Loss = "mae"
 
     def sample_hyperparams(self, rng: np.random.Generator) -> dict[str, Any]:
         return {
@@ -82,7 +85,7 @@ class MLPPredictor(_MLPBase):
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 30}
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
-        return _fit_mlp(np.asarray(x), y, hp, self.epochs, rng, device)
+        return _fit_mlp(np.asarray(x), y, hp, self.epochs, rng, device, self.loss)
 
     def predict(self, model, x, device):
         return predict_batched(model, [as_tensor(x, device)]), None
@@ -104,7 +107,8 @@ class BananasPredictor(_MLPBase):
         if self.num_ensemble < 1:
             raise ValueError(f"bananas: num_ensemble must be >= 1, got {self.num_ensemble}")
         x = np.asarray(x)
-        return [_fit_mlp(x, y, hp, self.epochs, rng, device) for _ in range(self.num_ensemble)]
+        return [_fit_mlp(x, y, hp, self.epochs, rng, device, self.loss)
+                for _ in range(self.num_ensemble)]
 
     def predict(self, models, x, device):
         t = as_tensor(x, device)

@@ -2,7 +2,8 @@
 
 An LSTM encoder reads the SemiNAS token sequence of a cell; its mean-pooled, normalized outputs
 feed an MLP performance regressor, and an LSTM decoder reconstructs the sequence from the
-encoder's final state. Training minimizes ``trade_off * MSE + (1 - trade_off) * cross-entropy``.
+encoder's final state. Training minimizes ``trade_off * MSE + (1 - trade_off) * cross-entropy``
+(``loss`` replaces the MSE term, e.g. by the pairwise ranking loss; ``model_based.neural``).
 SemiNAS first trains on the labeled cells, then labels the unlabeled ones with its own
 predictions and trains further on both (self-training). Sizes (hidden 32, 50 epochs for NAO,
 30 + 10 for SemiNAS) keep a fit on 1,000 labels under a minute on 2 CPU cores.
@@ -19,8 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from predictors.base import DataNeeds
-from predictors.model_based._torch import minibatches
+from predictors.model_based._torch import minibatches, objective
 from predictors.model_based.base import TunablePredictor, derive_seed, torch_seeded
+from predictors.model_based.neural import NeuralPredictor
 from predictors.registry import register
 from predictors.tuning import loguniform
 
@@ -62,18 +64,18 @@ class NAOModel(nn.Module):
 
 def _train_epochs(model: NAOModel, seq: torch.Tensor, y: torch.Tensor, *, epochs: int,
                   batch_size: int, lr: float, weight_decay: float, trade_off: float,
-                  gen: torch.Generator) -> None:
+                  gen: torch.Generator, loss: str = "mse") -> None:
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.train()
     for _ in range(epochs):
         for idx in minibatches(len(y), batch_size, gen):
             idx = idx.to(seq.device)
             pred, logits = model(seq[idx])
-            loss = trade_off * F.mse_loss(pred, y[idx]) + (1 - trade_off) * F.cross_entropy(
+            value = trade_off * objective(pred, y[idx], loss) + (1 - trade_off) * F.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]), seq[idx].reshape(-1)
             )
             opt.zero_grad()
-            loss.backward()
+            value.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
     model.eval()
@@ -87,7 +89,7 @@ def _regress(model: NAOModel, seq: torch.Tensor) -> torch.Tensor:
 
 
 @register("nao", family="model_based")
-class NAOPredictor(TunablePredictor):
+class NAOPredictor(TunablePredictor, NeuralPredictor):
     """NAO's encoder-regressor-decoder on the SemiNAS sequence encoding."""
 
     encoding = "seminas"
@@ -130,7 +132,7 @@ class NAOPredictor(TunablePredictor):
     def _fit_stage(self, model, seq, y, hp, epochs, gen):
         _train_epochs(model, seq, y, epochs=epochs, batch_size=int(hp["batch_size"]),
                       lr=float(hp["lr"]), weight_decay=self.weight_decay,
-                      trade_off=float(hp["trade_off"]), gen=gen)
+                      trade_off=float(hp["trade_off"]), gen=gen, loss=self.loss)
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         seq = torch.as_tensor(np.asarray(x), dtype=torch.long, device=device)
