@@ -130,7 +130,8 @@ LabelsOpt = typer.Option(
 DistributionOpt = typer.Option(
     "cells", "--test-distribution",
     help="cells: test architectures uniform over the benchmark's cells (the study's sampling); "
-         "forms: uniform over canonical forms.")
+         "forms: uniform over canonical forms; mutations[:d=1,2][:top=0.01]: the benchmark's "
+         "cells within those edit distances of its top fraction of cells (NB201 only).")
 
 
 def _summary_table(records: list[dict[str, Any]], title: str) -> Table:
@@ -274,14 +275,16 @@ def _with_task_options(tasks: list[EvalTask], benchmark: str, metric: str | None
                        labels: str, distribution: str, test_size: int) -> list[EvalTask]:
     """Point every task at another objective metric (``--metric``) and the chosen protocol
     (``--labels``, ``--test-distribution``); a test set the protocol cannot fill fails here."""
+    from benchmarks.mutations import canonical
     from benchmarks.protocol import check_protocol, check_sizes
 
     check_protocol(labels, distribution)
+    distribution = canonical(distribution)
     bench = load_benchmark(benchmark)
     if metric is not None and metric not in bench.metric_names:
         raise UsageError(f"benchmark {benchmark!r} has no metric {metric!r}; it has "
                          f"{', '.join(bench.metric_names)}")
-    check_sizes(bench, 0, test_size, metric, labels)
+    check_sizes(bench, 0, test_size, metric, labels, distribution)
     return [dataclasses.replace(task, metric=metric, labels=labels,
                                 test_distribution=distribution) for task in tasks]
 
@@ -306,12 +309,7 @@ def reproduce(
     store: Path | None = typer.Option(None, help="Store (default: OUT/predbench.db)."),
     out: Path = typer.Option(Path("results"), help="Directory for plots and tables."),
     predictors: str | None = typer.Option(None, help="Comma-separated subset of predictors."),
-    preset: str = typer.Option(
-        "quick", help="Settings: quick (minutes: quick grid, lighter supernets, OMNI and "
-        "tabulated proxy scores, each named in the output), standard (the quick grid with the "
-        "sweep settings of RESULTS.md's main job; hours), full (the study's grids and "
-        "defaults)."),
-    full: bool = typer.Option(False, help="Same as --preset full."),
+    full: bool = typer.Option(False, help="Full budget grids (slow)."),
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
     threads: int | None = ThreadsOpt,
@@ -328,31 +326,20 @@ def reproduce(
     Exit status: 0 when at least one requested evaluation succeeded (now or in an earlier
     run), 1 when none did, 2 on a usage error.
     """
-    from benchmarks.experiments import build_reproduce_tasks, quick_settings
+    from benchmarks.experiments import build_reproduce_tasks
     from benchmarks.plots import write_report
     from benchmarks.store import ResultStore
-    from predictors.registry import PRESETS
 
     output_dir(out, "--out")
     benchmark = benchmark or default_benchmark()
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     if trials < 1:
         raise UsageError("--trials must be at least 1")
-    if preset not in PRESETS:
-        raise UsageError(f"unknown --preset {preset!r}; use one of {', '.join(PRESETS)}")
-    preset = "full" if full else preset
     tasks = build_reproduce_tasks(benchmark, predictors=names, trials=trials,
-                                  test_size=test_size, preset=preset)
+                                  test_size=test_size, full=full)
     tasks = _with_task_options(tasks, benchmark, metric, labels, test_distribution, test_size)
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
-    lighter = quick_settings(tasks) if preset == "quick" else {}
-    for name, settings in sorted(lighter.items()):
-        shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
-        console.print(f"quick setting: {name} {shown}")
-    if lighter:
-        console.print("(quick settings are lighter than the standard preset of RESULTS.md's "
-                      "main job; --preset standard or --preset full to run without them)")
     store_path = store or out / "predbench.db"
     records = _sweep(tasks, store_path, workers, retry_failed, threads, task_timeout, executor,
                      address)
@@ -449,6 +436,7 @@ ANALYSES = {
     "lc-extrapolation": "benchmarks.analyses.lc_extrapolation",
     "supernet": "benchmarks.analyses.supernet",
     "omni-vary-both": "benchmarks.analyses.omni_vary_both",
+    "mutation-tau": "benchmarks.analyses.mutation_tau",
 }
 #: ``predbench bench NAME``: the module and command function of each timing.
 TIMINGS = {
@@ -459,7 +447,6 @@ TIMINGS = {
     "supernet": ("benchmarks.analyses.supernet", "timing_command"),
     "startup": ("benchmarks.timings.startup", "command"),
     "ray-overhead": ("benchmarks.timings.ray_overhead", "command"),
-    "sweep-cost": ("benchmarks.timings.sweep_cost", "command"),
 }
 analyze_app = typer.Typer(no_args_is_help=True,
                           help="Analyses of results and benchmarks (tables, reports, plots).")

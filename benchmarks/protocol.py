@@ -6,8 +6,13 @@ hashes neither): the test set is the same, and train sets are nested prefixes of
 
 **Test distribution** (``distribution``): ``"cells"`` draws test architectures uniformly over the
 benchmark's cells, as the study samples its search spaces (a canonical form is drawn in proportion
-to its isomorphic copies); ``"forms"`` draws uniformly over canonical forms. Either way the test
-set holds one cell per form and no train or unlabeled cell shares a test form.
+to its isomorphic copies); ``"forms"`` draws uniformly over canonical forms; ``"mutations"``
+(``mutations:d=1,2:top=0.01``) draws the test set from the benchmark's cells within the given edit
+distances of its top cells, parents excluded (``benchmarks.mutations``), and the train order as
+``"cells"`` does. Either way the test set holds one cell per form and no train or unlabeled cell
+shares a test form. On NB201 benchmarks each record carries the test set's mean pairwise edit
+distance (``test_pairwise_distance``) and, for mutations, its mean distance to the nearest parent
+(``test_parent_distance``) and the number of top cells (``mutation_parents``).
 
 **Labels** (``labels``): on a benchmark with learning curves and two or more training seeds,
 ``"independent"`` (the default) reads each test architecture's partial curve from one run (the
@@ -36,13 +41,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.contexts import Split, TaskError, oriented
+from benchmarks.mutations import Mutations, is_mutations, mean_pairwise_distance, parse
 from benchmarks.statistics import label_ceiling
 from benchmarks.tabular import TabularBenchmark
 from predictors.ranking import kendall_tau
 
 #: Where labels come from relative to the curves read (``EvalTask.labels``).
 LABEL_MODES = ("independent", "same-run")
-#: How test (and train) architectures are drawn (``EvalTask.test_distribution``).
+#: How test (and train) architectures are drawn (``EvalTask.test_distribution``); a mutation
+#: spec (``benchmarks.mutations``) is accepted besides.
 DISTRIBUTIONS = ("cells", "forms")
 OTHER_SEED, SAME_RUN, NO_CURVES = "other-seed", "same-run", "no-curves"
 
@@ -51,9 +58,11 @@ def check_protocol(labels: str, distribution: str) -> None:
     """Raise ``TaskError`` for an unknown label mode or test distribution."""
     if labels not in LABEL_MODES:
         raise TaskError(f"unknown label mode {labels!r}; use one of {', '.join(LABEL_MODES)}")
-    if distribution not in DISTRIBUTIONS:
+    if is_mutations(distribution):
+        parse(distribution)
+    elif distribution not in DISTRIBUTIONS:
         raise TaskError(f"unknown test distribution {distribution!r}; use one of "
-                        f"{', '.join(DISTRIBUTIONS)}")
+                        f"{', '.join(DISTRIBUTIONS)} or mutations[:d=1,2][:top=0.01]")
 
 
 def runs_present(bench: TabularBenchmark, metric: str) -> np.ndarray:
@@ -86,9 +95,11 @@ def unique_count(bench: TabularBenchmark, metric: str | None = None,
 
 
 def check_sizes(bench: TabularBenchmark, train_size: int, test_size: int,
-                metric: str | None = None, labels: str = "independent") -> int:
-    """Raise ``TaskError`` unless the test set fits the test pool and train + test fit the
-    unique architectures; return the number of unique architectures."""
+                metric: str | None = None, labels: str = "independent",
+                distribution: str = "cells") -> int:
+    """Raise ``TaskError`` unless the test set fits the test pool (and, for mutations, the
+    mutation pool) and train + test fit the unique architectures; return the number of unique
+    architectures."""
     metric = metric or bench.objective
     n_unique = unique_count(bench, metric)
     if train_size < 0 or test_size < 2:
@@ -109,6 +120,9 @@ def check_sizes(bench: TabularBenchmark, train_size: int, test_size: int,
             f"the {n_unique} unique architectures of benchmark {bench.name!r}; lower --train-size "
             f"(at most {max(n_unique - test_size, 0)} with this test size) or --test-size"
         )
+    if is_mutations(distribution):
+        Mutations.of(bench, metric, parse(distribution)).check_pool(
+            bench, test_pool(bench, metric, source), test_size, source == OTHER_SEED)
     return n_unique
 
 
@@ -164,9 +178,16 @@ def make_split(bench: TabularBenchmark, train_size: int, test_size: int, unlabel
     finite = np.flatnonzero(present.any(axis=1))
     curve_seed = int(rng.integers(bench.values.shape[1])) if source == OTHER_SEED else 0
     pool = set(test_pool(bench, metric, source).tolist())
-    order = _order(bench, finite, rng, distribution)
+    mutations = is_mutations(distribution)
+    order = _order(bench, finite, rng, "cells" if mutations else distribution)
     keys = bench.canonical_keys
-    if source == OTHER_SEED:
+    if mutations:
+        # Within the mutation pool, drawn as "cells" draws (benchmarks.mutations).
+        pool = set(Mutations.of(bench, metric, parse(distribution)).check_pool(
+            bench, np.asarray(sorted(pool), dtype=int), test_size,
+            source == OTHER_SEED).tolist())
+        pool_order = _order(bench, np.asarray(sorted(pool), dtype=int), rng, "cells")
+    elif source == OTHER_SEED:
         # The test set is drawn within the pool with the same rule, from the same generator.
         pool_order = _order(bench, np.asarray(sorted(pool), dtype=int), rng, distribution)
     else:
@@ -218,14 +239,24 @@ class SplitSummary:
     noise_ceiling_kendall: float | None
     seed_to_seed_kendall: float | None
     n_test_pool: int
+    test_pairwise_distance: float | None = None
+    test_parent_distance: float | None = None
+    mutation_parents: int | None = None
 
     @classmethod
     def of(cls, bench: TabularBenchmark, metric: str, split: Split) -> SplitSummary:
+        parent_distance = parents = None
+        if is_mutations(split.distribution):
+            found = Mutations.of(bench, metric, parse(split.distribution))
+            parent_distance = float(found.distance[split.test].mean())
+            parents = len(found.top_cells)
         return cls(test_set_id=test_set_id(bench, metric, split), label_source=split.label_source,
                    curve_seed=split.curve_seed,
                    noise_ceiling_kendall=_finite(split.noise_ceiling),
                    seed_to_seed_kendall=_finite(split.seed_to_seed),
-                   n_test_pool=split.pool_size)
+                   n_test_pool=split.pool_size,
+                   test_pairwise_distance=mean_pairwise_distance(bench, split.test),
+                   test_parent_distance=parent_distance, mutation_parents=parents)
 
 
 def _finite(value: float | None) -> float | None:
