@@ -309,7 +309,12 @@ def reproduce(
     store: Path | None = typer.Option(None, help="Store (default: OUT/predbench.db)."),
     out: Path = typer.Option(Path("results"), help="Directory for plots and tables."),
     predictors: str | None = typer.Option(None, help="Comma-separated subset of predictors."),
-    full: bool = typer.Option(False, help="Full budget grids (slow)."),
+    preset: str = typer.Option(
+        "quick", help="Settings: quick (minutes: quick grid, lighter supernets, OMNI and "
+        "tabulated proxy scores, each named in the output), standard (the quick grid with the "
+        "sweep settings of RESULTS.md's main job; hours), full (the study's grids and "
+        "defaults)."),
+    full: bool = typer.Option(False, help="Same as --preset full."),
     test_size: int = typer.Option(200, help="Test architectures per trial."),
     workers: int = typer.Option(DEFAULT_WORKERS, help="Worker processes (default: all cores)."),
     threads: int | None = ThreadsOpt,
@@ -326,20 +331,31 @@ def reproduce(
     Exit status: 0 when at least one requested evaluation succeeded (now or in an earlier
     run), 1 when none did, 2 on a usage error.
     """
-    from benchmarks.experiments import build_reproduce_tasks
+    from benchmarks.experiments import build_reproduce_tasks, quick_settings
     from benchmarks.plots import write_report
     from benchmarks.store import ResultStore
+    from predictors.registry import PRESETS
 
     output_dir(out, "--out")
     benchmark = benchmark or default_benchmark()
     names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
     if trials < 1:
         raise UsageError("--trials must be at least 1")
+    if preset not in PRESETS:
+        raise UsageError(f"unknown --preset {preset!r}; use one of {', '.join(PRESETS)}")
+    preset = "full" if full else preset
     tasks = build_reproduce_tasks(benchmark, predictors=names, trials=trials,
-                                  test_size=test_size, full=full)
+                                  test_size=test_size, preset=preset)
     tasks = _with_task_options(tasks, benchmark, metric, labels, test_distribution, test_size)
     if not tasks:
         raise UsageError(f"no predictor can run on {benchmark!r}; see `predbench list`")
+    lighter = quick_settings(tasks) if preset == "quick" else {}
+    for name, settings in sorted(lighter.items()):
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+        console.print(f"quick setting: {name} {shown}")
+    if lighter:
+        console.print("(quick settings are lighter than the standard preset of RESULTS.md's "
+                      "main job; --preset standard or --preset full to run without them)")
     store_path = store or out / "predbench.db"
     records = _sweep(tasks, store_path, workers, retry_failed, threads, task_timeout, executor,
                      address)
@@ -447,6 +463,7 @@ TIMINGS = {
     "supernet": ("benchmarks.analyses.supernet", "timing_command"),
     "startup": ("benchmarks.timings.startup", "command"),
     "ray-overhead": ("benchmarks.timings.ray_overhead", "command"),
+    "sweep-cost": ("benchmarks.timings.sweep_cost", "command"),
 }
 analyze_app = typer.Typer(no_args_is_help=True,
                           help="Analyses of results and benchmarks (tables, reports, plots).")
