@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from benchmarks.budget_map import plot_budget_map, setting_label  # noqa: E402
+from benchmarks.protocol import describe_distribution  # noqa: E402
 from benchmarks.statistics import (  # noqa: E402
     PROTOCOL,
     SETTING,
@@ -346,7 +347,8 @@ def _protocol_slug(bench: str, labels: str, distribution: str) -> str:
 
 def _protocol_title(bench: str, labels: str, distribution: str, estimated: str) -> str:
     notes = [n for n in (f"labels: {labels}" if labels != "independent" else "",
-                         f"test: uniform over {distribution}" if distribution != "cells" else "")
+                         f"test: {describe_distribution(distribution)}"
+                         if distribution != "cells" else "")
              if n]
     return f"{bench}{estimated}" + (f" ({'; '.join(notes)})" if notes else "")
 

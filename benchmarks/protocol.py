@@ -65,6 +65,14 @@ def check_protocol(labels: str, distribution: str) -> None:
                         f"{', '.join(DISTRIBUTIONS)} or mutations[:d=1,2][:top=0.01]")
 
 
+def describe_distribution(distribution: str) -> str:
+    """Words for titles: ``uniform over forms``, ``mutations at edit distance 1,2 of the top
+    1%``."""
+    if is_mutations(distribution):
+        return parse(distribution).describe()
+    return f"uniform over {distribution}"
+
+
 def runs_present(bench: TabularBenchmark, metric: str) -> np.ndarray:
     """``[arch, seed]``: whether that run has a final value of ``metric``."""
     return np.isfinite(bench.values[:, :, -1, bench.metric_index(metric)])

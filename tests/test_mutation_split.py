@@ -200,3 +200,11 @@ def test_side_by_side_pairs_trials():
     assert row["diff"] == pytest.approx(np.mean([-0.2, -0.25, -0.23]))
     assert row["diff_high"] < 0 and row["trials"] == 3
     assert row["ratio"] == pytest.approx(row["mutation_kendall"] / row["uniform_kendall"])
+
+
+def test_plot_titles_name_the_mutation_spec():
+    from benchmarks.plots import _protocol_title
+
+    title = _protocol_title("b", "independent", SPEC, "")
+    assert "test: mutations at edit distance 1,2 of the top 1%" in title
+    assert "uniform over forms" in _protocol_title("b", "independent", "forms", "")

@@ -115,7 +115,7 @@ def trial_records(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
     if frame.empty:
         raise RuntimeError("no successful evaluations in the store; see its failed records")
     frame["name"] = frame["key"].map(labels)
-    frame["fidelity"] = frame["fidelity"].fillna(0).astype(int)
+    frame["fidelity"] = frame["fidelity"].astype(float).fillna(0).astype(int)
     for column in ("noise_ceiling_kendall", "test_pairwise_distance", "test_parent_distance"):
         if column not in frame:
             frame[column] = np.nan
@@ -179,7 +179,7 @@ def markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
             cells.append(f"{r['uniform_ceiling']:.3f} / {r['mutation_ceiling']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Family means (over the predictors and budgets above):", "",
-              "| family | settings | uniform tau | mutation tau | mutation - uniform |",
+              "| family | predictors | uniform tau | mutation tau | mutation - uniform |",
               "|---|---|---|---|---|"]
     for _, r in family_means(table).iterrows():
         lines.append(f"| {r['family']} | {r['predictors']} | {r['uniform_kendall']:.3f} | "
