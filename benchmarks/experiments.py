@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import sys
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 from benchmarks.contexts import TaskError, check_compatible, incompatibilities
 from benchmarks.executor import TIMEOUT, Executor, SerialExecutor
 from benchmarks.harness import EvalTask
+from benchmarks.progress import Progress
 from benchmarks.protocol import unique_count
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark, load_benchmark
@@ -191,37 +189,6 @@ def quick_settings(tasks: Sequence[EvalTask]) -> dict[str, dict[str, Any]]:
 _UNSET = object()
 
 
-#: Seconds between two progress lines when the sweep does not run on a terminal.
-PROGRESS_EVERY_S = 30.0
-
-
-class ProgressLines:
-    """Plain progress lines on standard error: count, elapsed and remaining time, last task."""
-
-    def __init__(self, total: int, every_s: float = PROGRESS_EVERY_S):
-        self.total, self.every_s = total, every_s
-        self.count, self.start, self.last_line = 0, time.monotonic(), -math.inf
-
-    def done(self, predictor: str, status: str) -> None:
-        self.count += 1
-        now = time.monotonic()
-        if self.count not in (1, self.total) and now - self.last_line < self.every_s:
-            return
-        self.last_line = now
-        elapsed = now - self.start
-        left = elapsed / self.count * (self.total - self.count)
-        sys.stderr.write(f"evaluations {self.count}/{self.total} "
-                         f"({100 * self.count / self.total:.0f}%), {_clock(elapsed)} elapsed, "
-                         f"about {_clock(left)} left; last: {predictor} {status}\n")
-        sys.stderr.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
 @dataclass
 class SweepSummary:
     """Counts of a sweep's distinct tasks: already in the store, and run now by outcome."""
@@ -260,31 +227,8 @@ def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor 
             summary.failed += 1
         log.warning("%s %s: %s", outcome.get("predictor"), outcome["status"], outcome.get("error"))
 
-    if progress and pending and sys.stderr.isatty():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=False) as bar:
-            job = bar.add_task("evaluations", total=len(pending))
-            for task, outcome in executor.map(pending):
-                record(outcome)
-                bar.update(job, advance=1, description=f"{task.predictor:>20}")
-    elif progress and pending:
-        # Off a terminal (a script, CI, a log file) a live bar prints nothing until the end:
-        # plain lines instead, the first, then at most one per PROGRESS_EVERY_S, and the last.
-        reporter = ProgressLines(len(pending))
+    with Progress(len(pending), "evaluations", enabled=progress) as bar:
         for task, outcome in executor.map(pending):
             record(outcome)
-            reporter.done(task.predictor, outcome["status"])
-    else:
-        for _, outcome in executor.map(pending):
-            record(outcome)
+            bar.done(task.predictor, outcome["status"])
     return summary

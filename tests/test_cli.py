@@ -64,17 +64,22 @@ def test_reproduce_and_plot_write_files(data_dir, tmp_path):
                     "--test-size", "100", "--out", str(out),
                     "--predictors", "example-ridge,example-last-epoch")
     assert result.exit_code == 0, result.output
+    progress = [ln for ln in result.stderr.splitlines() if ln.startswith("evaluations ")]
+    assert progress[0].startswith("evaluations 1/8 (12%), 0 failed, ")  # not a terminal
+    assert progress[-1].startswith("evaluations 8/8 (100%), 0 failed, ")
     names = {p.name for p in out.iterdir()}
     expected = {"pareto_init_synthetic-nb201.png", "pareto_query_synthetic-nb201.png",
                 "summary_synthetic-nb201.csv", "summary_synthetic-nb201.md", "predbench.db",
                 "budget_map_synthetic-nb201.png", "best_by_budget_synthetic-nb201.csv"}
     assert expected <= names
+    assert result.stdout.splitlines()[-1] == f"wrote {out / 'report.html'}"  # printed last
     table = (out / "summary_synthetic-nb201.md").read_text()
     assert "| example-last-epoch | learning_curve |" in table and "± " in table
     again = tmp_path / "again"
     result = invoke("plot", "--store", str(out / "predbench.db"), "--out", str(again))
     assert result.exit_code == 0, result.output
     assert (again / "pareto_query_synthetic-nb201.png").stat().st_size > 1000
+    assert result.stdout.splitlines()[-1] == f"wrote {again / 'report.html'}"
     cost = invoke("bench", "sweep-cost", str(out / "predbench.db"), "--top", "2")
     assert cost.exit_code == 0, cost.output
     families = [line.split()[0] for line in cost.output.splitlines()[2:4]]

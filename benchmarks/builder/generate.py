@@ -26,6 +26,7 @@ from benchmarks.builder.recipe import Recipe
 from benchmarks.builder.shards import done_pairs, open_shard_dir, write_shard
 from benchmarks.builder.train import train_one
 from benchmarks.jobs import JobsSummary, job_runner, worker_slot
+from benchmarks.progress import Progress
 from predictors.spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,17 @@ def run_tasks(
     runner = job_runner(workers, task_timeout, _worker_init, (threads,), start_method,
                         executor, address, cpus=threads, gpus=gpus)
     train = functools.partial(_worker_run, recipe=recipe, device=device)
-    for (index, seed), outcome in runner.map(train, todo, label=_pair_name):
-        if not summary.add((index, seed), outcome):
-            log.warning("%s failed: %s", _pair_name((index, seed)), outcome.error)
-            continue
-        write_shard(shard_dir, outcome)
-        log.info("%s: val_acc %.2f in %.0fs (%d/%d)", _pair_name((index, seed)),
-                 outcome["curves"]["val_acc"][-1], outcome["wall_time"], len(summary.done),
-                 len(todo))
+    with Progress(len(todo), "trainings") as bar:
+        for (index, seed), outcome in runner.map(train, todo, label=_pair_name):
+            if not summary.add((index, seed), outcome):
+                log.warning("%s failed: %s", _pair_name((index, seed)), outcome.error)
+                bar.done(_pair_name((index, seed)), "failed")
+                continue
+            write_shard(shard_dir, outcome)
+            log.info("%s: val_acc %.2f in %.0fs (%d/%d)", _pair_name((index, seed)),
+                     outcome["curves"]["val_acc"][-1], outcome["wall_time"],
+                     len(summary.done), len(todo))
+            bar.done(_pair_name((index, seed)))
     summary.check("pairs", str(shard_dir))
     return summary.done
 

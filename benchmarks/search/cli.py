@@ -218,7 +218,7 @@ def search_command(
                      queries)
         summary = execute_all(specs, runs, db, bench=bench, jobs=jobs, device=device,
                               threads=threads, task_timeout=task_timeout,
-                              executor=executor, address=address)
+                              executor=executor, address=address, progress=True)
         # the report covers every configuration stored for this benchmark, not only this call's
         paths = write_report(db, db.config_keys(bench.name), landscape(bench, None), out)
     for path in paths:

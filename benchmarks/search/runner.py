@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.jobs import JobsSummary, job_runner
+from benchmarks.progress import Progress
 from benchmarks.search.botorch_acq import check_botorch, is_botorch
 from benchmarks.search.context import RunContext
 from benchmarks.search.optimizers import get_method
@@ -290,6 +291,7 @@ def execute_all(
     start_method: str = "spawn",
     executor: str = "process",
     address: str | None = None,
+    progress: bool = False,
 ) -> JobsSummary:
     """Run the missing runs ``0..runs-1`` of every spec (one benchmark) into the store.
 
@@ -298,7 +300,8 @@ def execute_all(
     processes share the runs; each may take ``task_timeout`` seconds (``None`` or ``0``: no
     limit; one job and no limit run in this process). With ``executor="ray"`` the runs are
     tasks of the Ray cluster at ``address`` (``jobs`` at a time, each asking for ``threads``
-    CPUs and, on cuda, a GPU). Returns what became of the runs.
+    CPUs and, on cuda, a GPU). ``progress`` reports finished runs (``benchmarks.progress``).
+    Returns what became of the runs.
     """
     if runs < 1:
         raise SearchSetupError(f"runs must be at least 1, got {runs}")
@@ -332,15 +335,18 @@ def execute_all(
                                "benchmark loaded from disk")
     else:
         run = functools.partial(_run_job, path=path, device=device, threads=threads)
-    for job, outcome in runner.map(run, todo, label=RunJob.label):
-        if not summary.add(job, outcome):
-            log.warning("%s failed, not stored: %s", job.label(), outcome.error)
-            continue
-        result: RunResult = outcome
-        store.write_run(job.spec.key, result.run_index, result.seed, result.steps,
-                        result.arch_strings, result.wall_s)
-        log.info("%s run %d: %d queries, regret %.4f", job.spec.label, result.run_index,
-                 len(result.steps), result.steps[-1].regret)
-        if on_run is not None:
-            on_run(result)
+    with Progress(len(todo), "search runs", enabled=progress) as bar:
+        for job, outcome in runner.map(run, todo, label=RunJob.label):
+            if not summary.add(job, outcome):
+                log.warning("%s failed, not stored: %s", job.label(), outcome.error)
+                bar.done(job.label(), "failed")
+                continue
+            result: RunResult = outcome
+            store.write_run(job.spec.key, result.run_index, result.seed, result.steps,
+                            result.arch_strings, result.wall_s)
+            log.info("%s run %d: %d queries, regret %.4f", job.spec.label, result.run_index,
+                     len(result.steps), result.steps[-1].regret)
+            bar.done(job.label())
+            if on_run is not None:
+                on_run(result)
     return summary
