@@ -16,11 +16,18 @@ PACKAGES=()
 if [ "$MANAGED" = 1 ] && [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip" 2>/dev/null; then
   PACKAGES+=(python3-venv)  # Debian ships venv's pip bootstrap separately
 fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if [ "${#PACKAGES[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}"
+fi
+# Debian's Chromium and its driver: the test that renders `predbench report`'s HTML in a headless
+# browser (skipped where they are missing, e.g. where a distribution ships Chromium only as a snap).
+if { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; } \
+    && command -v apt-get >/dev/null 2>&1; then
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      chromium chromium-driver; } || echo "chromium not installed: the browser test will skip"
 fi
 if [ "$MANAGED" = 1 ]; then
   echo "$PYTHON is externally managed (PEP 668): installing into the project environment .venv/"
