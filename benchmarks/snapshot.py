@@ -25,13 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks.search.store import OPTIONAL_TABLES as SEARCH_OPTIONAL_TABLES
 from benchmarks.search.store import TABLES as SEARCH_TABLES
 from benchmarks.store import TABLES as EVALUATION_TABLES
 from benchmarks.storefile import Column, StoreError, Table, existing_tables, open_store
 
 SUFFIX = ".jsonl.gz"
 #: Every table a snapshot may hold, by name.
-TABLES: dict[str, Table] = {t.name: t for t in (*EVALUATION_TABLES, *SEARCH_TABLES)}
+TABLES: dict[str, Table] = {t.name: t for t in (*EVALUATION_TABLES, *SEARCH_TABLES,
+                                                 *SEARCH_OPTIONAL_TABLES)}
 #: Longest line read (bytes); a record is a few kilobytes.
 MAX_LINE = 1 << 24
 _INT64 = (-(1 << 63), (1 << 63) - 1)

@@ -20,7 +20,9 @@ from benchmarks.search.acquisition import ACQUISITIONS
 from benchmarks.search.botorch_acq import ANALYTIC, BATCH, PREFIX
 from benchmarks.search.optimizers import METHODS, get_method
 from benchmarks.search.oracle import SearchSetupError
+from benchmarks.search.pareto import objectives_for
 from benchmarks.search.report import write_report
+from benchmarks.search.report_time import write_pareto_report, write_time_report
 from benchmarks.search.runner import (
     WARMUP_METHODS,
     RunJob,
@@ -30,7 +32,7 @@ from benchmarks.search.runner import (
     preflight,
 )
 from benchmarks.search.store import SearchStore
-from benchmarks.tabular import load_benchmark
+from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.params import matches
 from predictors.registry import get, sweep_params
 
@@ -73,7 +75,8 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
                 predictor_params: dict[str, Any], prefilter: str | None,
                 prefilter_keep: float, acquisitions: list[str], warmup_pool: int = 0,
                 full_predictors: bool = False,
-                prefilter_params: dict[str, Any] | None = None) -> list[SearchSpec]:
+                prefilter_params: dict[str, Any] | None = None,
+                objectives: tuple[str, ...] = ()) -> list[SearchSpec]:
     """The cross product: predictor-free methods once, guided ones per predictor (and
     acquisition, for BO).
 
@@ -82,6 +85,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
     with an initial population, predictor-free ones included.
     """
     pre = {"prefilter_params": dict(prefilter_params or {}), "warmup_pool": warmup_pool}
+    more = {"objectives": tuple(objectives)}
     _check_method_params(methods, params)
     for acq in acquisitions:
         _check_acquisition(acq)
@@ -93,7 +97,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
             warm = warmup_pool if name in WARMUP_METHODS else 0
             specs.append(SearchSpec(benchmark, name, None, queries, time_budget, own,
                                     prefilter=prefilter if warm else None, prefilter_keep=1.0,
-                                    **(pre if warm else {})))
+                                    **(pre if warm else {}), **more))
             continue
         if not predictors:
             raise SearchSetupError(f"method {name!r} needs --predictor (e.g. --predictor xgb)")
@@ -103,7 +107,7 @@ def build_specs(benchmark: str, methods: list[str], predictors: list[str], queri
                 mp = dict(own) if acq is None else {**own, "acquisition": acq}
                 pp = {**sweep_params(pred, full_predictors), **predictor_params}
                 specs.append(SearchSpec(benchmark, name, pred, queries, time_budget, mp, pp,
-                                        prefilter, prefilter_keep, **pre))
+                                        prefilter, prefilter_keep, **pre, **more))
     unused = set(params) - {k for m in methods for k in get_method(m).defaults}
     if unused:
         raise SearchSetupError(f"no chosen method takes parameter(s) {sorted(unused)}")
@@ -149,6 +153,29 @@ def _check_counts(runs: int, queries: int, time_budget: float | None, prefilter_
     checks.at_least("--task-timeout", task_timeout, 0)
 
 
+def write_reports(db: SearchStore, bench: TabularBenchmark, out: Path) -> list[Path]:
+    """Reports of every configuration stored for ``bench``: the query-budget report of the
+    full-fidelity single-objective ones, a time report of all single-objective ones run under
+    a time budget where multi-fidelity methods are among them, and a hypervolume report per
+    second objective."""
+    keys = db.config_keys(bench.name)
+    configs = {k: db.config(k) for k in keys}
+    single = [k for k in keys if not configs[k].get("objectives")]
+    full = [k for k in single if not get_method(configs[k]["method"]).fidelity]
+    land = landscape(bench, None)
+    paths = write_report(db, full, land, out) if full else []
+    timed = [k for k in single if configs[k].get("time_budget")]
+    if any(get_method(configs[k]["method"]).fidelity for k in timed):
+        paths += write_time_report(db, timed, land, out, bench.name)
+    by_objective: dict[str, list[str]] = {}
+    for k in keys:
+        if configs[k].get("objectives"):
+            by_objective.setdefault(configs[k]["objectives"][0], []).append(k)
+    for second, group in by_objective.items():
+        paths += write_pareto_report(db, group, objectives_for(land, second), out)
+    return paths
+
+
 def search_command(
     benchmark: Annotated[str, typer.Option(help="benchmark name or directory")],
     method: Annotated[str, typer.Option(
@@ -177,6 +204,10 @@ def search_command(
              "random architectures (0: off)")] = 0,
     prefilter_params: Annotated[str, typer.Option(
         help="JSON object of pre-filter hyperparameters (e.g. '{\"source\": \"table\"}')")] = "{}",
+    objectives: Annotated[str | None, typer.Option(
+        help="a second objective beside the metric, for random, nsga and mobo: a tabulated "
+             "property (params, flops, latency_cpu; lower is better) or a metric (e.g. "
+             "ptq_accuracy); runs are judged by hypervolume")] = None,
     full_predictors: Annotated[bool, typer.Option(
         help="predictors at their full defaults instead of the sweep settings")] = False,
     jobs: Annotated[int, typer.Option(help="parallel worker processes")] = 1,
@@ -208,7 +239,8 @@ def search_command(
     bench = load_benchmark(benchmark)
     specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
                         parse_params(param), pparams, prefilter, prefilter_keep,
-                        _split(acquisition), warmup_pool, full_predictors, fparams)
+                        _split(acquisition), warmup_pool, full_predictors, fparams,
+                        tuple(_split(objectives)))
     if not specs:
         raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
     preflight(specs, bench, device)
@@ -220,7 +252,7 @@ def search_command(
                               threads=threads, task_timeout=task_timeout,
                               executor=executor, address=address, progress=True)
         # the report covers every configuration stored for this benchmark, not only this call's
-        paths = write_report(db, db.config_keys(bench.name), landscape(bench, None), out)
+        paths = write_reports(db, bench, out)
     for path in paths:
         if path.suffix == ".md":
             typer.echo(path.read_text())

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from benchmarks.search.oracle import BudgetExhausted, Oracle
 from benchmarks.search.surrogate import Prefilter, Surrogate
+
+if TYPE_CHECKING:
+    from benchmarks.search.multifidelity import CurveRanker
 
 
 @dataclass
@@ -17,6 +21,10 @@ class RunContext:
     surrogate: Surrogate | None = None
     prefilter: Prefilter | None = None
     warmup_pool: int = 0
+    #: A learning-curve predictor ranking partly trained cells (multi-fidelity early stopping).
+    ranker: CurveRanker | None = None
+    #: Measured seconds of a method's own models (e.g. the GPs of multi-objective BO).
+    method_s: float = 0.0
 
     @property
     def land(self):
@@ -29,11 +37,13 @@ class RunContext:
     def sync_predictor_time(self) -> None:
         """Copy the surrogate/pre-filter time into the oracle before queries: measured wall
         time, plus the tabulated compute time of scores a pre-filter read from a table."""
-        total = 0.0
+        total = self.method_s
         if self.surrogate is not None:
             total += self.surrogate.wall_s
         if self.prefilter is not None:
             total += self.prefilter.wall_s + self.prefilter.tabulated_s
+        if self.ranker is not None:
+            total += self.ranker.wall_s + self.ranker.tabulated_s
         self.oracle.predictor_s = total
 
     def query_all(self, rows) -> None:

@@ -16,6 +16,8 @@ import numpy as np
 from benchmarks.search.acquisition import NEEDS_STD, get_acquisition, top_k
 from benchmarks.search.botorch_acq import is_botorch
 from benchmarks.search.context import RunContext
+from benchmarks.search.multifidelity import bohb, early_stopping, hyperband, successive_halving
+from benchmarks.search.multiobjective import mobo, nsga_evolution
 
 
 def random_search(ctx: RunContext) -> None:
@@ -112,10 +114,16 @@ class Method:
     #: Surrogate ensemble setting: 0 single model, "auto" bootstrap only when no std.
     ensemble: int | str = 0
     doc: str = ""
+    #: Trains cells part of the way (needs a benchmark with learning curves).
+    fidelity: bool = False
+    #: Its predictor ranks partly trained cells from their curves (not a surrogate).
+    curve_predictor: bool = False
+    #: Objectives it searches: "single", "multi" (needs --objectives) or "any".
+    objectives: str = "single"
 
 
 METHODS: dict[str, Method] = {
-    "random": Method(random_search, False, doc="uniform random search"),
+    "random": Method(random_search, False, doc="uniform random search", objectives="any"),
     "rea": Method(regularized_evolution, False, {"population": 20, "sample_size": 5},
                   doc="regularized (aging) evolution"),
     "local": Method(local_search, False, doc="first-improvement local search with restarts"),
@@ -126,6 +134,22 @@ METHODS: dict[str, Method] = {
                  {"init": 10, "parents": 10, "mutations": 80, "random": 20, "k": 10,
                   "acquisition": "its", "beta": 0.5, "xi": 0.0, "edits": 1},
                  ensemble="auto", doc="Bayesian optimization (BANANAS)"),
+    "sh": Method(successive_halving, False, {"n": 32, "eta": 2, "min_epoch": 1},
+                 doc="successive halving", fidelity=True),
+    "hyperband": Method(hyperband, False, {"eta": 2, "min_epoch": 1}, doc="Hyperband",
+                        fidelity=True),
+    "bohb": Method(bohb, True, {"eta": 2, "min_epoch": 1, "min_points": 10, "pool": 64,
+                                "random_fraction": 1 / 3},
+                   doc="Hyperband with model-proposed cells (BOHB-style)", fidelity=True),
+    "early_stop": Method(early_stopping, True,
+                         {"n": 32, "eta": 2, "min_epoch": 1, "min_labels": 10},
+                         doc="successive halving ranked by a learning-curve predictor",
+                         fidelity=True, curve_predictor=True),
+    "nsga": Method(nsga_evolution, False, {"population": 20, "sample_size": 5},
+                   doc="aging evolution with non-dominated sorting", objectives="multi"),
+    "mobo": Method(mobo, False, {"init": 10, "parents": 10, "mutations": 40, "random": 10,
+                                 "k": 10, "hvi": "qlognehvi", "mc_samples": 32},
+                   doc="multi-objective BO: GP + qLogNEHVI / qNEHVI", objectives="multi"),
 }
 
 

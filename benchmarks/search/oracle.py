@@ -41,6 +41,10 @@ class Step:
     sim_time: float  # cumulative simulated training seconds
     regret: float  # benchmark best minus best so far (>= 0)
     predictor_s: float  # cumulative predictor seconds: measured wall + tabulated proxy time
+    #: Multi-fidelity runs only: epochs the queried cell has now been trained for, and the
+    #: incumbent row (the best cell by its observed value at the highest fidelity reached).
+    epoch: int | None = None
+    incumbent: int | None = None
 
 
 class Landscape:
@@ -87,8 +91,15 @@ class Landscape:
         before = np.concatenate([[-np.inf], np.maximum.accumulate(observed)[:-1]])
         new_best = np.where(observed > before, np.arange(len(rows)), 0)
         incumbent = rows[np.maximum.accumulate(new_best)]  # first query of the best so far
+        return self.independent_regret_of(incumbent)
+
+    def independent_regret_of(self, incumbent: np.ndarray) -> np.ndarray | None:
+        """Best second-seed value minus the second-seed value of each ``incumbent`` row (NaN
+        where it has no second run); None without a second seed."""
+        if self.independent is None:
+            return None
         best = float(np.nanmax(self.independent[self.members]))
-        return best - self.independent[incumbent]
+        return best - self.independent[np.asarray(incumbent, dtype=int)]
 
     def arch(self, index: int) -> Arch:
         return self.bench.archs[index]

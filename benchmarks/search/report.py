@@ -6,7 +6,7 @@ import csv
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,15 @@ def regret_by_query(trajs: Sequence[Trajectory], queries: int) -> np.ndarray:
     return out
 
 
-def regret_by_time(trajs: Sequence[Trajectory], grid: np.ndarray) -> np.ndarray:
-    """``[runs, len(grid)]`` regret of the queries finished by each simulated time."""
+def regret_by_time(trajs: Sequence[Trajectory], grid: np.ndarray,
+                   values: Callable[[Trajectory], np.ndarray] | None = None) -> np.ndarray:
+    """``[runs, len(grid)]`` regret of the queries finished by each simulated time (or any
+    other per-step ``values`` of a run)."""
     out = np.full((len(trajs), len(grid)), np.nan)
     for r, t in enumerate(trajs):
         pos = np.searchsorted(t.sim_time, grid, side="right") - 1
         ok = pos >= 0
-        out[r, ok] = t.regret[pos[ok]]
+        out[r, ok] = (t.regret if values is None else values(t))[pos[ok]]
     return out
 
 
@@ -55,6 +57,17 @@ def mean_band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]
         half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sem
     half = np.where(n > 1, half, 0.0)
     return mean, np.maximum(mean - half, 0.0), mean + half
+
+
+def independent_regret(land: Landscape, traj: Trajectory) -> np.ndarray:
+    """Per step, the second-seed regret of the run's incumbent (its own where it records one,
+    as multi-fidelity runs do)."""
+    if traj.incumbent is not None:
+        out = land.independent_regret_of(traj.incumbent)
+    else:
+        out = land.independent_regret(traj.arch_index)
+    assert out is not None, "the benchmark has no second seed"
+    return out
 
 
 def queries_to_reach(traj: Trajectory, max_regret: float) -> int | None:
@@ -110,7 +123,7 @@ def summarize(store: SearchStore, key: str, land: Landscape) -> ConfigSummary:
     _, lo, hi = mean_band(final.reshape(-1, 1))
     independent = None
     if land.independent is not None:
-        other = np.array([land.independent_regret(t.arch_index)[-1] for t in trajs])
+        other = np.array([independent_regret(land, t)[-1] for t in trajs])
         other = other[np.isfinite(other)]
         half = np.nan
         if len(other) >= 2:

@@ -27,8 +27,12 @@ from benchmarks.jobs import JobsSummary, job_runner
 from benchmarks.progress import Progress
 from benchmarks.search.botorch_acq import check_botorch, is_botorch
 from benchmarks.search.context import RunContext
-from benchmarks.search.optimizers import get_method
+from benchmarks.search.fidelity import FidelityOracle
+from benchmarks.search.multifidelity import CurveRanker, rung_epochs
+from benchmarks.search.multiobjective import MOBO_ACQUISITIONS
+from benchmarks.search.optimizers import METHODS, get_method
 from benchmarks.search.oracle import BudgetExhausted, Landscape, Oracle, SearchSetupError, Step
+from benchmarks.search.pareto import ParetoOracle, objectives_for
 from benchmarks.search.store import SearchStore
 from benchmarks.search.surrogate import Prefilter, Surrogate
 from benchmarks.tabular import TabularBenchmark, load_benchmark
@@ -62,9 +66,24 @@ class SearchSpec:
     #: random draws (0: plain random initial architectures).
     warmup_pool: int = 0
     prefilter_params: dict[str, Any] = field(default_factory=dict)
+    #: A second objective (metric or tabulated property): the search is judged by hypervolume.
+    objectives: tuple[str, ...] = ()
 
     def validate(self) -> None:
         method = get_method(self.method)
+        if self.objectives and method.objectives == "single":
+            multi = [n for n, m in METHODS.items() if m.objectives != "single"]
+            raise SearchSetupError(
+                f"method {self.method!r} searches one objective; with --objectives use "
+                f"{', '.join(multi)}")
+        if not self.objectives and method.objectives == "multi":
+            raise SearchSetupError(
+                f"method {self.method!r} searches two objectives: pass --objectives "
+                "(e.g. latency_cpu, params or ptq_accuracy)")
+        if len(self.objectives) > 1:
+            raise SearchSetupError(
+                f"--objectives names one objective beside the metric, got {len(self.objectives)}"
+                f" ({', '.join(self.objectives)}); hypervolumes here are two-dimensional")
         if method.uses_predictor and not self.predictor:
             raise SearchSetupError(
                 f"method {self.method!r} is predictor-guided: pass --predictor (e.g. xgb)"
@@ -94,6 +113,13 @@ class SearchSpec:
                     f"acquisition {acquisition!r} works on one GP's joint posterior: drop the "
                     f"{self.ensemble}-member ensemble"
                 )
+        hvi = self.resolved_params().get("hvi")
+        if hvi is not None and hvi not in MOBO_ACQUISITIONS:
+            raise SearchSetupError(f"--param hvi={hvi!r} is unknown; use one of "
+                                   f"{', '.join(MOBO_ACQUISITIONS)}")
+        fraction = self.resolved_params().get("random_fraction")
+        if fraction is not None and not 0 <= fraction <= 1:
+            raise SearchSetupError(f"--param random_fraction={fraction} must lie in [0, 1]")
         unknown = set(self.method_params) - set(method.defaults)
         if unknown:
             raise SearchSetupError(
@@ -112,7 +138,7 @@ class SearchSpec:
         data = asdict(self)
         data["method_params"] = self.resolved_params()
         data["ensemble"] = self.resolved_ensemble() if self.predictor else None
-        for late in ("warmup_pool", "prefilter_params"):  # keep the keys of older configs
+        for late in ("warmup_pool", "prefilter_params", "objectives"):  # keep older keys
             if not data[late]:
                 del data[late]
         return data
@@ -138,6 +164,8 @@ class SearchSpec:
             parts.append(f"pre:{self.prefilter}")
         if self.warmup_pool:
             parts.append(f"warm:{self.prefilter}@{self.warmup_pool}")
+        if self.objectives:
+            parts.append("vs:" + ",".join(self.objectives))
         return "/".join(parts)
 
     def seed(self, run_index: int) -> int:
@@ -179,24 +207,43 @@ def run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
         return _run_once(bench, spec, run_index, device, threads)
 
 
+def make_oracle(spec: SearchSpec, land: Landscape) -> Oracle:
+    """The oracle a run of ``spec`` queries: Pareto (two objectives), partial training
+    (multi-fidelity methods) or plain."""
+    if spec.objectives:
+        return ParetoOracle(land, spec.queries, spec.time_budget,
+                            objectives=objectives_for(land, spec.objectives[0]))
+    if get_method(spec.method).fidelity:
+        return FidelityOracle(land, spec.queries, spec.time_budget)
+    return Oracle(land, spec.queries, spec.time_budget)
+
+
+def make_models(spec: SearchSpec, land: Landscape, device: str, threads: int | None = 1
+                ) -> tuple[Surrogate | None, CurveRanker | None]:
+    """The run's surrogate, or the curve predictor ranking partly trained cells."""
+    if not spec.predictor:
+        return None, None
+    if get_method(spec.method).curve_predictor:
+        return None, CurveRanker(land, spec.predictor, dict(spec.predictor_params), device,
+                                 threads)
+    return Surrogate(land, spec.predictor, dict(spec.predictor_params),
+                     spec.resolved_ensemble(), device, threads=threads), None
+
+
 def _run_once(bench: TabularBenchmark, spec: SearchSpec, run_index: int,
               device: str, threads: int) -> RunResult:
     spec.validate()
     land = landscape(bench, spec.metric)
     seed = spec.seed(run_index)
     rng = np.random.default_rng(seed)
-    oracle = Oracle(land, spec.queries, spec.time_budget)
-    surrogate = None
-    if spec.predictor:
-        surrogate = Surrogate(land, spec.predictor, dict(spec.predictor_params),
-                              spec.resolved_ensemble(), device,
-                              threads=threads)
+    oracle = make_oracle(spec, land)
+    surrogate, ranker = make_models(spec, land, device, threads)
     prefilter = None
     if spec.prefilter:
         prefilter = Prefilter(land, spec.prefilter, spec.prefilter_keep,
                               dict(spec.prefilter_params), device=device,
                               threads=threads)
-    ctx = RunContext(oracle, rng, surrogate, prefilter, spec.warmup_pool)
+    ctx = RunContext(oracle, rng, surrogate, prefilter, spec.warmup_pool, ranker)
     start = time.perf_counter()
     try:
         get_method(spec.method).fn(ctx, **spec.resolved_params())
@@ -212,11 +259,13 @@ def preflight(specs: Sequence[SearchSpec], bench: TabularBenchmark, device: str)
     for spec in specs:
         spec.validate()
         land = landscape(bench, spec.metric)
-        Oracle(land, spec.queries, spec.time_budget)
+        make_oracle(spec, land)
+        params = spec.resolved_params()
+        if get_method(spec.method).fidelity:
+            rung_epochs(bench.epochs, int(params["eta"]), int(params["min_epoch"]))
         if spec.predictor:
             check_params(get(spec.predictor), spec.predictor_params)
-            Surrogate(land, spec.predictor, dict(spec.predictor_params),
-                      spec.resolved_ensemble(), device)
+            make_models(spec, land, device)
         if spec.prefilter:
             check_params(get(spec.prefilter), spec.prefilter_params)
             Prefilter(land, spec.prefilter, spec.prefilter_keep, dict(spec.prefilter_params),

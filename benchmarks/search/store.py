@@ -1,5 +1,9 @@
 """SQLite store of search runs (its own ``search_*`` tables, defined once in ``TABLES``).
 
+Multi-fidelity runs also write ``search_fidelity`` (the epoch each step trained its cell to, and
+the incumbent after it); the table is created the first time such a run is written, so other
+stores (and their snapshots) never hold it.
+
 A run is written in one transaction once it finishes: its row in ``search_runs`` marks it
 complete, so a search killed midway leaves no partial run behind and resuming recomputes only the
 missing runs (each run is deterministic in its seed).
@@ -57,6 +61,18 @@ TABLES: tuple[Table, ...] = (
 ) WITHOUT ROWID"""),
 )
 
+#: Created only in stores that hold multi-fidelity runs.
+FIDELITY_TABLE = Table("""CREATE TABLE search_fidelity (
+    config_key TEXT NOT NULL,
+    run_index INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    incumbent INTEGER NOT NULL,
+    PRIMARY KEY (config_key, run_index, step)
+) WITHOUT ROWID""")
+#: Tables a search store may hold beside ``TABLES``.
+OPTIONAL_TABLES: tuple[Table, ...] = (FIDELITY_TABLE,)
+
 
 @dataclass
 class Trajectory:
@@ -70,6 +86,9 @@ class Trajectory:
     sim_time: np.ndarray
     regret: np.ndarray
     predictor_s: np.ndarray
+    #: Multi-fidelity runs: epochs trained at each step, and the incumbent row after it.
+    epoch: np.ndarray | None = None
+    incumbent: np.ndarray | None = None
 
 
 class SearchStore:
@@ -110,10 +129,18 @@ class SearchStore:
         if not steps:
             raise ValueError("a run without queries cannot be recorded")
         last = steps[-1]
+        fidelity = steps[0].epoch is not None
         with self.conn:
             self.conn.execute(
                 "DELETE FROM search_steps WHERE config_key=? AND run_index=?", (key, run_index)
             )
+            if fidelity:
+                self.conn.execute(FIDELITY_TABLE.create)
+                self.conn.execute("DELETE FROM search_fidelity WHERE config_key=? AND "
+                                  "run_index=?", (key, run_index))
+                self.conn.executemany(
+                    "INSERT INTO search_fidelity VALUES (?,?,?,?,?)",
+                    [(key, run_index, i, s.epoch, s.incumbent) for i, s in enumerate(steps)])
             self.conn.executemany(
                 "INSERT INTO search_steps VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
@@ -146,12 +173,7 @@ class SearchStore:
 
     def budget(self, key: str) -> int:
         """Query budget of a stored configuration."""
-        row = self.conn.execute(
-            "SELECT config FROM search_configs WHERE config_key=?", (key,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(f"no search config {key} in {self.path}")
-        return int(json.loads(row[0])["queries"])
+        return int(self.config(key)["queries"])
 
     def label(self, key: str) -> str:
         row = self.conn.execute(
@@ -177,11 +199,30 @@ class SearchStore:
                 (key, run),
             ).fetchall()
             cols = np.array(rows, dtype=float).reshape(-1, 6)
-            out.append(
-                Trajectory(run, int(meta[0]), cols[:, 0].astype(int), cols[:, 1], cols[:, 2],
-                           cols[:, 3], cols[:, 4], cols[:, 5])
-            )
+            traj = Trajectory(run, int(meta[0]), cols[:, 0].astype(int), cols[:, 1], cols[:, 2],
+                              cols[:, 3], cols[:, 4], cols[:, 5])
+            if self._has_fidelity():
+                extra = self.conn.execute(
+                    "SELECT epoch, incumbent FROM search_fidelity WHERE config_key=? AND "
+                    "run_index=? ORDER BY step", (key, run)).fetchall()
+                if extra:
+                    arr = np.array(extra, dtype=int).reshape(-1, 2)
+                    traj.epoch, traj.incumbent = arr[:, 0], arr[:, 1]
+            out.append(traj)
         return out
+
+    def _has_fidelity(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                 "name='search_fidelity'").fetchone() is not None
+
+    def config(self, key: str) -> dict[str, Any]:
+        """The stored configuration of ``key`` (plain data, defaults filled in)."""
+        row = self.conn.execute(
+            "SELECT config FROM search_configs WHERE config_key=?", (key,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no search config {key} in {self.path}")
+        return json.loads(row[0])
 
     def summary_rows(self, key: str) -> list[tuple]:
         return self.conn.execute(
