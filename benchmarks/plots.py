@@ -209,16 +209,7 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
                 for name in predictors}
     styles = predictor_styles(families)
     extra: list[tuple] = []
-    # A line joins the budgets that differ along this plot's axis only (train sizes at one
-    # fidelity on the init plot, fidelities at one train size on the query plot), as in the
-    # study's figures, instead of zig-zagging through a two-dimensional grid.
-    held = "fidelity" if axis == "init" else "train_size"
-    for name in predictors:
-        rows = data[data["predictor"] == name]
-        for _, line in rows.groupby(rows[held].fillna(-1), sort=True):
-            line = line.sort_values(f"{column}_mean")
-            ax.plot(line[f"{column}_mean"], line["kendall_mean"],
-                    linestyle="-" if len(line) > 1 else "none", **styles[name])
+    _draw_predictors(ax, data, axis, styles, predictors, alpha=0.4)
     front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
     if comparisons is not None and front.any():
         ties = tied_with_front(data, f"{column}_mean", front, comparisons)
@@ -235,6 +226,9 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
         extra.insert(0, (step, "Pareto front (numbered; key below)"))
         ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140, facecolors="none",
                    edgecolors="black", linewidths=1.5, zorder=5)
+        for _, row in pts.iterrows():  # the front's own points in full colour
+            ax.plot(row[f"{column}_mean"], row["kendall_mean"], linestyle="none", zorder=6,
+                    **{**styles[row["predictor"]], "alpha": 1.0})
         _front_key(ax, pts, column)
     ax.set_xscale("log")
     ax.set_xlabel(label)
@@ -244,6 +238,64 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
     _family_legend(ax, families, styles, extra)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _draw_predictors(ax, data: pd.DataFrame, axis: str, styles: dict[str, dict],
+                     names: list[str], alpha: float) -> None:
+    """One line per predictor and held budget. A line joins the budgets that differ along this
+    plot's axis only (train sizes at one fidelity on the init plot, fidelities at one train size
+    on the query plot), as in the study's figures, instead of zig-zagging through a
+    two-dimensional grid."""
+    column = AXES[axis][0]
+    held = "fidelity" if axis == "init" else "train_size"
+    for name in names:
+        rows = data[data["predictor"] == name]
+        for _, line in rows.groupby(rows[held].fillna(-1), sort=True):
+            line = line.sort_values(f"{column}_mean")
+            ax.plot(line[f"{column}_mean"], line["kendall_mean"],
+                    linestyle="-" if len(line) > 1 else "none",
+                    **{**styles[name], "alpha": alpha})
+
+
+def plot_pareto_families(summary: pd.DataFrame, axis: str, path: Path, title: str) -> Path:
+    """The Pareto plot as small multiples, one panel per family (its predictors in colour and
+    named, every other setting light grey, the overall front as a step), shared axes."""
+    column, label = AXES[axis]
+    data = summary.dropna(subset=[f"{column}_mean", "kendall_mean"])
+    data = data[data[f"{column}_mean"] > 0]
+    families = {name: str(data.loc[data["predictor"] == name, "family"].iloc[0])
+                for name in sorted(data["predictor"].unique())}
+    styles = predictor_styles(families)
+    groups = _by_family(families)
+    ncols = min(4, max(1, len(groups)))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), sharex=True,
+                             sharey=True, squeeze=False)
+    front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
+    pts = data[front].sort_values(f"{column}_mean")
+    for ax, (family, names) in zip(axes.flat, groups.items(), strict=False):
+        ax.scatter(data[f"{column}_mean"], data["kendall_mean"], s=8, color="lightgrey",
+                   zorder=1)
+        ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post", color="black",
+                linewidth=1.0, alpha=0.5)
+        _draw_predictors(ax, data, axis, styles, names, alpha=0.9)
+        handles = [plt.Line2D([], [], linestyle="-", **styles[n]) for n in names]
+        ax.legend(handles, names, fontsize=6, loc="lower right", ncol=1 + len(names) // 10)
+        ax.set_title(family.replace("_", " "), fontsize=9, fontweight="bold")
+        ax.set_xscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    if bool(summary["cost_estimated"].any()):
+        label += " [training part estimated]"
+    fig.supxlabel(label, fontsize=9)
+    fig.supylabel("Kendall tau (mean over trials)", fontsize=9)
+    fig.suptitle(title + same_run_note(data) + "\n(step: the Pareto front over all families)",
+                 fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -371,6 +423,9 @@ def write_report(frame: pd.DataFrame, out: str | Path) -> list[Path]:
             written.append(plot_pareto(
                 part, axis, out / f"pareto_{axis}_{slug}.png",
                 f"{name}: {axis} time vs Kendall tau", comparisons))
+            written.append(plot_pareto_families(
+                part, axis, out / f"pareto_{axis}_{slug}_by_family.png",
+                f"{name}: {axis} time vs Kendall tau, by family"))
         budget_png, budget_table = plot_budget_map(part, out / f"budget_map_{slug}.png",
                                                    name + same_run_note(part), comparisons)
         budget_csv = out / f"best_by_budget_{slug}.csv"

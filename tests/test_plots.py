@@ -47,3 +47,23 @@ def test_pareto_legend_groups_families_and_numbers_the_front(tmp_path, monkeypat
     assert key and "1 synflow n=10" in key[0] and "2 xgb n=10" in key[0] and "3 gp n=10" in key[0]
     numbers = sorted(a.get_text() for a in ax.texts if a.get_text().isdigit())
     assert numbers == ["1", "2", "3"]
+
+
+def test_family_panels_show_each_family_in_colour_over_the_rest_in_grey(tmp_path, monkeypatch):
+    rows = [("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
+            ("synflow", "zero_cost", 0.1, 0.3), ("valacc", "learning_curve", 5.0, 0.6)]
+    summary = pd.DataFrame([{"predictor": p, "family": f, "train_size": 10,
+                             "fidelity": float("nan"), "init_time_s_mean": t,
+                             "query_time_s_mean": t, "kendall_mean": k,
+                             "cost_estimated": True, "label_source": "other-seed"}
+                            for p, f, t, k in rows])
+    figures = []
+    monkeypatch.setattr(plots.plt, "close", figures.append)
+    path = plots.plot_pareto_families(summary, "query", tmp_path / "f.png", "title")
+    assert path.stat().st_size > 1000
+    visible = [ax for ax in figures[0].axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["model based", "learning curve", "zero cost"]
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in visible]
+    assert legends == [["gp", "xgb"], ["valacc"], ["synflow"]]
+    for ax in visible:  # every panel shows all four settings in grey behind its own
+        assert len(ax.collections[0].get_offsets()) == 4
