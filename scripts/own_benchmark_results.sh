@@ -45,9 +45,10 @@ step_merge() {
 }
 
 step_reproduce() {
-  # Every registered predictor on its quick grid, 5 trials of 200 test architectures.
-  predbench reproduce --benchmark $B --trials 5 --test-size 200 --workers "$WORKERS" \
-    --threads "$THREADS" --out "$OUT"
+  # Every registered predictor on the quick grid with the standard preset's settings, 5 trials
+  # of 200 test architectures.
+  predbench reproduce --benchmark $B --preset standard --trials 5 --test-size 200 \
+    --workers "$WORKERS" --threads "$THREADS" --out "$OUT"
 }
 
 step_lc() {
