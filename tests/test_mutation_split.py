@@ -200,6 +200,8 @@ def test_side_by_side_pairs_trials():
     assert row["diff"] == pytest.approx(np.mean([-0.2, -0.25, -0.23]))
     assert row["diff_high"] < 0 and row["trials"] == 3
     assert row["ratio"] == pytest.approx(row["mutation_kendall"] / row["uniform_kendall"])
+    weak = pd.DataFrame(rows).assign(kendall=lambda f: f["kendall"] - 0.5)
+    assert np.isnan(side_by_side(weak).iloc[0]["ratio"])  # no ratio of a near-zero tau
 
 
 def test_plot_titles_name_the_mutation_spec():

@@ -54,6 +54,8 @@ UNIFORM = "cells"
 #: Families compared by default: the study's model-based, zero-cost and learning-curve ones.
 FAMILIES = ("model_based", "zero_cost", "baseline", "learning_curve")
 KEYS = ["name", "family", "train_size", "fidelity"]
+#: Uniform tau at or below which the ratio mutation / uniform is not reported (it says nothing).
+MIN_RATIO_BASE = 0.1
 #: Per-record columns averaged over trials for each distribution.
 MEANS = {"kendall": "kendall", "ceiling": "noise_ceiling_kendall",
          "pairwise_distance": "test_pairwise_distance", "pool": "n_test_pool"}
@@ -125,7 +127,8 @@ def trial_records(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
 
 def side_by_side(frame: pd.DataFrame) -> pd.DataFrame:
     """Per predictor and budget: each distribution's mean tau (and sd, ceiling, distances), the
-    difference mutation - uniform with its 95% interval over trials, and the ratio."""
+    difference mutation - uniform with its 95% interval over trials, and the ratio (where the
+    uniform tau exceeds :data:`MIN_RATIO_BASE`)."""
     import pandas as pd
 
     rows = []
@@ -141,8 +144,10 @@ def side_by_side(frame: pd.DataFrame) -> pd.DataFrame:
             row[f"{side}_kendall_sd"] = float(data["kendall"].std(ddof=1))
         row["mutation_parent_distance"] = float(mutated["test_parent_distance"].mean())
         diff = paired_interval(mutated["kendall"], uniform["kendall"])
+        ratio = (row["mutation_kendall"] / row["uniform_kendall"]
+                 if row["uniform_kendall"] > MIN_RATIO_BASE else np.nan)
         row.update(diff=diff.mean, diff_low=diff.low, diff_high=diff.high, trials=diff.trials,
-                   ratio=row["mutation_kendall"] / row["uniform_kendall"])
+                   ratio=ratio)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -174,7 +179,7 @@ def markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
                  f"{r['mutation_kendall']:.3f} ± {r['mutation_kendall_sd']:.3f}",
                  f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]"
                  + (" *" if r["diff_high"] < 0 or r["diff_low"] > 0 else ""),
-                 f"{r['ratio']:.2f}"]
+                 "n/a" if np.isnan(r["ratio"]) else f"{r['ratio']:.2f}"]
         if ceilings:
             cells.append(f"{r['uniform_ceiling']:.3f} / {r['mutation_ceiling']:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -253,7 +258,8 @@ def write_report(frame: pd.DataFrame, out: Path, bench_name: str, spec: str,
         f"{mutated['test_pairwise_distance'].mean():.2f}; mutation test cells to their nearest "
         f"parent: {mutated['test_parent_distance'].mean():.2f}.",
         "Difference: mean over trials of mutation minus uniform tau, 95% bootstrap interval "
-        "paired by trial number (* : the interval excludes 0).",
+        "paired by trial number (* : the interval excludes 0); ratio: mutation / uniform tau, "
+        f"n/a where the uniform tau is at most {MIN_RATIO_BASE}.",
     ]
     stem = f"mutation_tau_{slug(spec)}"
     paths = [out / f"{stem}.csv", out / f"{stem}.md"]
