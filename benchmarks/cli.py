@@ -362,8 +362,8 @@ def reproduce(
     console.print(_summary_table(records, f"reproduce on {benchmark}"))
     _exit_unless_any_ok(records)
     with ResultStore(store_path) as db:
-        written = write_report(db.to_frame(), out)
-    for path in written:
+        frame = db.to_frame()
+    for path in [*write_report(frame, out), _html_report(frame, out, store_path)]:
         console.print(f"wrote {path}")
 
 
@@ -373,19 +373,52 @@ def plot(
     store: Path = typer.Option(DEFAULT_STORE, help="SQLite results store."),
     out: Path = typer.Option(Path("results"), help="Directory for plots and tables."),
 ) -> None:
-    """Pareto plots and tables from an existing store."""
+    """Pareto plots and tables from an existing store, and the HTML report (printed last)."""
     from benchmarks.plots import write_report
-    from benchmarks.store import ResultStore
 
-    if not store.is_file():
-        raise UsageError(f"no results store at {store}; run `predbench run` or `reproduce` first")
-    output_dir(out, "--out")
-    with ResultStore(store) as db:
-        frame = db.to_frame()
-    if frame.empty or not (frame["status"] == "ok").any():
-        raise UsageError(f"{store} holds no successful evaluations to plot")
-    for path in write_report(frame, out):
+    frame = _stored_records(store, snapshot=False, out=out)
+    for path in [*write_report(frame, out), _html_report(frame, out, store)]:
         console.print(f"wrote {path}")
+
+
+def _stored_records(path: Path, snapshot: bool, out: Path) -> Any:
+    """The records of a store (or a snapshot) that holds successful ones, once ``--out`` is
+    known to be writable."""
+    from benchmarks.html_report import records_frame
+
+    if not path.is_file():
+        raise UsageError(f"no results {'snapshot' if snapshot else 'store'} at {path}; run "
+                         "`predbench run` or `reproduce` first")
+    output_dir(out, "--out")
+    frame = records_frame(path, snapshot)
+    if frame.empty or not (frame["status"] == "ok").any():
+        raise UsageError(f"{path} holds no successful evaluations to plot")
+    return frame
+
+
+def _html_report(frame: Any, out: Path, path: Path, snapshot: bool = False) -> Path:
+    """``out/report.html`` of the records read from ``path`` (a store, or a snapshot)."""
+    from benchmarks.html_report import write_html_report
+
+    return write_html_report(frame, out, path, snapshot)
+
+
+@app.command("report")
+@_guard
+def report(
+    store: Path | None = typer.Option(None, help=f"SQLite results store (default: "
+                                      f"{DEFAULT_STORE})."),
+    snapshot: Path | None = typer.Option(
+        None, help="A store snapshot (*.jsonl.gz, `predbench store snapshot`) instead of a store."),
+    out: Path = typer.Option(Path("results"), help="Directory for report.html."),
+) -> None:
+    """One self-contained interactive HTML report (OUT/report.html, opens offline): Pareto
+    plots, budget map, noise ceiling, summary table, commands and environment."""
+    if store is not None and snapshot is not None:
+        raise UsageError("--store and --snapshot both given; pass one of them")
+    path = snapshot or store or DEFAULT_STORE
+    frame = _stored_records(path, snapshot is not None, out)
+    console.print(f"wrote {_html_report(frame, out, path, snapshot is not None)}")
 
 
 store_app = typer.Typer(no_args_is_help=True,
@@ -452,6 +485,8 @@ ANALYSES = {
     "lc-extrapolation": "benchmarks.analyses.lc_extrapolation",
     "supernet": "benchmarks.analyses.supernet",
     "omni-vary-both": "benchmarks.analyses.omni_vary_both",
+    "calibration": "benchmarks.analyses.calibration_report",
+    "surrogate-vs-search": "benchmarks.analyses.surrogate_vs_search",
     "mutation-tau": "benchmarks.analyses.mutation_tau",
 }
 #: ``predbench bench NAME``: the module and command function of each timing.

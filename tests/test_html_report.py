@@ -11,14 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
+from typer.testing import CliRunner
 
 from benchmarks import html_report, plots
+from benchmarks.cli import app
+from benchmarks.snapshot import dump
 from benchmarks.store import ResultStore
 from predictors.registry import preset_params
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Screenshots of the browser test land here (git-ignored) for a person or CI to look at.
 ARTEFACTS = ROOT / "test-artifacts"
+runner = CliRunner()
 
 STANDARD = preset_params("bananas", "standard")
 #: predictor, family, params, train size, fidelity, tau per trial, init s, query s per arch
@@ -182,6 +186,25 @@ def test_commands_reproduce_swept_predictors_and_run_the_others(store):
         "--preset standard --predictors bananas,synflow --out o",
         "predbench reproduce --benchmark synthetic-nb201 --trials 3 --test-size 100 "
         "--preset full --predictors sotle --out o"]
+
+
+def test_cli_report_from_store_and_snapshot_and_its_bad_input(store, tmp_path):
+    out = tmp_path / "from-store"
+    result = runner.invoke(app, ["report", "--store", str(store), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"wrote {out / 'report.html'}"
+    snapshot, _ = dump(store, tmp_path / "snap.jsonl.gz")
+    again = tmp_path / "from-snapshot"
+    result = runner.invoke(app, ["report", "--snapshot", str(snapshot), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    assert f"predbench report --snapshot {snapshot}" in (again / "report.html").read_text()
+    for args, fragment in ((["--store", str(tmp_path / "none.db")], "no results store"),
+                           (["--store", str(store), "--snapshot", str(snapshot)],
+                            "pass one of them"),
+                           (["--snapshot", str(store)], "not a readable gzip snapshot")):
+        bad = runner.invoke(app, ["report", *args, "--out", str(tmp_path / "bad")])
+        assert bad.exit_code == 2 and "Traceback" not in bad.output, bad.output
+        assert fragment in bad.output and len(bad.output.strip().splitlines()) == 1
 
 
 def _browser() -> tuple[str, str]:
