@@ -123,8 +123,14 @@ def test_a_benchmark_missing_on_a_worker_stops_the_sweep_with_one_clear_error(tm
 
 
 @on_ray
-def test_search_on_ray_stores_the_runs_of_this_process(synthetic_bench_dir, tmp_path):
-    spec = SearchSpec(str(synthetic_bench_dir), "evolution", "test-surrogate", queries=20)
+@pytest.mark.parametrize("method,predictor,extra", [
+    ("evolution", "test-surrogate", {"queries": 20}),
+    ("early_stop", "sotle", {"queries": 40}),  # multi-fidelity
+    ("nsga", None, {"queries": 20, "objectives": ("params",)}),  # two objectives
+])
+def test_search_on_ray_stores_the_runs_of_this_process(synthetic_bench_dir, tmp_path, method,
+                                                       predictor, extra):
+    spec = SearchSpec(str(synthetic_bench_dir), method, predictor, **extra)
     stored = {}
     for where, jobs in (("process", 1), ("ray", 2)):
         with SearchStore(tmp_path / f"{where}.db") as db:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.search import SearchSpec, SearchStore, execute, run_once
+from benchmarks.search import SearchSpec, SearchStore, execute, run_once, search_command
 from benchmarks.search.context import RunContext
 from benchmarks.search.fidelity import FidelityOracle
 from benchmarks.search.multifidelity import bracket_sizes, promote, run_bracket, rung_epochs
@@ -147,3 +147,17 @@ def test_early_stopping_refuses_a_predictor_without_curves(bench, tmp_path):
     with pytest.raises(SearchSetupError, match="reads no learning curves"):
         with SearchStore(tmp_path / "s.db") as db:
             execute(spec, 1, db, bench=bench)
+
+
+def test_search_command_writes_the_time_report(bench, tmp_path):
+    bench.save(tmp_path / "bench")
+    budget = float(bench.train_cost(np.arange(len(bench))).mean()) * 15
+    paths = search_command(benchmark=str(tmp_path / "bench"), method="random,sh", runs=3,
+                           queries=80, time_budget=budget, store=tmp_path / "s.db",
+                           out=tmp_path / "out", task_timeout=0)
+    names = sorted(p.name for p in paths)
+    assert "synthetic-mf-time-table.md" in names and "synthetic-mf-time-regret.png" in names
+    table = (tmp_path / "out" / "synthetic-mf-time-table.md").read_text()
+    assert "| sh (n=3) |" in table and "second training seed" in table
+    # the query-budget report holds the full-fidelity configuration only
+    assert "sh" not in (tmp_path / "out" / "synthetic-mf-search-table.csv").read_text()

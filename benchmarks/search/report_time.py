@@ -139,6 +139,9 @@ def write_time_report(store: SearchStore, keys: Sequence[str], land: Landscape,
                   "value minus the incumbent's; runs whose incumbent has no second run are "
                   "left out):", ""]
         lines += budget_table(at2, budgets, "s", 3, "second-seed regret")
+        defined = ", ".join(f"{label}: {int(np.isfinite(m[:, -1]).sum())}/{len(m)}"
+                            for label, m in at2.items())
+        lines += ["", f"Runs whose final incumbent has a second run: {defined}."]
     md = out / f"{stem}-time-table.md"
     md.write_text("\n".join(lines) + "\n")
     png = _plot(panels, out / f"{stem}-time-regret.png")
