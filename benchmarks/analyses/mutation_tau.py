@@ -161,8 +161,10 @@ def family_means(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _budget(row: pd.Series) -> str:
-    return f"{int(row['train_size'])}" + (f", {int(row['fidelity'])} ep" if row["fidelity"]
-                                          else "")
+    """``100`` (labels), ``4 ep`` (epochs read), ``100, 4 ep`` (both)."""
+    parts = ([str(int(row["train_size"]))] if row["train_size"] else []) + (
+        [f"{int(row['fidelity'])} ep"] if row["fidelity"] else [])
+    return ", ".join(parts) or "0"
 
 
 def markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
@@ -216,6 +218,13 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> Path:
     lo = float(np.nanmin(table[["uniform_kendall", "mutation_kendall"]].to_numpy())) - 0.05
     hi = float(np.nanmax(table[["uniform_kendall", "mutation_kendall"]].to_numpy())) + 0.05
     left.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--", label="equal tau")
+    if table["uniform_ceiling"].notna().any():
+        for line, side in ((left.axvline, "uniform"), (left.axhline, "mutation")):
+            value = float(table[f"{side}_ceiling"].mean())
+            line(value, color="grey", lw=0.8, ls=":")
+            left.annotate(f"noise ceiling, {side} ({value:.2f})", (value, value), fontsize=6,
+                          color="grey", rotation=90 if side == "uniform" else 0,
+                          textcoords="offset points", xytext=(2, -60 if side == "uniform" else 2))
     left.set_xlabel("Kendall tau, uniform test set (cells)")
     left.set_ylabel("Kendall tau, mutation test set")
     left.legend(fontsize=7)
