@@ -146,9 +146,9 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     """Tasks of every registered (or listed) predictor, each over its own experiment's grid.
 
     ``preset`` (``predictors.registry.PRESETS``) picks the settings: ``full`` the study's grids
-    and defaults, the others the quick grid with each predictor's lighter settings. Quick
-    settings this benchmark cannot serve (e.g. tabulated proxy scores it does not have) fall
-    back to the standard ones. Predictors that cannot run on this benchmark (e.g.
+    and defaults, the others the quick grid with each predictor's lighter settings. A quick
+    setting this benchmark cannot serve (e.g. tabulated proxy scores it does not have) is
+    dropped (``_servable_quick``). Predictors that cannot run on this benchmark (e.g.
     learning-curve ones without curves, or live ones without a live source) are skipped with a
     warning naming the reasons.
     """
@@ -159,8 +159,8 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     skipped: dict[str, list[str]] = {}
     for name in names:
         params = preset_params(name, preset)
-        if preset == "quick" and incompatibilities(bench, make(name, **params).data_needs()):
-            params = preset_params(name, "standard")
+        if preset == "quick":
+            params = _servable_quick(bench, name)
         try:
             tasks += build_tasks(bench, name, params, trials=trials, test_size=test_size,
                                  full=full, benchmark_ref=benchmark)
@@ -172,6 +172,23 @@ def build_reproduce_tasks(benchmark: str, *, predictors: Iterable[str] | None = 
     for reason, skipped_names in skipped.items():
         log.warning("%s: skipping %s (%s)", bench.name, ", ".join(skipped_names), reason)
     return tasks
+
+
+def _servable_quick(bench: TabularBenchmark, name: str) -> dict[str, Any]:
+    """``name``'s quick settings, less those this benchmark cannot serve: all of them, else
+    all but one (each tried in turn), else the standard ones."""
+    standard = preset_params(name, "standard")
+    quick = preset_params(name, "quick")
+    candidates = [quick]
+    for key in get(name).quick_params:
+        reverted = {k: v for k, v in quick.items() if k != key}
+        if key in standard:
+            reverted[key] = standard[key]
+        candidates.append(reverted)
+    for params in candidates:
+        if not incompatibilities(bench, make(name, **params).data_needs()):
+            return params
+    return standard
 
 
 def quick_settings(tasks: Sequence[EvalTask]) -> dict[str, dict[str, Any]]:

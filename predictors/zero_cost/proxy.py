@@ -203,6 +203,8 @@ def _proxy_class(measure_name: str) -> type[ZeroCostProxy]:
     if measure_name in recent_measures.RECOMMENDED_BATCH:  # the paper's batch size by default
         attrs["__annotations__"] = {"batch_size": "int"}
         attrs["batch_size"] = recent_measures.RECOMMENDED_BATCH[measure_name]
+    if measure_name == "tenas_ntk":  # one backward pass per sample: the first run takes 16
+        attrs["quick_params"] = {**ZeroCostProxy.quick_params, "batch_size": 16}
     if measure_name == "tenas_lr":
         attrs["network_overrides"] = recent_measures.TENAS_LR_NETWORK
         attrs["measure_options"] = recent_measures.TENAS_LR_OPTIONS
