@@ -15,7 +15,7 @@ Thompson sampling, which draws from N(mean, std) and so uses the std directly), 
   surrogate, one panel per train size (the diagonal is perfect calibration; below it the std is
   too small, above it too large);
 - ``calibration_vs_bo.csv`` / ``.md`` / ``.png``: across the surrogates with a std, the rank
-  correlation of each calibration metric (and of Kendall tau, for contrast) with the BO
+  correlation of each calibration metric, the mean std and Kendall tau with the BO
   search's queries to the top 1% / 0.1%, with bootstrap intervals, and the scatter plots.
 
 Surrogates without a std of their own run BO on a bootstrap ensemble's spread
@@ -72,8 +72,9 @@ log = logging.getLogger(__name__)
 #: Per-record columns of the calibration table, in order.
 TABLE_METRICS = ("kendall", "nll", "crps", "mean_std", "coverage@0.68", "coverage@0.95",
                  "calibration_error")
-#: Offline metrics related to the search outcomes here (Kendall tau for contrast).
-RELATED = ("calibration_error", "nll", "crps", "kendall")
+#: Offline metrics related to the search outcomes here (the mean std, how much a Thompson draw
+#: can move a candidate, and Kendall tau, for contrast).
+RELATED = ("calibration_error", "nll", "crps", "mean_std", "kendall")
 OUTCOMES = ("mean_queries_top1%", "mean_queries_top0.1%")
 
 
@@ -155,13 +156,19 @@ def scatter_plot(joined: pd.DataFrame, metrics: tuple[str, ...], outcome: str, p
 
 
 def correlations_markdown(corr: pd.DataFrame) -> str:
-    """Spearman and Kendall tau with their 95% bootstrap intervals, one row per pair."""
+    """Spearman and Kendall tau with their 95% bootstrap intervals over surrogates, and the
+    Spearman interval with each surrogate's search runs resampled too, one row per pair."""
     rows = pd.DataFrame({
         "method": corr["method"], "offline metric": corr["offline_metric"],
         "search outcome": corr["outcome"], "surrogates": corr["n"],
         "Spearman [95%]": corr.apply(format_interval, axis=1, name="spearman"),
         "Kendall [95%]": corr.apply(format_interval, axis=1, name="kendall"),
     })
+    if "spearman_runs_low" in corr:
+        rows["Spearman, runs resampled too [95%]"] = [
+            "n/a" if pd.isna(lo) else f"[{lo:+.2f}, {hi:+.2f}]"
+            for lo, hi in zip(corr["spearman_runs_low"], corr["spearman_runs_high"],
+                              strict=True)]
     return markdown(rows)
 
 
@@ -191,13 +198,15 @@ def write_report(ev: Evidence, out: Path, boot: int) -> list[Path]:
     corr = correlation_table(offline, bo, RELATED, OUTCOMES, boot=boot)
     corr.to_csv(out / "calibration_vs_bo.csv", index=False)
     joined = bo.set_index("surrogate").join(offline, how="inner")
-    keep = ["label", "runs", *OUTCOMES, "reached_top0.1%", *RELATED]
+    keep = ["label", "runs", "mean_queries_top1%", "ci95_top1%", "mean_queries_top0.1%",
+            "ci95_top0.1%", "reached_top0.1%", *RELATED]
     (out / "calibration_vs_bo.md").write_text(
         f"# Calibration against BO search speed on {name}\n\n{note}\n"
         "Per surrogate: mean queries to the top 1% / 0.1% (unreached runs count as the budget) "
         "and the offline metrics (means over train sizes and trials).\n\n"
         + markdown(joined[keep].reset_index()) + "\nRank correlations across surrogates "
-        "(95% bootstrap intervals over surrogates):\n\n" + correlations_markdown(corr))
+        "(95% bootstrap intervals over surrogates, and with each surrogate's search runs "
+        "resampled too):\n\n" + correlations_markdown(corr))
     paths += [out / "calibration_vs_bo.csv", out / "calibration_vs_bo.md",
               scatter_plot(joined, RELATED, OUTCOMES[0], out / "calibration_vs_bo.png",
                            f"{name}: BO ({ev.setup.acquisition}) queries to the top 1% "

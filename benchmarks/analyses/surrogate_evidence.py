@@ -43,7 +43,7 @@ from benchmarks.checks import OptionError
 from benchmarks.executor import make_executor
 from benchmarks.experiments import build_tasks, run_sweep
 from benchmarks.harness import EvalTask
-from benchmarks.search.report import TOP_FRACTIONS, queries_to_reach
+from benchmarks.search.report import TOP_FRACTIONS, mean_band, queries_to_reach
 from benchmarks.search.runner import SearchSpec, execute_all, landscape
 from benchmarks.search.store import SearchStore
 from benchmarks.store import ResultStore
@@ -253,7 +253,8 @@ def search_outcomes(setup: Setup, bench: TabularBenchmark,
                     where: dict[tuple[str, str], SearchStore],
                     reference: SearchStore | None) -> pd.DataFrame:
     """Per (method, surrogate): runs, source, and per top fraction the median queries to reach
-    (NaN: not reached by half the runs), the runs reaching and the restricted mean."""
+    (NaN: not reached by half the runs), the runs reaching, and the restricted mean with the
+    half-width of its 95% t-interval over runs."""
     land = landscape(bench, None)
     rows = []
     for (method, name), spec in specs.items():
@@ -271,7 +272,10 @@ def search_outcomes(setup: Setup, bench: TabularBenchmark,
             tag = f"top{frac * 100:g}%"
             row[f"median_queries_{tag}"] = median if np.isfinite(median) else np.nan
             row[f"reached_{tag}"] = int(np.sum(np.isfinite(with_inf)))
+            row[f"queries_{tag}"] = counted.tolist()
             row[f"mean_queries_{tag}"] = float(counted.mean())
+            _, low, high = mean_band(counted.reshape(-1, 1))
+            row[f"ci95_{tag}"] = float(high[0] - low[0]) / 2
         row["final_regret"] = float(np.mean([t.regret[-1] for t in trajs]))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -302,15 +306,45 @@ def rank_correlation(x: Sequence[float], y: Sequence[float], boot: int = 2000
     return out
 
 
+def run_noise_interval(x: Sequence[float], runs: Sequence[Sequence[float]], boot: int = 2000,
+                       seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of Spearman between ``x`` and the mean of each item's ``runs``,
+    resampling the items *and* each picked item's runs: the interval a search's run-to-run
+    noise leaves on top of the choice of surrogates."""
+    from scipy import stats
+
+    xa = np.asarray(x, dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(boot):
+        pick = rng.integers(len(xa), size=len(xa))
+        means = [float(np.mean(rng.choice(runs[i], size=len(runs[i])))) for i in pick]
+        if np.all(xa[pick] == xa[pick][0]) or np.all(np.array(means) == means[0]):
+            continue
+        draws.append(stats.spearmanr(xa[pick], means).statistic)
+    if not draws:
+        return np.nan, np.nan
+    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+
+
 def correlation_table(offline: pd.DataFrame, outcomes: pd.DataFrame, metrics: Sequence[str],
                       targets: Sequence[str], boot: int = 2000) -> pd.DataFrame:
-    """Per (method, offline metric, search outcome): the rank correlations across surrogates."""
+    """Per (method, offline metric, search outcome): the rank correlations across surrogates,
+    and where the outcome's per-run values are at hand (``queries_<top>`` beside
+    ``mean_queries_<top>``) the Spearman interval with the runs resampled too."""
     rows = []
     for method, part in outcomes.groupby("method", sort=False):
         joined = part.set_index("surrogate").join(offline, how="inner")
         for metric in metrics:
             for target in targets:
                 corr = rank_correlation(joined[metric], joined[target], boot=boot)
+                per_run = target.removeprefix("mean_")
+                ok = joined[metric].notna()
+                corr.update(spearman_runs_low=np.nan, spearman_runs_high=np.nan)
+                if per_run in joined and corr["n"] >= 3:
+                    low, high = run_noise_interval(joined.loc[ok, metric].to_numpy(),
+                                                   list(joined.loc[ok, per_run]), boot)
+                    corr.update(spearman_runs_low=low, spearman_runs_high=high)
                 rows.append({"method": method, "offline_metric": metric, "outcome": target,
                              "higher_is_better": OFFLINE.get(metric), **corr})
     return pd.DataFrame(rows)

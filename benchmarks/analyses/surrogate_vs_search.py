@@ -133,21 +133,23 @@ def write_report(ev: Evidence, out: Path, boot: int) -> list[Path]:
     name = ev.bench.name
     offline = offline_table(ev.records)
     offline.to_csv(out / "offline.csv")
-    ev.outcomes.to_csv(out / "outcomes.csv", index=False)
+    ev.outcomes.to_csv(out / "outcomes.csv", index=False)  # per-run queries as JSON lists
     corr = correlation_table(offline, ev.outcomes, METRICS, OUTCOMES, boot=boot)
     corr.to_csv(out / "correlations.csv", index=False)
-    keep = ["method", "surrogate", "runs", "source", *OUTCOMES, "median_queries_top1%",
-            "reached_top0.1%"]
+    keep = ["method", "surrogate", "runs", "source", "mean_queries_top1%", "ci95_top1%",
+            "mean_queries_top0.1%", "ci95_top0.1%", "median_queries_top1%", "reached_top0.1%"]
     (out / "correlations.md").write_text(
         f"# Offline metrics against search speed on {name}\n\n{scale_note(ev)}\n"
         "Offline metrics per surrogate (means over train sizes and trials; NLL, CRPS and "
         "calibration error only for surrogates with a std):\n\n"
         + markdown(offline.reset_index()) + "\nSearch outcomes (mean queries: unreached runs "
-        "count as the budget; median: unreached runs count as never, empty when fewer than "
-        "half reach):\n\n" + markdown(ev.outcomes[keep], digits=1)
-        + "\nRank correlations across surrogates (95% bootstrap intervals over surrogates; "
-        "negative for tau/precision, positive for NLL/CRPS/calibration error means the metric "
-        "predicts a faster search):\n\n" + correlations_markdown(corr))
+        "count as the budget, ci95: half-width of its 95% t-interval over runs; median: "
+        "unreached runs count as never, empty when fewer than half reach):\n\n"
+        + markdown(ev.outcomes[keep], digits=1)
+        + "\nRank correlations across surrogates (95% bootstrap intervals over surrogates, "
+        "and with each surrogate's search runs resampled too; negative for tau/precision, "
+        "positive for NLL/CRPS/calibration error means the metric predicts a faster "
+        "search):\n\n" + correlations_markdown(corr))
     paths = [out / "offline.csv", out / "outcomes.csv", out / "correlations.csv",
              out / "correlations.md",
              scatter_grid(offline, ev.outcomes, out / "surrogate_vs_search.png",
