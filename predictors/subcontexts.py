@@ -1,9 +1,10 @@
-"""Contexts for the parts of a composite predictor, cut from the composite's own context.
+"""Contexts for the parts of a predictor, cut from the predictor's own context.
 
-A composite (OMNI, stacking) runs registered predictors on subsets of its labeled architectures;
+A composite (OMNI, stacking) runs registered predictors on subsets of its labeled architectures,
+and an encoded predictor with zero-cost features scores its labeled architectures with proxies;
 these helpers slice a ``FitContext`` row-wise and turn labeled rows into a ``QueryContext``, so a
-part never sees more than the composite was given. Each part gets its own generator derived from
-the composite's, so results depend on the seeds, not on the order parts run in.
+part never sees more than its owner was given. Each part gets its own generator derived from
+the owner's, so results depend on the seeds, not on the order parts run in.
 """
 
 from __future__ import annotations

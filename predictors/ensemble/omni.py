@@ -26,13 +26,14 @@ from sklearn.impute import SimpleImputer
 
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.ensemble import features as F
-from predictors.ensemble._contexts import child_rng, query_rows, with_rng
 from predictors.labels import LabelScale
 from predictors.model_based.base import EncodedPredictor
 from predictors.params import COUNT, Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
+from predictors.subcontexts import child_rng, query_rows, with_rng
 from predictors.tuning import Trial, check_objective, cv_search, kfold
+from predictors.zero_cost import features as ZC
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Omni(Predictor):
         return needs
 
     def _zero_cost_members(self) -> list[Predictor]:
-        return F.zero_cost_members(self.measures, self.zc_batch_size, "omni", self.zc_source)
+        return ZC.zero_cost_members(self.measures, self.zc_batch_size, "omni", self.zc_source)
 
     def _booster(self) -> EncodedPredictor:
         booster = make(self.model, **dict(self.model_params or {}))
@@ -115,7 +116,7 @@ class Omni(Predictor):
             self._sotle_col = sum(b.shape[1] for b in blocks)  # SoTL-E leads the curve block
             blocks.append(F.curve_block(archs, ctx, "omni"))
         if self.use_zero_cost:
-            blocks.append(F.zero_cost_block(self._members, archs, ctx))
+            blocks.append(ZC.zero_cost_block(self._members, archs, ctx))
         return np.concatenate(blocks, axis=1)
 
     # --- protocol -----------------------------------------------------------------------------
@@ -124,7 +125,7 @@ class Omni(Predictor):
         self._scale = LabelScale.fit(ctx.labels, "omni")
         yz = self._scale.scale(ctx.labels)
         self._members = self._zero_cost_members() if self.use_zero_cost else []
-        F.fit_members(self._members, ctx)
+        ZC.fit_members(self._members, ctx)
         archs = list(ctx.archs)
         raw = self._features(archs, query_rows(ctx, np.arange(len(archs)), child_rng(ctx.rng)))
         self._imputer = SimpleImputer(strategy="median", keep_empty_features=True)

@@ -16,10 +16,10 @@ import numpy as np
 from scipy.optimize import nnls
 
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
-from predictors.ensemble._contexts import child_rng, fit_subset, query_rows, with_rng
 from predictors.params import Interval
 from predictors.registry import make, register
 from predictors.spaces.base import Arch
+from predictors.subcontexts import child_rng, fit_subset, query_rows, with_rng
 from predictors.tuning import kfold, out_of_fold
 
 log = logging.getLogger(__name__)
