@@ -31,6 +31,14 @@ def test_conformance(check):
     check()
 
 
+#: Encoded predictors of each kind of input, with tabulated zero-cost scores as extra features
+#: (columns of a vector encoding; graph-level features of a graph network).
+@parametrize_with_checks(["xgb", "mlp", "gcn", "bonas", "gates"],
+                         params={"zc_features": ("synflow", "jacov")})
+def test_conformance_with_zero_cost_features(check):
+    check()
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_own_settings_pass_the_parameter_check_and_bounds_bite(name):
     cls = available()[name]

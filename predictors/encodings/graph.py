@@ -5,7 +5,9 @@ Both return a ``GraphBatch`` of padded arrays, one graph per (architecture, cell
 - ``adjacency``: float32 ``[n_archs, n_cells, N, N]`` directed edges ``i -> j`` (no self loops);
 - ``features``: float32 ``[n_archs, n_cells, N, F]`` one-hot node labels over ``labels``
   (``input``, the space's vocabulary, ``output``, and for BONAS ``global``);
-- ``mask``: bool ``[n_archs, n_cells, N]``, True for real nodes (padding rows are all zero).
+- ``mask``: bool ``[n_archs, n_cells, N]``, True for real nodes (padding rows are all zero);
+- ``graph_features``: optional float32 ``[n_archs, k]`` per-architecture features a predictor
+  joins to its graph embedding before the head (e.g. zero-cost scores); None from the encoders.
 
 ``N`` is ``space.max_nodes`` where declared (else the largest graph in the batch, plus one for
 BONAS's global node), so widths are fixed per space.
@@ -28,6 +30,7 @@ class GraphBatch:
     features: np.ndarray
     mask: np.ndarray
     labels: tuple[str, ...]
+    graph_features: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.adjacency.shape[0]

@@ -4,6 +4,13 @@ A model-based predictor encodes the labeled architectures, standardizes their la
 model on them (optionally after a cross-validated hyperparameter search) and answers queries on
 the label scale. Subclasses implement ``train`` and ``predict`` on encoded data; composites
 (OMNI) drive a model-based predictor through the same public methods.
+
+``zc_features`` (e.g. ``("jacov", "synflow")``) augments the encoding with zero-cost scores
+(NAS-Bench-Suite-Zero's zero-cost-augmented encodings): read from the benchmark's table
+(``zc_source="table"``, charged their tabulated compute time) or computed live, standardized on
+the labeled architectures (``predictors.zero_cost.features``), and appended as columns to a
+vector encoding or as graph-level features (``GraphBatch.graph_features``) that graph
+predictors concatenate before their head. ``zc_input`` declares which a predictor takes.
 """
 
 from __future__ import annotations
@@ -16,12 +23,22 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from predictors.base import FitContext, Prediction, Predictor, QueryContext
+from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
 from predictors.encodings import encode
+from predictors.encodings.graph import GraphBatch
 from predictors.labels import LabelScale
-from predictors.params import COUNT, FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY, Interval
+from predictors.params import (
+    COUNT,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    Interval,
+    ParamError,
+)
 from predictors.spaces.base import Arch, SearchSpace
 from predictors.tuning import cv_search, kfold
+from predictors.zero_cost.features import ZeroCostFeatures
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +96,21 @@ class EncodedPredictor(Predictor):
 
     Subclasses set ``encoding``, list their tunable hyperparameters in ``tunable`` (attribute
     names; their current values are the defaults), and implement ``train``/``predict``; those
-    with a cross-validated search derive from ``TunablePredictor``.
+    with a cross-validated search derive from ``TunablePredictor``. ``zc_features`` names
+    zero-cost measures whose scores augment the encoding (none by default).
     """
 
     encoding: ClassVar[str] = "adjacency_one_hot"
     predicts_objective = True
     experiment = "vary_train_size"
     tunable: ClassVar[tuple[str, ...]] = ()
+    #: How zero-cost features join the input: "columns" appended to a vector encoding,
+    #: "graph" as ``GraphBatch.graph_features`` (the model reads them), None: not supported.
+    zc_input: ClassVar[str | None] = "columns"
+
+    zc_features: tuple[str, ...] = ()
+    zc_source: str = "table"
+    zc_batch_size: int = 64
     #: Intervals of the hyperparameter names the model-based predictors share.
     param_bounds: ClassVar[dict[str, Interval]] = {
         **dict.fromkeys(("num_ensemble", "num_layers", "layer_width", "batch_size", "epochs",
@@ -102,6 +127,7 @@ class EncodedPredictor(Predictor):
         "dropout": Interval(0, 1, open_high=True),
         "num_leaves": Interval(2),
         "min_samples_split": Interval(2),
+        "zc_batch_size": COUNT,
     }
 
     # --- the encoded-regressor interface (subclasses implement the first three) -------------
@@ -129,6 +155,57 @@ class EncodedPredictor(Predictor):
         """The hyperparameters ``fit`` trains with: the defaults."""
         return self.defaults()
 
+    # --- zero-cost features -------------------------------------------------------------------
+    def data_needs(self) -> DataNeeds:
+        """The class's needs, plus the zero-cost members' (tabulated scores and their costs, or
+        live data) when ``zc_features`` names any."""
+        if not self.zc_features:
+            return self.needs
+        return self.needs.union(self._zero_cost().needs())
+
+    def _zero_cost(self) -> ZeroCostFeatures:
+        """The zero-cost block of ``zc_features``; ``ParamError`` for settings it cannot take."""
+        who = self.name or type(self).__name__
+        if self.zc_input is None:
+            raise ParamError(f"{who} takes no zero-cost features (its input is neither a vector "
+                             "nor a graph encoding); drop zc_features, or use e.g. xgb, mlp, gcn "
+                             "or gates")
+        if self.needs.unlabeled_factor > 0:
+            raise ParamError(f"{who}: zero-cost features are not given to its unlabeled "
+                             "architectures; drop zc_features")
+        block = ZeroCostFeatures(tuple(self.zc_features), self.zc_source,
+                                 int(self.zc_batch_size), who)
+        try:
+            block.members()
+        except ValueError as exc:  # an unknown source, or a measure that is no zero-cost score
+            raise ParamError(str(exc)) from exc
+        return block
+
+    def _with_zero_cost(self, x: Any, z: np.ndarray) -> Any:
+        """Encoded ``x`` with the feature block ``z`` joined as ``zc_input`` says."""
+        if self.zc_input == "graph" and isinstance(x, GraphBatch):
+            return dataclasses.replace(x, graph_features=z.astype(np.float32))
+        if self.zc_input == "columns" and isinstance(x, np.ndarray) and x.ndim == 2:
+            return np.concatenate([x.astype(float), z], axis=1)
+        raise TypeError(f"{self.name}: cannot join zero-cost features ({self.zc_input}) to a "
+                        f"{type(x).__name__} encoding")
+
+    def _fit_inputs(self, ctx: FitContext) -> Any:
+        """The labeled architectures' model inputs; fixes the zero-cost features' scaling."""
+        x = self._encode(ctx.archs, ctx.space)
+        self._zc: ZeroCostFeatures | None = None
+        if self.zc_features:
+            self._zc = self._zero_cost()
+            x = self._with_zero_cost(x, self._zc.fit(ctx))
+        return x
+
+    def _inputs(self, archs: Sequence[Arch], ctx: QueryContext) -> Any:
+        """The model inputs of queried ``archs``."""
+        x = self._encode(archs, ctx.space)
+        if self._zc is not None:
+            x = self._with_zero_cost(x, self._zc.transform(archs, ctx))
+        return x
+
     # --- the Predictor protocol ---------------------------------------------------------------
     def _encode(self, archs: Sequence[Arch], space: SearchSpace) -> Any:
         return encode(archs, self.encoding, space)
@@ -136,16 +213,20 @@ class EncodedPredictor(Predictor):
     def _fit(self, ctx: FitContext) -> None:
         self._scale = LabelScale.fit(ctx.labels, self.name)
         y = self._scale.scale(ctx.labels)
-        x = self._encode(ctx.archs, ctx.space)
+        x = self._fit_inputs(ctx)
         unlabeled = None
         if self.data_needs().unlabeled_factor > 0 and len(ctx.unlabeled):
             unlabeled = self._encode(ctx.unlabeled, ctx.space)
         hp = self.hyperparams(x, y, ctx.rng, ctx.device, unlabeled)
         self.best_hyperparams_ = hp
         self._model = self.train(x, y, hp, ctx.rng, ctx.device, unlabeled)
+        self._after_train(x, ctx.device)
+
+    def _after_train(self, x: Any, device: str) -> None:
+        """Hook run with the training inputs once the model is trained."""
 
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
-        x = self._encode(archs, ctx.space)
+        x = self._inputs(archs, ctx)
         return Prediction(*self._scale.unscale(*self.predict(self._model, x, ctx.device)))
 
 

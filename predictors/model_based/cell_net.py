@@ -19,25 +19,27 @@ from torch import nn
 from predictors.base import DataNeeds
 from predictors.model_based._torch import predict_batched, train_regressor
 from predictors.model_based.base import derive_seed, torch_seeded
-from predictors.model_based.gnn import graph_tensors
+from predictors.model_based.gnn import extra_width, graph_tensors, with_graph_features
 from predictors.model_based.neural import NeuralPredictor
 from predictors.params import COUNT, Interval
 
 
 class CellNetwork(nn.Module):
-    """``encoder`` on every cell, cell vectors concatenated, an MLP head of one hidden layer."""
+    """``encoder`` on every cell, cell vectors concatenated (with any graph-level features), an
+    MLP head of one hidden layer."""
 
-    def __init__(self, encoder: nn.Module, width: int, n_cells: int) -> None:
+    def __init__(self, encoder: nn.Module, width: int, n_cells: int, extra_dim: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Sequential(nn.Linear(width * n_cells, width), nn.ReLU(),
+        self.head = nn.Sequential(nn.Linear(width * n_cells + extra_dim, width), nn.ReLU(),
                                   nn.Linear(width, 1))
 
-    def forward(self, feats: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor,
+                extra: torch.Tensor | None = None) -> torch.Tensor:
         b, c, n, f = feats.shape
         emb = self.encoder(feats.reshape(b * c, n, f), adj.reshape(b * c, n, n),
                            mask.reshape(b * c, n))
-        return self.head(emb.reshape(b, -1))
+        return self.head(with_graph_features(emb.reshape(b, -1), extra))
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,7 @@ class CellNetPredictor(NeuralPredictor):
     """
 
     encoding = "gcn"
+    zc_input = "graph"
     needs = DataNeeds(labels=True)
     param_bounds: ClassVar[dict[str, Interval]] = {"heads": COUNT, "pos_dim": COUNT}
 
@@ -102,7 +105,7 @@ class CellNetPredictor(NeuralPredictor):
         inputs = graph_tensors(x, device)
         with torch_seeded(derive_seed(rng), device) as gen:
             net = CellNetwork(self.build_encoder(inputs[0].shape[-1]), self.hidden,
-                              inputs[0].shape[1]).to(device)
+                              inputs[0].shape[1], extra_width(inputs)).to(device)
             train_regressor(net, inputs, torch.as_tensor(y, dtype=torch.float32, device=device),
                             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                             weight_decay=self.weight_decay, gen=gen, cosine=True,

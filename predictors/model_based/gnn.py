@@ -33,7 +33,7 @@ class DirectedGCN(nn.Module):
     """``num_layers`` GCN layers; each averages a forward-edge and a backward-edge convolution."""
 
     def __init__(self, in_dim: int, hidden: int, num_layers: int, n_cells: int,
-                 pool: str) -> None:
+                 pool: str, extra_dim: int = 0) -> None:
         from torch_geometric.nn import DenseGCNConv
 
         super().__init__()
@@ -41,7 +41,7 @@ class DirectedGCN(nn.Module):
         self.fwd = nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(dims, dims[1:], strict=False))
         self.bwd = nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(dims, dims[1:], strict=False))
         self.pool = pool
-        self.head = nn.Linear(hidden * n_cells, 1)
+        self.head = nn.Linear(hidden * n_cells + extra_dim, 1)
 
     def embed(self, feats: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``[B, cells, N, F]`` graphs -> ``[B, cells * hidden]`` embeddings."""
@@ -57,22 +57,37 @@ class DirectedGCN(nn.Module):
             emb = (x * w).sum(1) / w.sum(1).clamp_min(1.0)
         return emb.reshape(b, -1)
 
-    def forward(self, feats, adj, mask):
-        return self.head(self.embed(feats, adj, mask))
+    def forward(self, feats, adj, mask, extra=None):
+        return self.head(with_graph_features(self.embed(feats, adj, mask), extra))
+
+
+def with_graph_features(emb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+    """A graph embedding ``[B, H]`` with the per-architecture features ``[B, k]`` appended."""
+    return emb if extra is None else torch.cat([emb, extra], dim=-1)
 
 
 def graph_tensors(batch: Any, device: str) -> list[torch.Tensor]:
-    """Features, adjacency and mask of a ``GraphBatch`` as tensors on ``device``."""
-    return [
+    """Features, adjacency and mask of a ``GraphBatch`` as tensors on ``device``, and its
+    ``graph_features`` where it has them."""
+    tensors = [
         torch.as_tensor(batch.features, dtype=torch.float32, device=device),
         torch.as_tensor(batch.adjacency, dtype=torch.float32, device=device),
         torch.as_tensor(batch.mask, dtype=torch.bool, device=device),
     ]
+    if batch.graph_features is not None:
+        tensors.append(torch.as_tensor(batch.graph_features, dtype=torch.float32, device=device))
+    return tensors
+
+
+def extra_width(inputs: list[torch.Tensor]) -> int:
+    """The number of graph-level features in ``graph_tensors`` output (0 without them)."""
+    return inputs[3].shape[1] if len(inputs) > 3 else 0
 
 
 class _GCNBase(TunablePredictor, NeuralPredictor):
     tunable = ("hidden", "batch_size", "lr", "weight_decay")
     pool: ClassVar[str] = "mean"
+    zc_input = "graph"
 
     batch_size: int = 128
     epochs: int = 100
@@ -90,7 +105,7 @@ class _GCNBase(TunablePredictor, NeuralPredictor):
         inputs = graph_tensors(x, device)
         with torch_seeded(derive_seed(rng), device) as gen:
             net = DirectedGCN(inputs[0].shape[-1], int(hp["hidden"]), self.num_layers,
-                              inputs[0].shape[1], self.pool).to(device)
+                              inputs[0].shape[1], self.pool, extra_width(inputs)).to(device)
             train_regressor(net, inputs, torch.as_tensor(y, dtype=torch.float32, device=device),
                             epochs=self.epochs, batch_size=int(hp["batch_size"]),
                             lr=float(hp["lr"]), weight_decay=float(hp["weight_decay"]),
@@ -138,12 +153,15 @@ class BONASPredictor(_GCNBase):
 
     def train(self, x, y, hp, rng, device, unlabeled=None):
         net, inputs = self._train_gcn(x, y, hp, rng, device)
-        with torch.no_grad():
-            phi = net.embed(*inputs).cpu().numpy().astype(float)
-        return net, bayesian_ridge(phi, y)
+        return net, bayesian_ridge(self._basis(net, inputs), y)
 
     def predict(self, model, x, device):
         net, blr = model
-        with torch.no_grad():
-            phi = net.embed(*graph_tensors(x, device)).cpu().numpy().astype(float)
-        return ridge_predict(blr, phi)
+        return ridge_predict(blr, self._basis(net, graph_tensors(x, device)))
+
+    @staticmethod
+    @torch.no_grad()
+    def _basis(net: DirectedGCN, inputs: list[torch.Tensor]) -> np.ndarray:
+        """The regression's basis: the global node's embedding and any graph-level features."""
+        emb = with_graph_features(net.embed(*inputs[:3]), inputs[3] if len(inputs) > 3 else None)
+        return emb.cpu().numpy().astype(float)

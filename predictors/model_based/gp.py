@@ -98,6 +98,9 @@ class GPyTorchPosterior(EncodedPredictor):
         return self._gp_parts(self._model)
 
     def gp_inputs(self, archs: Sequence[Arch], space: SearchSpace) -> torch.Tensor:
+        if self.zc_features:
+            raise ValueError(f"{self.name}: gp_inputs encodes architectures only, but the GP was "
+                             "fitted with zc_features; fit it without them for acquisitions")
         gp, _ = self.gp_model()
         ref = next(gp.parameters())
         coords = self._gp_coords(self._model, self._encode(archs, space))

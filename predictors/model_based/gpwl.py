@@ -89,6 +89,7 @@ class GPWLPredictor(GPyTorchPosterior):
     needs = DataNeeds(labels=True)
     conformance_params: ClassVar[dict[str, Any]] = {"train_iters": 10}
     reproduce_params: ClassVar[dict[str, Any]] = {"train_iters": 50}
+    zc_input = None  # a kernel on subtree counts: no place for zero-cost scores
 
     h: int = 2
 

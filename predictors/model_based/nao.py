@@ -93,6 +93,7 @@ class NAOPredictor(TunablePredictor, NeuralPredictor):
     """NAO's encoder-regressor-decoder on the SemiNAS sequence encoding."""
 
     encoding = "seminas"
+    zc_input = None  # an encoder-decoder on token sequences: no place for zero-cost scores
     needs = DataNeeds(labels=True)
     tunable = ("hidden", "batch_size", "lr", "trade_off")
     conformance_params: ClassVar[dict[str, Any]] = {"epochs": 3, "hidden": 16, "emb": 8}

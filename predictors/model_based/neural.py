@@ -11,7 +11,7 @@ regression on the network's features (``output_on_label_scale``) regress the lab
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from predictors.base import FitContext, Prediction, QueryContext
 from predictors.labels import LabelScale
@@ -30,14 +30,16 @@ class NeuralPredictor(EncodedPredictor):
 
     def _fit(self, ctx: FitContext) -> None:
         check_loss(self.loss, self.name or type(self).__name__)
-        super()._fit(ctx)
         self._score_scale: LabelScale | None = None
+        super()._fit(ctx)
+
+    def _after_train(self, x: Any, device: str) -> None:
+        """A ranking-trained network's scores on its training inputs fix their scale."""
         if self.loss in RANKING_LOSSES and not self.output_on_label_scale:
-            scores = self.predict(self._model, self._encode(ctx.archs, ctx.space), ctx.device)[0]
-            self._score_scale = LabelScale.fit(scores, self.name)
+            self._score_scale = LabelScale.fit(self.predict(self._model, x, device)[0], self.name)
 
     def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
-        mean, std = self.predict(self._model, self._encode(archs, ctx.space), ctx.device)
+        mean, std = self.predict(self._model, self._inputs(archs, ctx), ctx.device)
         if self._score_scale is not None:  # ranking scores -> standardized label scale
             mean = self._score_scale.scale(mean)
             std = None if std is None else std / self._score_scale.std
