@@ -27,8 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from benchmarks.analyses.surrogate_evidence import (
     DEFAULT_SEARCH_STORE,
@@ -67,6 +66,9 @@ from benchmarks.calibration import COVERAGE_NAMES, LEVELS
 from benchmarks.checks import output_dir
 from benchmarks.mplot import pyplot
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
 #: Per-record columns of the calibration table, in order.
@@ -80,6 +82,8 @@ OUTCOMES = ("mean_queries_top1%", "mean_queries_top0.1%")
 
 def with_std(records: pd.DataFrame) -> pd.DataFrame:
     """The records of predictions with a std, with their calibration error."""
+    import pandas as pd
+
     out = records[records["has_std"].astype(bool)].copy()
     cols = [c for c in dict.fromkeys((*TABLE_METRICS, *COVERAGE_NAMES)) if c in out]
     out[cols] = out[cols].apply(pd.to_numeric, errors="coerce")
@@ -98,6 +102,8 @@ def calibration_table(records: pd.DataFrame) -> pd.DataFrame:
 
 def table_markdown(table: pd.DataFrame) -> str:
     """``calibration_table`` as markdown, ``mean ± std`` cells."""
+    import pandas as pd
+
     head = ["surrogate", "train size", "trials", "Kendall tau", "NLL", "CRPS", "mean std",
             "coverage 68%", "coverage 95%", "calibration error"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -158,6 +164,8 @@ def scatter_plot(joined: pd.DataFrame, metrics: tuple[str, ...], outcome: str, p
 def correlations_markdown(corr: pd.DataFrame) -> str:
     """Spearman and Kendall tau with their 95% bootstrap intervals over surrogates, and the
     Spearman interval with each surrogate's search runs resampled too, one row per pair."""
+    import pandas as pd
+
     rows = pd.DataFrame({
         "method": corr["method"], "offline metric": corr["offline_metric"],
         "search outcome": corr["outcome"], "surrogates": corr["n"],

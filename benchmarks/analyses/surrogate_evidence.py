@@ -32,10 +32,9 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
-import pandas as pd
 import typer
 
 from benchmarks.calibration import COVERAGE_NAMES, LEVELS
@@ -49,6 +48,9 @@ from benchmarks.search.store import SearchStore
 from benchmarks.store import ResultStore
 from benchmarks.tabular import TabularBenchmark
 from predictors.ranking import kendall_tau
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,8 @@ def harness_records(setup: Setup, bench: TabularBenchmark,
 
 def calibration_error(frame: pd.DataFrame) -> pd.Series:
     """Per record: mean absolute gap between observed and nominal coverage over ``LEVELS``."""
+    import pandas as pd
+
     cols = [c for c in COVERAGE_NAMES if c in frame]
     if not cols:
         return pd.Series(np.nan, index=frame.index)
@@ -176,6 +180,8 @@ def offline_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per surrogate: each offline metric's mean over train sizes and trials on the uniform test
     sets (NaN where the surrogate has no std), ``mutation_kendall`` the mean Kendall tau on the
     mutation test sets (NaN without them), and the uniform records averaged."""
+    import pandas as pd
+
     frame = frame.copy()
     if "test_distribution" not in frame:
         frame["test_distribution"] = "cells"
@@ -255,6 +261,8 @@ def search_outcomes(setup: Setup, bench: TabularBenchmark,
     """Per (method, surrogate): runs, source, and per top fraction the median queries to reach
     (NaN: not reached by half the runs), the runs reaching, and the restricted mean with the
     half-width of its 95% t-interval over runs."""
+    import pandas as pd
+
     land = landscape(bench, None)
     rows = []
     for (method, name), spec in specs.items():
@@ -332,6 +340,8 @@ def correlation_table(offline: pd.DataFrame, outcomes: pd.DataFrame, metrics: Se
     """Per (method, offline metric, search outcome): the rank correlations across surrogates,
     and where the outcome's per-run values are at hand (``queries_<top>`` beside
     ``mean_queries_<top>``) the Spearman interval with the runs resampled too."""
+    import pandas as pd
+
     rows = []
     for method, part in outcomes.groupby("method", sort=False):
         joined = part.set_index("surrogate").join(offline, how="inner")
@@ -352,6 +362,8 @@ def correlation_table(offline: pd.DataFrame, outcomes: pd.DataFrame, metrics: Se
 
 def format_interval(row: pd.Series, name: str) -> str:
     """``rho [low, high]`` of a correlation row, ``n/a`` where undefined."""
+    import pandas as pd
+
     if pd.isna(row[name]):
         return "n/a"
     return f"{row[name]:+.2f} [{row[f'{name}_low']:+.2f}, {row[f'{name}_high']:+.2f}]"
@@ -359,6 +371,8 @@ def format_interval(row: pd.Series, name: str) -> str:
 
 def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     """A plain markdown table of ``frame`` (index dropped), floats to ``digits`` decimals."""
+    import pandas as pd
+
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in frame.iterrows():

@@ -24,9 +24,8 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from benchmarks.analyses.calibration_report import correlations_markdown
@@ -62,6 +61,9 @@ from benchmarks.analyses.surrogate_evidence import (
 )
 from benchmarks.checks import OptionError, names, output_dir
 from benchmarks.mplot import pyplot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

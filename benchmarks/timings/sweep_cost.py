@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def cost_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
     """Evaluations, worker-seconds and share of the total per value of column ``by``."""
+    import pandas as pd
+
     data = frame.assign(wall_s=pd.to_numeric(frame["wall_s"], errors="coerce").fillna(0.0))
     table = data.groupby(by).agg(evaluations=("wall_s", "size"), worker_s=("wall_s", "sum"))
     table["share"] = table["worker_s"] / max(float(table["worker_s"].sum()), 1e-12)
@@ -27,6 +31,8 @@ def cost_table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def _set(value: object) -> bool:
+    import pandas as pd
+
     return isinstance(value, (list, tuple, dict)) or bool(pd.notna(value))
 
 
@@ -49,6 +55,8 @@ def command(
     top: Annotated[int, typer.Option(help="Most expensive predictors listed.")] = 10,
 ) -> None:
     """Worker-seconds per predictor family and per predictor of a store's evaluations."""
+    import pandas as pd
+
     from benchmarks.snapshot import read_frame
 
     if cores < 1 or top < 0:
