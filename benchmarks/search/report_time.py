@@ -209,8 +209,9 @@ def _plot_fronts(store: SearchStore, trajs: dict[str, list[Trajectory]],
     members = land.members
     ax.scatter(raw[members, 1], raw[members, 0], s=3, color="0.85", label="all cells")
     true = objectives.true_front[np.argsort(raw[objectives.true_front, 1])]
-    ax.step(raw[true, 1], raw[true, 0], where="post", color="black", linewidth=1.2,
-            label=f"true front ({len(true)} cells)")
+    ax.step(raw[true, 1], raw[true, 0], where="post", color="black", linewidth=1.2)
+    ax.scatter(raw[true, 1], raw[true, 0], s=40, marker="x", color="black",
+               label=f"true front ({len(true)} cells)")
     styles = _curve_styles(len(trajs))
     markers = "osD^v<>ph*"
     for i, (key, ts) in enumerate(trajs.items()):
