@@ -488,6 +488,7 @@ ANALYSES = {
     "calibration": "benchmarks.analyses.calibration_report",
     "surrogate-vs-search": "benchmarks.analyses.surrogate_vs_search",
     "mutation-tau": "benchmarks.analyses.mutation_tau",
+    "loss-comparison": "benchmarks.analyses.loss_comparison",
 }
 #: ``predbench bench NAME``: the module and command function of each timing.
 TIMINGS = {
