@@ -21,14 +21,17 @@ def test_styles_colour_by_family_and_tell_predictors_apart_within_it():
     assert len(set(zero_cost)) == len(zero_cost)  # hollow markers once the filled ones run out
 
 
+def _summary(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
+    """A summary frame of (predictor, family, time, tau) rows at one budget."""
+    return pd.DataFrame([{"predictor": p, "family": f, "train_size": 10,
+                          "fidelity": float("nan"), "init_time_s_mean": t,
+                          "query_time_s_mean": t, "kendall_mean": k, "cost_estimated": False,
+                          "label_source": "other-seed"} for p, f, t, k in rows])
+
+
 def test_pareto_legend_groups_families_and_numbers_the_front(tmp_path, monkeypatch):
-    rows = [("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
-            ("synflow", "zero_cost", 0.1, 0.3), ("snip", "zero_cost", 0.2, 0.1)]
-    summary = pd.DataFrame([{"predictor": p, "family": f, "train_size": 10,
-                             "fidelity": float("nan"), "init_time_s_mean": t,
-                             "query_time_s_mean": t, "kendall_mean": k,
-                             "cost_estimated": False, "label_source": "other-seed"}
-                            for p, f, t, k in rows])
+    summary = _summary([("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
+                        ("synflow", "zero_cost", 0.1, 0.3), ("snip", "zero_cost", 0.2, 0.1)])
     figures = []
     monkeypatch.setattr(plots.plt, "close", figures.append)
     path = plots.plot_pareto(summary, "init", tmp_path / "p.png", "title")
@@ -50,13 +53,8 @@ def test_pareto_legend_groups_families_and_numbers_the_front(tmp_path, monkeypat
 
 
 def test_family_panels_show_each_family_in_colour_over_the_rest_in_grey(tmp_path, monkeypatch):
-    rows = [("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
-            ("synflow", "zero_cost", 0.1, 0.3), ("valacc", "learning_curve", 5.0, 0.6)]
-    summary = pd.DataFrame([{"predictor": p, "family": f, "train_size": 10,
-                             "fidelity": float("nan"), "init_time_s_mean": t,
-                             "query_time_s_mean": t, "kendall_mean": k,
-                             "cost_estimated": True, "label_source": "other-seed"}
-                            for p, f, t, k in rows])
+    summary = _summary([("xgb", "model_based", 1.0, 0.5), ("gp", "model_based", 2.0, 0.7),
+                        ("synflow", "zero_cost", 0.1, 0.3), ("valacc", "learning_curve", 5.0, 0.6)])
     figures = []
     monkeypatch.setattr(plots.plt, "close", figures.append)
     path = plots.plot_pareto_families(summary, "query", tmp_path / "f.png", "title")
