@@ -187,6 +187,9 @@ def write_pareto_report(store: SearchStore, keys: Sequence[str], objectives: Obj
              f"{objectives.true_hv:.4f}. Median hypervolume regret [25th, 75th percentile] "
              "over runs after each number of queries.", ""]
     lines += budget_table(at, budgets, "queries", 4, "HV regret")
+    exact = ", ".join(f"{label}: {int(np.sum(m[:, -1] <= 1e-12))}/{len(m)}"
+                      for label, m in by_query.items())
+    lines += ["", f"Runs whose front after {queries} queries is the true front: {exact}."]
     md = out / f"{stem}-hv-table.md"
     md.write_text("\n".join(lines) + "\n")
     fronts = _plot_fronts(store, trajs, objectives, out / f"{stem}-fronts.png")
