@@ -107,6 +107,13 @@ def _label(store: SearchStore, key: str, runs: int) -> str:
     return f"{store.label(key)} (n={runs})"
 
 
+def _predictor_seconds(store: SearchStore, trajs: dict[str, list[Trajectory]]) -> str:
+    spent = ", ".join(f"{_label(store, k, len(t))}: "
+                      f"{np.mean([tr.predictor_s[-1] for tr in t]):.1f}" for k, t in trajs.items())
+    return ("Mean predictor seconds per run (measured wall time of predictors and models plus "
+            f"any tabulated proxy time read): {spent}.")
+
+
 def write_time_report(store: SearchStore, keys: Sequence[str], land: Landscape,
                       out: str | Path, stem: str) -> list[Path]:
     """Regret against simulated time of ``keys`` (one time budget): plot and markdown table."""
@@ -142,6 +149,7 @@ def write_time_report(store: SearchStore, keys: Sequence[str], land: Landscape,
         defined = ", ".join(f"{label}: {int(np.isfinite(m[:, -1]).sum())}/{len(m)}"
                             for label, m in at2.items())
         lines += ["", f"Runs whose final incumbent has a second run: {defined}."]
+    lines += ["", _predictor_seconds(store, trajs)]
     md = out / f"{stem}-time-table.md"
     md.write_text("\n".join(lines) + "\n")
     png = _plot(panels, out / f"{stem}-time-regret.png")
@@ -189,7 +197,8 @@ def write_pareto_report(store: SearchStore, keys: Sequence[str], objectives: Obj
     lines += budget_table(at, budgets, "queries", 4, "HV regret")
     exact = ", ".join(f"{label}: {int(np.sum(m[:, -1] <= 1e-12))}/{len(m)}"
                       for label, m in by_query.items())
-    lines += ["", f"Runs whose front after {queries} queries is the true front: {exact}."]
+    lines += ["", f"Runs whose front after {queries} queries is the true front: {exact}.", "",
+              _predictor_seconds(store, trajs)]
     md = out / f"{stem}-hv-table.md"
     md.write_text("\n".join(lines) + "\n")
     fronts = _plot_fronts(store, trajs, objectives, out / f"{stem}-fronts.png")
