@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 
 import numpy as np
 
+from benchmarks.search.aging import aging_evolution
 from benchmarks.search.botorch_acq import _positions
 from benchmarks.search.context import RunContext
 from benchmarks.search.pareto import ParetoOracle, crowding_distance, nondominated_ranks
@@ -52,19 +52,8 @@ def nsga_evolution(ctx: RunContext, population: int = 20, sample_size: int = 5) 
     of the living population is the first by front, then crowding distance (within the
     sample); its mutant joins and the oldest member dies."""
     oracle = pareto_oracle(ctx)
-    alive: deque[int] = deque()
-    for row in ctx.initial(population):
-        ctx.query_all([row])
-        alive.append(row)
-    while True:
-        pick = ctx.rng.choice(len(alive), size=min(sample_size, len(alive)), replace=False)
-        sample = [alive[int(i)] for i in pick]
-        parent = sample[int(nsga_order(oracle.points(sample))[0])]
-        child = ctx.mutants([parent], 1)[0]
-        ctx.query_all([child])
-        alive.append(child)
-        if len(alive) > population:
-            alive.popleft()
+    aging_evolution(ctx, population, sample_size,
+                    lambda rows: rows[int(nsga_order(oracle.points(rows))[0])])
 
 
 def _acquisition(kind: str, model, ref_point, baseline, sampler):

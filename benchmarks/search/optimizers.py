@@ -6,7 +6,6 @@ command line to the function, whether it needs a predictor, and its default para
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.search.acquisition import NEEDS_STD, get_acquisition, top_k
+from benchmarks.search.aging import aging_evolution
 from benchmarks.search.botorch_acq import is_botorch
 from benchmarks.search.context import RunContext
 from benchmarks.search.multifidelity import bohb, early_stopping, hyperband, successive_halving
@@ -28,19 +28,8 @@ def random_search(ctx: RunContext) -> None:
 
 def regularized_evolution(ctx: RunContext, population: int = 20, sample_size: int = 5) -> None:
     """Aging evolution (Real et al. 2019): tournament parent, one mutation, oldest dies."""
-    oracle = ctx.oracle
-    alive: deque[int] = deque()
-    for row in ctx.initial(population):
-        ctx.query_all([row])
-        alive.append(row)
-    while True:
-        pick = ctx.rng.choice(len(alive), size=min(sample_size, len(alive)), replace=False)
-        parent = max((alive[int(i)] for i in pick), key=lambda r: oracle.seen[r])
-        child = ctx.mutants([parent], 1)[0]
-        ctx.query_all([child])
-        alive.append(child)
-        if len(alive) > population:
-            alive.popleft()
+    seen = ctx.oracle.seen
+    aging_evolution(ctx, population, sample_size, lambda rows: max(rows, key=seen.__getitem__))
 
 
 def local_search(ctx: RunContext) -> None:
