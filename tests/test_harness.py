@@ -161,7 +161,7 @@ def test_quick_preset_reads_tabulated_scores_where_the_benchmark_has_them(tmp_pa
     assert [t.params for t in fallback] == [{}] and quick_settings(fallback) == {}
     partial = build_reproduce_tasks(without, trials=1, test_size=100, preset="quick",
                                     predictors=["tenas_ntk"])  # keeps its smaller batch
-    assert quick_settings(partial) == {"tenas_ntk": {"batch_size": 16}}
+    assert quick_settings(partial) == {"tenas_ntk": {"batch_size": 8}}
     record = evaluate(next(t for t in quick if t.predictor == "nwot"))
     assert record["status"] == "ok" and record["query_sim_tabulated_s"] > 0
     full = build_reproduce_tasks(with_table, trials=1, test_size=100, preset="full",

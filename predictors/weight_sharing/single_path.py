@@ -48,10 +48,10 @@ class SinglePathPredictor(SupernetTrainer):
     """Base class: subclasses choose the sampler in ``_make_sampler``."""
 
     conformance_params: ClassVar[dict[str, Any]] = dict(CONFORMANCE)
-    #: The first run's preset also scores each subnet on a quarter of the images.
+    #: The first run's preset also scores each subnet on an eighth of the images.
     quick_params: ClassVar[dict[str, Any]] = {
         **SupernetTrainer.quick_params, "bn_batches": 1, "eval_batches": 1,
-        "eval_batch_size": 128}
+        "eval_batch_size": 64}
 
     bn_batches: int = 2
     eval_batches: int = 2

@@ -40,9 +40,9 @@ class SupernetTrainer(Predictor):
     #: steps took 18 minutes on a shared core of the Fashion-MNIST network); ``--full`` trains
     #: all 10, and ``benchmarks.analyses.supernet`` follows the ranking over epochs.
     reproduce_params: ClassVar[dict[str, Any]] = {"epochs": 3}
-    #: The first run's preset trains half an epoch's worth of steps (ranking near chance: it
+    #: The first run's preset trains a quarter of an epoch's steps (ranking near chance: it
     #: shows the pipeline, not the method).
-    quick_params: ClassVar[dict[str, Any]] = {"epochs": 1, "steps_per_epoch": 50}
+    quick_params: ClassVar[dict[str, Any]] = {"epochs": 1, "steps_per_epoch": 25}
     param_bounds: ClassVar[dict[str, Interval]] = {
         **dict.fromkeys(("epochs", "steps_per_epoch", "batch_size", "eval_batches",
                          "eval_batch_size", "checkpoint_every", "num_candidates", "top_k",
