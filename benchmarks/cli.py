@@ -489,6 +489,7 @@ ANALYSES = {
     "surrogate-vs-search": "benchmarks.analyses.surrogate_vs_search",
     "mutation-tau": "benchmarks.analyses.mutation_tau",
     "loss-comparison": "benchmarks.analyses.loss_comparison",
+    "zc-augmented": "benchmarks.analyses.zc_augmented",
 }
 #: ``predbench bench NAME``: the module and command function of each timing.
 TIMINGS = {

@@ -78,7 +78,7 @@ def differences(frame: pd.DataFrame) -> pd.DataFrame:
                                        "trials", "separated"])
 
 
-def _markdown(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+def markdown(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
     for _, r in frame.iterrows():
         lines.append("| " + " | ".join(_text(r[c]) for c in columns) + " |")
@@ -106,11 +106,11 @@ def command(
     out.mkdir(parents=True, exist_ok=True)
     losses.to_csv(out / "losses.csv", index=False)
     diffs.to_csv(out / "differences.csv", index=False)
-    tau_md = _markdown(losses, {"benchmark_name": "benchmark", "predictor": "predictor",
+    tau_md = markdown(losses, {"benchmark_name": "benchmark", "predictor": "predictor",
                                 "loss": "loss", "train_size": "train size",
                                 "kendall_mean": "tau", "kendall_std": "± std",
                                 "trials": "trials", "fit_s": "fit s"})
-    diff_md = _markdown(diffs, {"benchmark_name": "benchmark", "predictor": "predictor",
+    diff_md = markdown(diffs, {"benchmark_name": "benchmark", "predictor": "predictor",
                                 "train_size": "train size", "loss": "loss",
                                 "versus": "versus", "diff": "tau diff", "low": "95% low",
                                 "high": "95% high", "trials": "trials",

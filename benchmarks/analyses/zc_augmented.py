@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from benchmarks.analyses.loss_comparison import _markdown as markdown
+from benchmarks.analyses.loss_comparison import markdown
 from benchmarks.checks import OptionError, output_dir
 from benchmarks.statistics import paired_interval, trial_table
 from benchmarks.store import ResultStore
