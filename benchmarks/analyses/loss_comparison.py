@@ -91,33 +91,44 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def command(
-    stores: list[Path] = typer.Argument(..., help="Results stores of the sweeps."),
-    out: Path = typer.Option(..., help="Directory for losses.md/.csv and differences.md/.csv."),
-) -> None:
-    """Ranking loss against regression for the torch predictors, paired over trials."""
+def check_stores(stores: Sequence[Path], out: Path) -> None:
+    """One line naming the fix when a store is missing or ``out`` cannot be a directory."""
     missing = [str(p) for p in stores if not p.is_file()]
     if missing:
         raise OptionError(f"no results store {', '.join(missing)}; give the .db files that "
                           "`predbench run --store` wrote")
     output_dir(out, "--out")
-    frame = records(stores)
-    losses, diffs = loss_table(frame), differences(frame)
+
+
+def write_tables(out: Path, tables: dict[str, tuple[pd.DataFrame, dict[str, str]]]) -> str:
+    """``out/NAME.csv`` and ``out/NAME.md`` of each ``NAME: (frame, {column: heading})``; the
+    markdown of all, one after the other."""
     out.mkdir(parents=True, exist_ok=True)
-    losses.to_csv(out / "losses.csv", index=False)
-    diffs.to_csv(out / "differences.csv", index=False)
-    tau_md = markdown(losses, {"benchmark_name": "benchmark", "predictor": "predictor",
-                                "loss": "loss", "train_size": "train size",
-                                "kendall_mean": "tau", "kendall_std": "± std",
-                                "trials": "trials", "fit_s": "fit s"})
-    diff_md = markdown(diffs, {"benchmark_name": "benchmark", "predictor": "predictor",
-                                "train_size": "train size", "loss": "loss",
-                                "versus": "versus", "diff": "tau diff", "low": "95% low",
-                                "high": "95% high", "trials": "trials",
-                                "separated": "interval excludes 0"})
-    (out / "losses.md").write_text(tau_md)
-    (out / "differences.md").write_text(diff_md)
-    typer.echo(tau_md + "\n" + diff_md)
+    texts = []
+    for name, (frame, columns) in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+        texts.append(markdown(frame, columns))
+        (out / f"{name}.md").write_text(texts[-1])
+    return "\n".join(texts)
+
+
+def command(
+    stores: list[Path] = typer.Argument(..., help="Results stores of the sweeps."),
+    out: Path = typer.Option(..., help="Directory for losses.md/.csv and differences.md/.csv."),
+) -> None:
+    """Ranking loss against regression for the torch predictors, paired over trials."""
+    check_stores(stores, out)
+    frame = records(stores)
+    typer.echo(write_tables(out, {
+        "losses": (loss_table(frame), {
+            "benchmark_name": "benchmark", "predictor": "predictor", "loss": "loss",
+            "train_size": "train size", "kendall_mean": "tau", "kendall_std": "± std",
+            "trials": "trials", "fit_s": "fit s"}),
+        "differences": (differences(frame), {
+            "benchmark_name": "benchmark", "predictor": "predictor", "train_size": "train size",
+            "loss": "loss", "versus": "versus", "diff": "tau diff", "low": "95% low",
+            "high": "95% high", "trials": "trials", "separated": "interval excludes 0"}),
+    }))
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from benchmarks.analyses.loss_comparison import markdown
-from benchmarks.checks import OptionError, output_dir
+from benchmarks.analyses.loss_comparison import check_stores, write_tables
+from benchmarks.checks import OptionError
 from benchmarks.statistics import paired_interval, trial_table
 from benchmarks.store import ResultStore
 
@@ -124,28 +124,20 @@ def command(
                                        "tau_vs_train_size.png."),
 ) -> None:
     """Zero-cost-augmented encodings against the plain ones, paired over trials."""
-    missing = [str(p) for p in stores if not p.is_file()]
-    if missing:
-        raise OptionError(f"no results store {', '.join(missing)}; give the .db files that "
-                          "`predbench run --store` wrote")
-    output_dir(out, "--out")
+    check_stores(stores, out)
     frame = records(stores)
-    taus, diffs = tau_table(frame), differences(frame)
-    out.mkdir(parents=True, exist_ok=True)
-    taus.to_csv(out / "tau.csv", index=False)
-    diffs.to_csv(out / "differences.csv", index=False)
-    tau_md = markdown(taus, {"benchmark_name": "benchmark", "predictor": "predictor",
-                             "features": "zc features", "train_size": "train size",
-                             "kendall_mean": "tau", "kendall_std": "± std", "trials": "trials",
-                             "init_s": "init s", "query_s": "query s/arch"})
-    diff_md = markdown(diffs, {"benchmark_name": "benchmark", "predictor": "predictor",
-                               "train_size": "train size", "features": "zc features",
-                               "diff": "tau diff", "low": "95% low", "high": "95% high",
-                               "trials": "trials", "separated": "interval excludes 0"})
-    (out / "tau.md").write_text(tau_md)
-    (out / "differences.md").write_text(diff_md)
+    taus = tau_table(frame)
+    typer.echo(write_tables(out, {
+        "tau": (taus, {
+            "benchmark_name": "benchmark", "predictor": "predictor", "features": "zc features",
+            "train_size": "train size", "kendall_mean": "tau", "kendall_std": "± std",
+            "trials": "trials", "init_s": "init s", "query_s": "query s/arch"}),
+        "differences": (differences(frame), {
+            "benchmark_name": "benchmark", "predictor": "predictor", "train_size": "train size",
+            "features": "zc features", "diff": "tau diff", "low": "95% low",
+            "high": "95% high", "trials": "trials", "separated": "interval excludes 0"}),
+    }))
     plot(taus, out / "tau_vs_train_size.png")
-    typer.echo(tau_md + "\n" + diff_md)
 
 
 def main() -> None:
