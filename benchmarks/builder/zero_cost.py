@@ -32,6 +32,7 @@ from benchmarks.builder.recipe import Recipe
 from benchmarks.builder.shards import ShardError, atomic_write_text, open_shard_dir
 from benchmarks.builder.train import INPUT_SHAPE
 from benchmarks.jobs import JobsSummary, job_runner
+from benchmarks.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,6 @@ def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
     scored now. ``task_timeout``: seconds one architecture may take (``None`` or ``0``: no limit;
     one worker and no limit score in this process). ``executor="ray"``: as tasks of the Ray
     cluster at ``address``. Raises ``JobsFailed`` once the others are scored when one failed."""
-    from tqdm import tqdm
-
     measures = tuple(measures or default_measures())
     shard_dir = open_shard_dir(shard_dir, recipe)
     (shard_dir / SUBDIR).mkdir(exist_ok=True)
@@ -130,13 +129,15 @@ def run_scores(num_archs: int, recipe: Recipe, shard_dir: Path,
         return []
     runner = job_runner(min(workers, len(todo)), task_timeout, _worker_init, (recipe, measures),
                         executor=executor, address=address, cpus=int(SETTINGS["threads"]))
-    for index, outcome in tqdm(runner.map(_worker_score, todo, label=score_name),
-                               total=len(todo), desc="zero-cost", unit="arch"):
-        if not summary.add(index, outcome):
-            log.warning("%s failed: %s", score_name(index), outcome.error)
-            continue
-        atomic_write_text(shard_dir / SUBDIR / score_name(index),
-                          json.dumps(outcome, separators=(",", ":")) + "\n")
+    with Progress(len(todo), "zero-cost scores") as bar:
+        for index, outcome in runner.map(_worker_score, todo, label=score_name):
+            if not summary.add(index, outcome):
+                log.warning("%s failed: %s", score_name(index), outcome.error)
+                bar.done(score_name(index), "failed")
+                continue
+            atomic_write_text(shard_dir / SUBDIR / score_name(index),
+                              json.dumps(outcome, separators=(",", ":")) + "\n")
+            bar.done(score_name(index))
     summary.check("architectures", str(shard_dir / SUBDIR))
     return summary.done
 
