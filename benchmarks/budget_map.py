@@ -106,6 +106,28 @@ def budget_table(summary: pd.DataFrame, comparisons: Comparisons | None = None
     return full[kept].reset_index(drop=True), init_limits, query_limits
 
 
+def _family_shades(names: list[str], summary: pd.DataFrame):
+    """A colour map over ``names``: each predictor in its family's colour (as on the Pareto
+    plots), the family's second and later winners in lighter shades of it (without a
+    ``family`` column, one colour per predictor)."""
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    from benchmarks.plots import FAMILY_COLOURS, OTHER_FAMILY_COLOUR
+
+    if "family" not in summary:  # no families known: one colour per predictor
+        return plt.get_cmap("tab20", max(len(names), 1))
+    family = dict(zip(summary["predictor"], summary["family"], strict=False))
+    seen: dict[str, int] = {}
+    colours = []
+    for name in names:
+        fam = str(family.get(name, ""))
+        k = seen[fam] = seen.get(fam, -1) + 1
+        base = np.array(to_rgb(FAMILY_COLOURS.get(fam, OTHER_FAMILY_COLOUR)))
+        light = 1.0 - 0.6 ** k  # 0, 0.4, 0.64, ... of the way to white
+        colours.append(tuple(base + (1.0 - base) * light))
+    return ListedColormap(colours or [(1.0, 1.0, 1.0)])
+
+
 def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
                     comparisons: Comparisons | None = None) -> tuple[Path, pd.DataFrame]:
     """Cells colored by the best predictor, labeled with its Kendall tau and hatched with the
@@ -117,7 +139,7 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
     for n, row in table.iterrows():
         if row["predictor"] is not None:
             grid[n // len(init_limits), n % len(init_limits)] = code[row["predictor"]]
-    cmap = plt.get_cmap("tab20", max(len(names), 1))
+    cmap = _family_shades(names, summary)
     fig, ax = plt.subplots(figsize=(2.5 + 0.75 * len(init_limits), 1.8 + 0.5 * len(query_limits)))
     ax.imshow(grid, origin="lower", cmap=cmap, vmin=-0.5, vmax=max(len(names), 1) - 0.5,
               aspect="auto")
@@ -136,7 +158,8 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
     ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
     ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes)")
     ax.set_ylabel("query budget per architecture (s, at most)")
-    ax.set_title(title + "\nbest predictor per budget (color) and its Kendall tau;\nhatched: "
+    ax.set_title(title + "\nbest predictor per budget (its family's colour, as on the Pareto "
+                 "plots) and its Kendall tau;\nhatched: "
                  "others tied with it (paired 95% interval over trials)", fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(code[name])) for name in names]
     ax.legend(handles, names, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))

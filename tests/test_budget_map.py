@@ -53,3 +53,19 @@ def test_map_keeps_only_limits_where_the_answer_changes(tmp_path):
     # query: xgb's 1e-4, params' 0.01, sotle at 20 s (omni's 20.2 s needs the next step), 50
     assert query == [1e-4, 0.01, 20.0, 50.0]
     assert set(table["predictor"].dropna()) == {"xgb", "params", "sotle", "omni"}
+
+
+def test_cells_take_their_familys_colour_with_lighter_shades_for_more_winners():
+    import pytest
+    from matplotlib.colors import to_rgb
+
+    from benchmarks.budget_map import _family_shades
+    from benchmarks.plots import FAMILY_COLOURS
+
+    summary = pd.DataFrame({"predictor": ["gp", "sotle", "xgb"],
+                            "family": ["model_based", "learning_curve", "model_based"]})
+    cmap = _family_shades(["gp", "sotle", "xgb"], summary)
+    gp, sotle, xgb = (cmap(k)[:3] for k in range(3))
+    assert gp == pytest.approx(to_rgb(FAMILY_COLOURS["model_based"]))
+    assert sotle == pytest.approx(to_rgb(FAMILY_COLOURS["learning_curve"]))
+    assert all(x > g for x, g in zip(xgb, gp, strict=True))  # same hue, lighter
