@@ -33,11 +33,10 @@ REGRESSION_LOSSES = ("mse", "mae")
 KEYS = ["benchmark_name", "predictor", "train_size"]
 
 
-def records(stores: Sequence[Path]) -> pd.DataFrame:
-    """The successful records of ``stores`` with a ``loss`` column (the default filled in)."""
+def ok_records(stores: Sequence[Path]) -> pd.DataFrame:
+    """The successful records of ``stores``, one frame; one line naming them when there are
+    none."""
     import pandas as pd
-
-    from predictors.registry import get
 
     frames = []
     for path in stores:
@@ -46,6 +45,16 @@ def records(stores: Sequence[Path]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     if frame.empty:
         raise OptionError(f"no successful records in {', '.join(map(str, stores))}")
+    return frame
+
+
+def records(stores: Sequence[Path]) -> pd.DataFrame:
+    """The successful records of ``stores`` with a ``loss`` column (the default filled in)."""
+    import pandas as pd
+
+    from predictors.registry import get
+
+    frame = ok_records(stores)
     given = frame["params.loss"] if "params.loss" in frame else pd.Series(pd.NA, frame.index)
     defaults = frame["predictor"].map(lambda name: get(name)().get_params().get("loss"))
     frame["loss"] = given.where(given.notna(), defaults)

@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from benchmarks.analyses.loss_comparison import check_stores, write_tables
-from benchmarks.checks import OptionError
+from benchmarks.analyses.loss_comparison import check_stores, ok_records, write_tables
 from benchmarks.statistics import paired_interval, trial_table
-from benchmarks.store import ResultStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,15 +41,7 @@ def features_label(value: object) -> str:
 
 def records(stores: Sequence[Path]) -> pd.DataFrame:
     """The successful records of ``stores`` with a ``features`` column."""
-    import pandas as pd
-
-    frames = []
-    for path in stores:
-        with ResultStore(path) as store:
-            frames.append(store.to_frame(status="ok"))
-    frame = pd.concat(frames, ignore_index=True)
-    if frame.empty:
-        raise OptionError(f"no successful records in {', '.join(map(str, stores))}")
+    frame = ok_records(stores)
     given = frame["params.zc_features"] if "params.zc_features" in frame else None
     frame["features"] = PLAIN if given is None else given.map(features_label)
     return frame
