@@ -377,3 +377,95 @@ def test_bench_supernet_times_darts_and_reports_refusals():
     assert 0 < timed["train_seconds_per_step"] <= timed["fit_seconds_per_step"]
     assert timed["query_seconds_per_arch"] > 0
     assert refused["sampler"] == "fairnas" and "strict fairness" in refused["refused"]
+
+
+def test_a_supernet_on_a_pruned_space_trains_only_its_architectures():
+    kept = [RES_CONV, ALL_CONV]
+    pred = make("oneshot", epochs=1, steps_per_epoch=6,
+                subspace=[SPACE.to_string(a) for a in kept], **TINY).fit(contexts()[0])
+    allowed = {arch_to_path(a) for a in kept}
+    trained = {tuple(int(v) for v in row) for row in np.argwhere(pred.op_counts_ > 0)}
+    assert {(e, p[e]) for p in allowed for e in range(6)} >= trained
+    assert pred.op_counts_.sum() == 6 * 6
+    with pytest.raises(DataError, match="pruned space"):
+        make("fairnas", subspace=[SPACE.to_string(RES_CONV)], epochs=1, steps_per_epoch=1,
+             **TINY).fit(contexts()[0])
+    with pytest.raises(ValueError, match="cannot read"):
+        make("oneshot", subspace=["|bogus|"], epochs=1, steps_per_epoch=1,
+             **TINY).fit(contexts()[0])
+
+
+def test_restricted_draws_are_uniform_over_the_kept_paths_and_forms():
+    from predictors.weight_sharing.samplers import restrict_to
+
+    paths = [(0, 0, 0, 0, 0, 0), (3, 3, 3, 3, 3, 3), (2, 2, 2, 2, 2, 2)]
+    net = restrict_to(NB201Supernet, paths, ["a", "b", "b"])
+    rng = np.random.default_rng(0)
+    draws = [net.sample_path(rng) for _ in range(3000)]
+    assert set(draws) == set(paths)
+    assert all(abs(draws.count(p) / 3000 - 1 / 3) < 0.04 for p in paths)
+    distinct = [net.distinct_path(rng) for _ in range(3000)]
+    assert abs(distinct.count(paths[0]) / 3000 - 0.5) < 0.04  # one of two forms
+    assert "fair" in net.undefined and NB201Supernet.undefined.get("fair") is None
+
+
+@pytest.mark.parametrize("n", [7, 10, 1000, 1001])
+@pytest.mark.parametrize("factor", [0.0, 0.25, 0.5, 0.75, 0.9])
+def test_pruning_keeps_exactly_the_requested_fraction(n, factor):
+    from benchmarks.analyses.supernet_pruning import kept_count, prune
+
+    truth = np.random.default_rng(n).normal(size=n)
+    expected = max(1, int(np.floor((1 - factor) * n + 0.5)))
+    assert kept_count(n, factor) == expected
+    best = prune(truth, factor, "optimistic")
+    assert len(best) == expected and len(set(best)) == expected
+    assert truth[best].min() >= np.delete(truth, best).max(initial=-np.inf)
+    drawn = prune(truth, factor, "random", np.random.default_rng(1))
+    assert len(drawn) == expected and len(set(drawn)) == expected
+    with pytest.raises(ValueError, match="fraction removed"):
+        prune(truth, 1.0, "optimistic")
+
+
+def test_precision_at_the_ends_counts_hits_in_the_true_best_and_worst():
+    from benchmarks.analyses.supernet_pruning import precision_at_ends
+
+    truth = np.arange(10.0)  # best: 9; worst: 0
+    scores = np.array([0, 1, 2, 3, 4, 5, 6, 7, -1, 8.0])  # worst right, best half right
+    top, bottom = precision_at_ends(truth, scores, 0.2)
+    assert top == pytest.approx(0.5) and bottom == pytest.approx(0.5)
+    assert precision_at_ends(truth, truth, 0.2) == (1.0, 1.0)
+
+
+def test_supernet_pruning_analysis_runs_and_resumes(tmp_path, monkeypatch):
+    import pandas as pd
+    from conftest import write_synthetic_benchmark
+
+    from benchmarks.analyses import supernet as supernet_analysis
+    from benchmarks.cli import app
+
+    bench_dir = write_synthetic_benchmark(tmp_path / "tiny-nb201", n=40, name="tiny-nb201")
+    args = ["analyze", "supernet", "prune", "--benchmark", str(bench_dir), "--archs", "20",
+            "--factors", "0,0.5", "--prune-seeds", "0,1", "--epochs", "1",
+            "--steps-per-epoch", "2", "--batch-size", "8", "--eval-batch-size", "8",
+            "--bn-batches", "1", "--eval-batches", "1", "--device", "cpu",
+            "--precision-fraction", "0.2", "--out", str(tmp_path / "out"),
+            "--checkpoint-dir", str(tmp_path / "ckpt")]
+    out = app(args=args, prog_name="predbench", standalone_mode=False)
+    table = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "table.csv")
+    assert sorted(zip(table["mode"], table["factor"], table["kept"])) == [
+        ("none", 0.0, 20), ("optimistic", 0.5, 10), ("random", 0.5, 10), ("random", 0.5, 10)]
+    assert table["precision_top"].between(0, 1).all()
+    summary = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "summary.csv")
+    assert set(zip(summary["mode"], summary["factor"])) == {
+        ("optimistic", 0.0), ("optimistic", 0.5), ("random", 0.0), ("random", 0.5)}
+    assert (tmp_path / "out" / "tiny-nb201" / "pruning.png").is_file()
+
+    def no_fit(*a, **k):
+        raise AssertionError("a cached snapshot was trained again")
+
+    monkeypatch.setattr(supernet_analysis.SamplerRun, "_fit", no_fit)
+    again = app(args=args, prog_name="predbench", standalone_mode=False)
+    assert [r["kendall"] for r in again["records"]] == [r["kendall"] for r in out["records"]]
+    bad = app(args=[*args[:3], "--benchmark", str(bench_dir), "--samplers", "fairnas"],
+              prog_name="predbench", standalone_mode=False)
+    assert bad == 2

@@ -158,15 +158,19 @@ class Setup:
 class SamplerRun:
     """One sampler's supernet over its snapshots, each scored through a ``Snapshot`` file."""
 
-    def __init__(self, name: str, setup: Setup, args: Options) -> None:
+    def __init__(self, name: str, setup: Setup, args: Options,
+                 extra: dict[str, Any] | None = None, tag: str = "") -> None:
+        """``extra``: further predictor parameters (e.g. a pruned ``subspace``); ``tag``
+        names the run's snapshot files."""
         self.name, self.setup, self.args = name, setup, args
+        self.extra, self.tag = dict(extra or {}), tag
         self.cache_dir = Path(args.cache_dir or Path(args.out) / "cache")
         self.ckpt_dir = str(args.checkpoint_dir or Path(args.out) / "checkpoints")
         self.pred: Any = None
         self.prev_steps = 0
 
     def _params(self, epochs: int) -> dict[str, Any]:
-        return {"epochs": epochs, **train_params(self.name, self.args)}
+        return {"epochs": epochs, **train_params(self.name, self.args), **self.extra}
 
     def _fit(self, epochs: int) -> tuple[float, float, int, int]:
         """Fit (resuming from the checkpoint): wall s, CPU s, steps trained now, total steps."""
@@ -187,7 +191,8 @@ class SamplerRun:
         """The snapshot after ``epochs`` cumulative epochs, with every one of ``keys`` scored."""
         config = {"sampler": self.name, "params": self._params(epochs),
                   "finetune_steps": finetune_steps, **self.setup.identity()}
-        label = f"{self.name}-e{epochs}" + (f"-ft{finetune_steps}" if finetune_steps else "")
+        label = (f"{self.name}{self.tag}-e{epochs}"
+                 + (f"-ft{finetune_steps}" if finetune_steps else ""))
         snap = Snapshot.open(self.cache_dir, config, label)
         loaded = self.pred is not None and self.pred.epochs == epochs
         if not snap.trained or (snap.missing(keys) and not loaded):
@@ -539,6 +544,38 @@ def score_command(
 ) -> dict[str, int]:
     """Fill the snapshot cache for the build order's architectures ahead of ground truth."""
     return score_order(_options(locals()))
+
+
+@app.command("prune")
+def prune_command(
+    benchmark: str = typer.Option(..., help="Benchmark name or directory."),
+    archs: int = typer.Option(1000, help="Distinct benchmark architectures (the whole space)."),
+    modes: str = typer.Option("optimistic,random", help="Pruning: optimistic (drop the worst "
+                              "ground truth) and/or random."),
+    factors: str = typer.Option("0,0.5,0.75,0.9", help="Prune factors: fractions removed."),
+    prune_seeds: str = typer.Option("0", "--prune-seeds", help="Draws of random pruning."),
+    precision_fraction: float = typer.Option(
+        0.1, help="Precision at the top and bottom of this fraction of the kept space."),
+    samplers: str = typer.Option("oneshot", "--samplers", help="oneshot, rsws, greedynas."),
+    batch_size: int = BatchSizeOpt, bn_batches: int = BnBatchesOpt,
+    eval_batches: int = EvalBatchesOpt, eval_batch_size: int = EvalBatchSizeOpt,
+    device: str | None = DeviceOpt, seed: int = SeedOpt, threads: int = ThreadsOpt,
+    epochs: str = typer.Option("10", "--epochs", help="Snapshots (cumulative epochs)."),
+    steps_per_epoch: int = StepsPerEpochOpt,
+    out: str = typer.Option("results/supernet-pruning", "--out", help="Output directory."),
+    cache_dir: str | None = CacheDirOpt, checkpoint_dir: str | None = CheckpointDirOpt,
+) -> dict[str, Any]:
+    """Train supernets on optimistically and randomly pruned spaces; ranking, best found and
+    precision at the top vs the bottom against the prune factor."""
+    args = dict(locals())
+    from benchmarks.analyses import supernet_pruning
+
+    grid = {k: args.pop(k) for k in ("modes", "factors", "prune_seeds", "precision_fraction")}
+    options = _options({**args, "finetune_steps": "0"})
+    pruning = supernet_pruning.prune_options(grid["modes"], grid["factors"],
+                                             grid["prune_seeds"], grid["precision_fraction"],
+                                             options.samplers)
+    return supernet_pruning.analyze(options, pruning)
 
 
 def timing_command(

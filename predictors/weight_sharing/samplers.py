@@ -8,7 +8,7 @@ whatever a resumed fit must continue from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,34 @@ def require_defined(net: type[Supernet], kind: str, who: str) -> None:
     reason = net.undefined.get(kind)
     if reason is not None:
         raise DataError(f"{who} is not defined on the {net.space_name} space: {reason}")
+
+
+def restrict_to(net: type[Supernet], paths: Sequence[Path],
+                forms: Sequence[Hashable]) -> type[Supernet]:
+    """``net`` with its draws confined to ``paths`` (a pruned space; ``forms`` are their
+    canonical forms): ``sample_path`` is uniform over the paths, ``distinct_path`` uniform over
+    their forms and then over the form's paths. Strict fairness needs every choice of every
+    position each step, which a sub-space lacks, so the fair sampler is undefined on it."""
+    paths = [tuple(p) for p in paths]
+    if not paths:
+        raise ValueError("a pruned space needs at least one architecture")
+    groups: dict[Hashable, list[Path]] = {}
+    for path, form in zip(paths, forms, strict=True):
+        groups.setdefault(form, []).append(path)
+    members = list(groups.values())
+
+    def sample(rng: np.random.Generator) -> Path:
+        return paths[int(rng.integers(len(paths)))]
+
+    def distinct(rng: np.random.Generator) -> Path:
+        group = members[int(rng.integers(len(members)))]
+        return group[int(rng.integers(len(group)))]
+
+    undefined = {**net.undefined, "fair": "strict fairness trains every op of every position "
+                 "each step, and a pruned space does not hold them all"}
+    return type(f"Pruned{net.__name__}", (net,), {
+        "sample_path": staticmethod(sample), "distinct_path": staticmethod(distinct),
+        "undefined": undefined})
 
 
 class PathSampler:

@@ -11,6 +11,10 @@ that copy for ``finetune_steps`` batches (nothing flows back into the supernet),
 its BatchNorm statistics on ``bn_batches`` training batches and scores it on ``eval_batches``
 validation batches: ``score="acc"`` ranks by accuracy with ties broken by lower loss,
 ``score="loss"`` by minus the loss. Both values per architecture stay in ``last_query_``.
+
+``subspace`` (architecture strings) trains the supernet on a pruned space: every sampler draws
+from those architectures only (``samplers.restrict_to``; FairNAS refuses), as pruning-based NAS
+does. Scoring is unchanged and may include architectures outside it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from torch import nn
 from predictors.base import Prediction, QueryContext
 from predictors.layout import preferred_layout
 from predictors.registry import register
+from predictors.spaces import get_space
 from predictors.spaces.base import Arch
 from predictors.weight_sharing.evaluation import accuracy_and_loss, finetune, recalibrate_bn
 from predictors.weight_sharing.samplers import (
@@ -33,6 +38,7 @@ from predictors.weight_sharing.samplers import (
     GreedySampler,
     PathSampler,
     UniformSampler,
+    restrict_to,
 )
 from predictors.weight_sharing.supernet import Path, Supernet, extract_subnet
 from predictors.weight_sharing.training import SupernetTrainer
@@ -59,6 +65,8 @@ class SinglePathPredictor(SupernetTrainer):
     finetune_steps: int = 0
     finetune_lr: float = 0.01
     score: str = "acc"
+    #: Train on these architectures only (strings of the space); ``None``: the whole space.
+    subspace: list[str] | None = None
 
     def _make_sampler(self, net: type[Supernet]) -> PathSampler:
         raise NotImplementedError
@@ -72,10 +80,26 @@ class SinglePathPredictor(SupernetTrainer):
                              "bn_batches >= 0")
         if self.finetune_steps < 0:
             raise ValueError(f"{self.name}: finetune_steps must be >= 0")
+        if self.subspace is not None and not self.subspace:
+            raise ValueError(f"{self.name}: subspace must list at least one architecture")
+
+    def _sampling_net(self) -> type[Supernet]:
+        """The supernet class whose draws the sampler uses: confined to ``subspace`` if set."""
+        net = type(self.supernet_)
+        if self.subspace is None:
+            return net
+        space = get_space(net.space_name)
+        try:
+            archs = [space.from_string(text) for text in dict.fromkeys(self.subspace)]
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"{self.name}: subspace holds an architecture the "
+                             f"{space.name} space cannot read ({exc})") from exc
+        return restrict_to(net, [net.arch_to_path(a) for a in archs],
+                           [space.canonical(a) for a in archs])
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         choices = type(self.supernet_).path_choices
-        self.sampler_ = self._make_sampler(type(self.supernet_))
+        self.sampler_ = self._make_sampler(self._sampling_net())
         #: How often each path position took each value in training ([position, value]).
         self.op_counts_ = np.zeros((len(choices), max(choices)), dtype=np.int64)
         opt = torch.optim.SGD(self.supernet_.parameters(), lr=self.lr, momentum=self.momentum,
