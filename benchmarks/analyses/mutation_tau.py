@@ -31,6 +31,7 @@ import numpy as np
 import typer
 
 from benchmarks.analyses.omni_vary_both import single_task_spec, tabulates
+from benchmarks.analyses.omni_vary_both import trial_records as labeled_records
 from benchmarks.checks import OptionError, ints, names, output_dir
 from benchmarks.checks import executor as check_executor
 from benchmarks.contexts import incompatibilities
@@ -111,13 +112,9 @@ def build_experiment(benchmark: str, predictors: list[str], *, mutations: str, t
 
 
 def trial_records(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
-    """The experiment's successful records with their predictor ``name`` (fidelity 0: none)."""
-    frame = store.to_frame(status="ok")
-    frame = frame[frame["key"].isin(labels)].copy()
-    if frame.empty:
-        raise RuntimeError("no successful evaluations in the store; see its failed records")
-    frame["name"] = frame["key"].map(labels)
-    frame["fidelity"] = frame["fidelity"].astype(float).fillna(0).astype(int)
+    """The experiment's successful records with their predictor ``name`` (fidelity 0: none)
+    and the test-set columns (NaN where a record predates them)."""
+    frame = labeled_records(store, labels, "name")
     for column in ("noise_ceiling_kendall", "test_pairwise_distance", "test_parent_distance"):
         if column not in frame:
             frame[column] = np.nan

@@ -124,14 +124,16 @@ def build_experiment(benchmark: str, *, trials: int, test_size: int, train_sizes
     return tasks, labels
 
 
-def trial_records(store: ResultStore, labels: dict[str, str]) -> pd.DataFrame:
-    """The successful records of the experiment with their ``variant`` (fidelity 0: none)."""
+def trial_records(store: ResultStore, labels: dict[str, str],
+                  column: str = "variant") -> pd.DataFrame:
+    """The successful records of an experiment's tasks (``labels``: task key -> label), each
+    with its label in ``column``; fidelity 0 stands for none."""
     frame = store.to_frame(status="ok")
     frame = frame[frame["key"].isin(labels)].copy()
     if frame.empty:
         raise RuntimeError("no successful evaluations in the store; see its failed records")
-    frame["variant"] = frame["key"].map(labels)
-    frame["fidelity"] = frame["fidelity"].fillna(0).astype(int)
+    frame[column] = frame["key"].map(labels)
+    frame["fidelity"] = frame["fidelity"].astype(float).fillna(0).astype(int)
     return frame
 
 
