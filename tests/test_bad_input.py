@@ -221,6 +221,8 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
                               *BUILD_SHARDS), "--archs"),
     ("zero-cost-shards-is-file", ("build", "zero-cost", "--recipe", "tiny", "--shards",
                                   "{tmp}/file.txt"), "file.txt"),
+    ("zero-cost-unknown-measure", ("build", "zero-cost", "--recipe", "tiny", "--measures",
+                                   "zico,nope", *BUILD_SHARDS), "'nope'"),
     ("status-shards-is-file", ("build", "status", "--recipe", "tiny", "--shards",
                                "{tmp}/file.txt"), "file.txt"),
     ("status-zero-archs", ("build", "status", "--recipe", "tiny", "--archs", "0",

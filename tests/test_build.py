@@ -155,7 +155,7 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
         assert np.isfinite(values[0]) and seconds[0] > 0
         assert np.isnan(values[1]) and np.isnan(seconds[1])
     assert loaded.metadata["zero_cost"]["scored"] == 1
-    assert loaded.metadata["zero_cost"]["settings"]["batch_size"] == 64
+    assert loaded.metadata["zero_cost"]["settings"]["nwot"]["batch_size"] == 64
     assert plot_epoch_tau(bench, tmp_path / "tau.png").stat().st_size > 0
 
     result = CliRunner().invoke(app, ["status", "--recipe", "tiny", "--archs", "2",
@@ -163,6 +163,68 @@ def test_generate_resumes_after_crash_and_merges(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "3/4 target trainings done: 2 architectures with seed 0, 1 with seed 1" in result.output
     assert "Zero-cost scores: 1 of 2 architectures" in result.output
+
+
+def test_zero_cost_scores_resume_per_measure_keeping_existing_entries(tmp_path, monkeypatch):
+    """A score file with measure A (written before per-measure settings) gets B added, A and
+    the file's shared settings untouched; each entry records the settings it was scored with."""
+    from benchmarks.builder import zero_cost as zc
+
+    shards = tmp_path / "shards"
+    (shards / zc.SUBDIR).mkdir(parents=True)
+    legacy = {"index": 0, "arch": str(arch_order()[0]), "settings": {"batch_size": 64, **zc.SHARED},
+              "scores": {"nwot": {"score": 5.0, "time": 0.2}}}
+    (shards / zc.SUBDIR / "z0000.json").write_text(json.dumps(legacy))
+    calls = []
+
+    class FakeScorer:
+        @classmethod
+        def for_recipe(cls, recipe, measures):
+            calls.append(("init", tuple(measures)))
+            return cls()
+
+        def score(self, index, measures):
+            calls.append((index, tuple(measures)))
+            batch = {"nwot": 64, "zico": 128}
+            return {"index": index, "arch": str(arch_order()[index]),
+                    "scores": {m: {"score": 10.0 * index + 1, "time": 0.1,
+                                   "settings": {"batch_size": batch[m], **zc.SHARED}}
+                               for m in measures}}
+
+    monkeypatch.setattr(zc, "_Scorer", FakeScorer)
+    assert zc.run_scores(2, TINY, shards, ("nwot", "zico")) == [0, 1]
+    assert calls == [("init", ("nwot", "zico")), (0, ("zico",)), (1, ("nwot", "zico"))]
+    first = json.loads((shards / zc.SUBDIR / "z0000.json").read_text())
+    assert first["scores"]["nwot"] == legacy["scores"]["nwot"]
+    assert first["settings"] == legacy["settings"] and first["scores"]["zico"]["score"] == 1.0
+    assert [zc.entry_settings(first, m)["batch_size"] for m in ("nwot", "zico")] == [64, 128]
+    calls.clear()
+    assert zc.run_scores(2, TINY, shards, ("nwot", "zico")) == [] and calls == []
+
+    names, table, meta = zc.tabulate(zc.read_scores(shards), [0, 1, 2])
+    assert names == ["zc_nwot", "zc_zico", "zc_nwot_time", "zc_zico_time"]
+    np.testing.assert_array_equal(table[:2], [[5.0, 1.0, 0.2, 0.1], [11.0, 11.0, 0.1, 0.1]])
+    assert np.isnan(table[2]).all()
+    assert {m: s["batch_size"] for m, s in meta["settings"].items()} == {"nwot": 64, "zico": 128}
+    assert zc.tabulated_settings(meta, "zico")["batch_size"] == 128
+    assert zc.tabulated_settings({"settings": legacy["settings"]}, "nwot")["batch_size"] == 64
+    assert meta["scored_per_measure"] == {"nwot": 2, "zico": 2}
+    second = json.loads((shards / zc.SUBDIR / "z0001.json").read_text())
+    second["scores"]["zico"]["settings"]["batch_size"] = 64
+    (shards / zc.SUBDIR / "z0001.json").write_text(json.dumps(second))
+    with pytest.raises(ShardError, match="zico were computed with different settings"):
+        zc.tabulate(zc.read_scores(shards), [0, 1])
+
+
+def test_zero_cost_settings_are_each_proxys_own():
+    from benchmarks.builder.zero_cost import SHARED, measure_settings
+    from predictors import make
+
+    assert measure_settings(make("snip")) == {"batch_size": 64, **SHARED}
+    assert measure_settings(make("zico"))["batch_size"] == 128
+    assert measure_settings(make("az_nas"))["batch_size"] == 64
+    lr = measure_settings(make("tenas_lr"))
+    assert lr["batch_size"] == 3000 and lr["network"] == {"channels": 1, "cells_per_stage": 1}
 
 
 def test_status_reports_the_seed_agreement_over_architectures_with_both_seeds():

@@ -11,7 +11,7 @@ import torch
 from test_zero_cost import CELL_A, CELL_B, TINY, query, random_live, space
 from torch import nn
 
-from predictors import available, make
+from predictors import FitContext, QueryContext, available, make
 from predictors.zero_cost import PROXY_MEASURES, get_measure
 from predictors.zero_cost.proxy import AzNasProxy
 from predictors.zero_cost.recent_measures import RECOMMENDED_BATCH, az_components
@@ -112,6 +112,38 @@ def test_az_nas_ranks_components_within_the_query():
     assert out[1] == pytest.approx(math.log(0.75)) and math.isnan(out[2])
     _, single = query("az_nas", [CELL_A], batch_size=8)
     assert single[0] == 0.0
+
+
+def test_az_nas_from_tabulated_components_equals_the_live_query():
+    """The builder stores each architecture's components (one query each); the table source
+    ranks them over a query exactly as the live proxy ranks the ones it computes."""
+    import json
+
+    from benchmarks.builder import zero_cost as zc
+    from benchmarks.builder.order import arch_order
+
+    s, live = space(), random_live()
+    ctx = QueryContext(space=s, network=TINY, live=live, rng=np.random.default_rng(0))
+    fit = FitContext(space=s, live=live)
+    scorer = zc._Scorer(ctx, fit, ["az_nas"])
+    indices = [0, 1, 2, 3]
+    records = {i: json.loads(json.dumps(scorer.score(i, ["az_nas"]))) for i in indices}
+    dead = {"expressivity": 1.0, "progressivity": 0.0, "trainability": "-inf", "complexity": 5.0}
+    records[9] = {"index": 9, "arch": "x", "scores": {"az_nas": {
+        **records[0]["scores"]["az_nas"], "components": dead}}}
+    names, table, meta = zc.tabulate(records, [*indices, 9])
+    assert meta["components"] == {"az_nas": list(AzNasProxy.COMPONENTS)}
+    props = {n: table[:4, k] for k, n in enumerate(names)}
+    tabled = make("az_nas", source="table")
+    needs = tabled.data_needs()
+    assert set(needs.properties) <= set(names) and needs.cost_properties == ("zc_az_nas_time",)
+    archs = [arch_order()[i] for i in indices]
+    from_table = tabled.fit(FitContext(space=s)).query(
+        archs, QueryContext(space=s, properties=props)).mean
+    computed = make("az_nas", init_seed=0, batch_seed=0).fit(fit).query(archs, ctx).mean
+    np.testing.assert_array_equal(from_table, computed)
+    assert len(set(computed)) == len(indices)
+    assert table[4, names.index("zc_az_nas_trainability")] == -math.inf
 
 
 def test_az_nas_identity_block_has_minus_infinite_trainability():

@@ -16,6 +16,9 @@ from predictors.spaces import get_space
 from predictors.spaces.base import Arch, CellGraph, SearchSpace
 from predictors.zero_cost import PROXY_MEASURES, ZeroCostProxy, get_measure, measures
 from predictors.zero_cost.counting import count_flops, count_params
+from predictors.zero_cost.proxy import AzNasProxy
+
+AZ_COMPONENTS = AzNasProxy.COMPONENTS
 
 TINY = {"channels": 4, "cells_per_stage": 1, "in_channels": 1, "num_classes": 10,
         "stem_stride": 2, "input_shape": (1, 28, 28)}
@@ -278,6 +281,38 @@ def test_proxy_with_table_source_reads_its_measure_and_refuses_unknown_sources()
     assert make("nwot").data_needs().network  # live by default
     with pytest.raises(ValueError, match="unknown source 'disk'"):
         make("nwot", source="disk").data_needs()
+
+
+def test_proxy_report_reads_score_files_not_yet_merged(tmp_path):
+    """--zero-cost-dir tabulates a shard directory's score files onto the benchmark's cells
+    (replacing its column of the same measure); AZ-NAS is ranked over all cells at once."""
+    import json
+
+    from benchmarks.cli import app
+    from benchmarks.synthetic import make_synthetic_benchmark
+
+    bench = make_synthetic_benchmark(n=40, zero_cost=("jacov",))
+    bench.metadata["order"] = {"indices": list(range(40))}
+    bench_dir = bench.save(tmp_path / "bench")
+    files = tmp_path / "shards" / "zero-cost"
+    files.mkdir(parents=True)
+    truth, settings = bench.final("val_acc"), {"batch_size": 64, "device": "cpu"}
+    for i, arch in enumerate(bench.archs[1:], start=1):  # cell 0 unscored
+        value = float(truth[i])
+        scores = {"jacov": {"score": -value, "time": 0.5, "settings": settings},
+                  "az_nas": {"components": dict.fromkeys(AZ_COMPONENTS, value), "time": 0.25,
+                             "settings": settings}}
+        (files / f"z{i:04d}.json").write_text(json.dumps({"index": i, "arch": str(arch),
+                                                          "scores": scores}))
+    out = tmp_path / "report.md"
+    app(args=["analyze", "proxy-report", "--table", str(bench_dir), "--zero-cost-dir",
+              str(files.parent), "--measures", "jacov,az_nas", "--out", str(out), "--boot", "0"],
+        prog_name="predbench", standalone_mode=False)
+    rows = {r["predictor"]: r for r in json.loads(out.with_suffix(".json").read_text())}
+    assert set(rows) == {"jacov", "az_nas"}
+    assert rows["jacov"]["spearman"] == pytest.approx(-1.0)  # the files' scores, not the table's
+    assert rows["az_nas"]["spearman"] == pytest.approx(1.0) and rows["az_nas"]["missing"] == 1
+    assert rows["az_nas"]["cpu_s_per_arch"] == pytest.approx(0.25)
 
 
 # --- throughput script -----------------------------------------------------------------------

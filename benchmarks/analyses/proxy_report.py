@@ -4,11 +4,16 @@
         [--plot BARS.png]
     predbench analyze proxy-report --table BENCHMARK --out REPORT.md [--plot BARS.png]
     predbench analyze proxy-report SCORES.csv [...] --against-table --out REPORT.md
+    predbench analyze proxy-report --table BENCHMARK --zero-cost-dir SHARDS [--measures a,b] \
+        --out REPORT.md
 
 Each ``SCORES.csv`` is the output of ``predbench score`` (with its ``.json`` record beside it);
 ``--table BENCHMARK`` reads the zero-cost scores a benchmark tabulates instead (``zc_<measure>``
 with their compute time ``zc_<measure>_time``, as ``predbench build zero-cost`` and the
-NAS-Bench-Suite-Zero converter write them) and its ``params`` and ``flops``.
+NAS-Bench-Suite-Zero converter write them) and its ``params`` and ``flops``; with
+``--zero-cost-dir`` the score files of a shard directory stand in for the benchmark's columns of
+the same measures, tabulated as ``predbench build merge`` would (scores not yet merged). AZ-NAS,
+tabulated as four components, is scored over all the benchmark's architectures at once.
 For each, the report gives Spearman and Kendall tau against the benchmark's objective (with 95%
 bootstrap intervals over the scored architectures), how many scores are missing, and the CPU
 time per architecture, beside the published NAS-Bench-201 CIFAR-10 Spearman of the same measure.
@@ -24,6 +29,7 @@ logarithm of synflow).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from benchmarks.checks import OptionError, output_file
+from benchmarks.checks import OptionError, names, output_file
 from benchmarks.mplot import pyplot
 from benchmarks.score import oriented_truth
-from benchmarks.tabular import load_benchmark
+from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.ranking import kendall_tau
 
 #: Published Spearman on NAS-Bench-201 CIFAR-10: NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)
@@ -164,44 +170,97 @@ def score_row(csv: Path, boot: int) -> dict:
         record.get("batch_source"), boot)
 
 
-def table_rows(benchmark: str, boot: int, baselines: Sequence[str] = ("params", "flops")
-               ) -> list[dict]:
+def with_score_files(bench: TabularBenchmark, shard_dir: Path) -> TabularBenchmark:
+    """``bench`` with the score files of a shard directory (``predbench build zero-cost``)
+    tabulated onto its architectures as ``predbench build merge`` does, replacing its columns
+    of the same measures; nothing is written."""
+    from benchmarks.builder.shards import ShardError
+    from benchmarks.builder.zero_cost import SUBDIR, add_score_columns, read_scores
+
+    order = (bench.metadata.get("order") or {}).get("indices")
+    if order is None:
+        raise OptionError(f"--zero-cost-dir needs a benchmark built by `predbench build merge`; "
+                          f"{bench.name!r} records no architecture order")
+    try:
+        records = read_scores(shard_dir)
+        if not records:
+            raise OptionError(f"--zero-cost-dir {shard_dir} holds no score files "
+                              f"({SUBDIR}/z*.json); run `predbench build zero-cost` first")
+        for row, index in enumerate(order):
+            rec = records.get(int(index))
+            if rec is not None and rec["arch"] != str(bench.archs[row]):
+                raise OptionError(f"--zero-cost-dir {shard_dir}: architecture {index} of its "
+                                  f"files is {rec['arch']}, not {bench.name}'s; give the shard "
+                                  "directory the benchmark was merged from")
+        meta = copy.deepcopy(bench.metadata)
+        static = bench.static if bench.static is not None else np.zeros((len(bench), 0))
+        static = add_score_columns(meta, static, records, order)
+    except ShardError as exc:
+        raise OptionError(str(exc)) from None
+    return TabularBenchmark(meta, bench.archs, bench.values, static)
+
+
+def tabulated_scores(bench: TabularBenchmark) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per zero-cost measure a benchmark tabulates: its scores and per-architecture seconds
+    (NaN where untabulated). A measure tabulated as components (``zero_cost.components``
+    metadata: AZ-NAS) is scored by its proxy's table source over all architectures at once."""
+    from predictors import FitContext, QueryContext, make
+
+    static = bench.static_names
+    components = (bench.metadata.get("zero_cost") or {}).get("components", {})
+    parts = {f"zc_{m}_{c}" for m, cs in components.items() for c in cs}
+    measures = [n[3:] for n in static
+                if n.startswith("zc_") and not n.endswith("_time") and n not in parts]
+    out = {}
+    for m in [*measures, *components]:
+        seconds = (bench.static_value(f"zc_{m}_time") if f"zc_{m}_time" in static
+                   else np.full(len(bench), np.nan))
+        if m in components:
+            predictor = make(m, source="table")
+            props = {p: bench.static_value(p) for p in predictor.data_needs().properties}
+            scores = predictor.fit(FitContext(space=bench.space)).query(
+                bench.archs, QueryContext(space=bench.space, properties=props)).mean
+        else:
+            scores = bench.static_value(f"zc_{m}")
+        out[m] = (scores, seconds)
+    return out
+
+
+def table_rows(bench: TabularBenchmark, boot: int,
+               baselines: Sequence[str] = ("params", "flops")) -> list[dict]:
     """Rows of every zero-cost measure a benchmark tabulates (``zc_<m>``, with its compute time
     ``zc_<m>_time``), plus the ``baselines`` among its static properties."""
-    bench = load_benchmark(benchmark)
-    names = bench.static_names
-    measures = [n[3:] for n in names if n.startswith("zc_") and not n.endswith("_time")]
-    if not measures:
+    from benchmarks.builder.zero_cost import tabulated_settings
+
+    scores = tabulated_scores(bench)
+    if not scores:
         raise SystemExit(f"benchmark {bench.name!r} tabulates no zero-cost scores (zc_<measure> "
                          "columns); for this project's benchmark run `predbench build zero-cost` "
                          "and merge again, or pass `predbench score` outputs instead")
     truth = oriented_truth([bench.space.to_string(a) for a in bench.archs], bench,
                            bench.objective)
-    settings = (bench.metadata.get("zero_cost") or {}).get("settings", {})
-    device = settings.get("device")
+    meta = bench.metadata.get("zero_cost") or {}
     source = f"{bench.name}'s data" if bench.metadata.get("live") else None
     rows = []
-    for m in measures:
-        seconds = (bench.static_value(f"zc_{m}_time") if f"zc_{m}_time" in names
-                   else np.full(len(bench), np.nan))
-        rows.append(correlation_row(m, bench, truth, bench.static_value(f"zc_{m}"),
-                                    float(np.nanmean(seconds)), float(np.nansum(seconds)),
-                                    device, source, boot))
+    for m, (values, seconds) in scores.items():
+        rows.append(correlation_row(m, bench, truth, values, float(np.nanmean(seconds)),
+                                    float(np.nansum(seconds)),
+                                    tabulated_settings(meta, m).get("device"), source, boot))
     for b in baselines:
-        if b in names:
+        if b in bench.static_names:
             rows.append(correlation_row(b, bench, truth, bench.static_value(b), np.nan, 0.0,
                                         None, None, boot))
     return rows
 
 
-def operation_table(benchmark: str) -> str:
-    """Markdown table: Spearman of the ground truth and of every tabulated measure with the number
-    of edges holding each operation (empty for spaces whose cells are not lists of operations).
+def operation_table(bench: TabularBenchmark, measures: Sequence[str] | None = None) -> str:
+    """Markdown table: Spearman of the ground truth and of every tabulated measure (those of
+    ``measures`` where given) with the number of edges holding each operation (empty for
+    spaces whose cells are not lists of operations).
 
     It shows which operations a measure rewards, beside the ones the benchmark's training does."""
     from scipy import stats
 
-    bench = load_benchmark(benchmark)
     specs = [getattr(a, "spec", None) for a in bench.archs]
     if not specs or not all(isinstance(s, tuple) and all(isinstance(o, str) for o in s)
                             for s in specs):
@@ -209,9 +268,9 @@ def operation_table(benchmark: str) -> str:
     ops = sorted({o for s in specs for o in s})
     counts = {o: np.array([s.count(o) for s in specs], dtype=float) for o in ops}
     columns = {f"ground truth ({bench.objective})": bench.final()}
-    for n in bench.static_names:
-        if n.startswith("zc_") and not n.endswith("_time"):
-            columns[n[3:]] = bench.static_value(n)
+    for m, (values, _) in tabulated_scores(bench).items():
+        if measures is None or m in measures:
+            columns[m] = values
     lines = ["| score | " + " | ".join(ops) + " |", "|---" * (len(ops) + 1) + "|"]
     for name, values in columns.items():
         ok = np.isfinite(values)
@@ -298,6 +357,14 @@ def command(
     scores: list[Path] | None = typer.Argument(None, help="`predbench score` outputs."),
     table: str | None = typer.Option(None, "--table", metavar="BENCHMARK",
                                      help="Read the zero-cost scores the benchmark tabulates."),
+    zero_cost_dir: Path | None = typer.Option(
+        None, "--zero-cost-dir", metavar="SHARDS",
+        help="With --table: read the score files of this shard directory (`predbench build "
+             "zero-cost`) as `build merge` would tabulate them, instead of the benchmark's "
+             "columns of the same measures."),
+    measures: str | None = typer.Option(
+        None, "--measures", help="With --table: only these measures and baselines "
+        "(comma-separated)."),
     out: Path = typer.Option(..., help="Markdown report (a .json of the rows beside it)."),
     boot: int = typer.Option(1000, help="Bootstrap resamples (0: none)."),
     plot: Path | None = typer.Option(None, help="Bar chart PNG of the measures."),
@@ -320,17 +387,27 @@ def command(
         out.with_suffix(".json").write_text(json.dumps(checked, indent=2) + "\n")
         typer.echo(text)
         return
+    if (zero_cost_dir or measures) and not table:
+        raise OptionError("--zero-cost-dir and --measures go with --table BENCHMARK")
+    wanted = names(measures) or None
+    bench = load_benchmark(table) if table else None
+    if bench is not None and zero_cost_dir is not None:
+        bench = with_score_files(bench, zero_cost_dir)
     rows = [score_row(path, boot) for path in scores or []]
-    if table:
-        rows += table_rows(table, boot)
+    if bench is not None:
+        tabled = table_rows(bench, boot)
+        rows += [r for r in tabled if wanted is None or r["predictor"] in wanted]
+        if wanted and len(rows) < len(wanted):
+            absent = sorted(set(wanted) - {r["predictor"] for r in rows})
+            raise OptionError(f"--measures: {bench.name!r} tabulates no {', '.join(absent)}")
     text = markdown(rows)
     agreement = ranking_agreement(rows)
     if agreement:
         text += (f"\nRanking of the measures against the published NB201 CIFAR-10 one "
                  f"({agreement['source']}): Kendall tau {agreement['kendall_tau']:.2f} over "
                  f"{agreement['measures']} measures.\n")
-    if table:
-        text += operation_table(table)
+    if bench is not None:
+        text += operation_table(bench, wanted)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -35,7 +35,7 @@ TaskTimeoutOpt = typer.Option(
          "this process. A job whose worker dies runs again alone; the command exits with "
          "status 1 when a job failed.")
 #: Names of a failed job in the summary: a training pair, an architecture to score.
-PAIR, ARCH = "architecture {0[0]} seed {0[1]}", "architecture {}"
+PAIR, ARCH = "architecture {0[0]} seed {0[1]}", "architecture {0[0]}"
 #: Errors of these commands that the project CLI reports as one line (exit status 2).
 USER_ERRORS = (RecipeError, ShardError, DatasetMissingError)
 
@@ -195,20 +195,25 @@ def generate(
 def zero_cost(
     recipe: str = RecipeOpt,
     archs: int = typer.Option(DEFAULT_TARGET, help="first N architectures of the order"),
-    measures: list[str] = typer.Option(None, "--measure", "-m",
-                                       help="measures to score [every live proxy]"),
+    measures: list[str] = typer.Option(
+        None, "--measures", "--measure", "-m",
+        help="measures to score, comma-separated or repeated (default: every live proxy and "
+             "az_nas); each at its proxy's default batch size. Existing score files get the "
+             "measures they lack added"),
     workers: int = WorkersOpt,
     shards: Path | None = ShardsOpt,
     task_timeout: float = TaskTimeoutOpt,
     executor: str = ExecutorOpt,
     address: str | None = AddressOpt,
 ) -> None:
-    """Score the benchmark's architectures with every live zero-cost proxy (resumes); `merge`
-    tabulates the scores and their CPU time as static zc_<measure>[_time] columns."""
+    """Score the benchmark's architectures with every live zero-cost proxy (resumes per
+    architecture and measure); `merge` tabulates the scores and their CPU time as static
+    zc_<measure>[_time] columns."""
     from benchmarks.builder.generate import default_shard_dir
-    from benchmarks.builder.zero_cost import run_scores
+    from benchmarks.builder.zero_cost import checked_measures, run_scores
 
     r = _recipe(recipe)
+    measures = list(checked_measures([n for m in measures or [] for n in checks.names(m)]))
     _counts(archs=archs, workers=workers)
     checks.at_least("--task-timeout", task_timeout, 0)
     checks.executor(executor)

@@ -8,7 +8,9 @@ the cores) against the number of edges of each operation in the cell.
 
 Zero-cost scores computed by ``predbench build zero-cost`` (``benchmarks.builder.zero_cost``)
 become static columns ``zc_<measure>`` and ``zc_<measure>_time``, as in a converted
-NAS-Bench-Suite-Zero table, so the tabulated predictor ``zc_table`` reads them.
+NAS-Bench-Suite-Zero table, so the tabulated predictor ``zc_table`` and the proxies' table
+source read them; AZ-NAS's four components become ``zc_az_nas_<component>``. The metadata's
+``zero_cost`` says per measure which settings (batch size, seeds) it was scored with.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from benchmarks.builder.recipe import Recipe
 from benchmarks.builder.shards import ShardError, read_recipe, read_shards
 from benchmarks.builder.stats import epoch_vs_final_tau, seed_agreement, spread
 from benchmarks.builder.train import INPUT_SHAPE, METRICS
-from benchmarks.builder.zero_cost import read_scores, tabulate
+from benchmarks.builder.zero_cost import add_score_columns, read_scores
 from benchmarks.statistics import ranking_ceiling
 from benchmarks.tabular.format import EPOCH_COST, TabularBenchmark
 from predictors.spaces import Arch, get_space
@@ -201,10 +203,7 @@ def merge(shard_dir: Path, out_dir: Path, name: str = "fmnist-nb201",
     meta = _metadata(name, recipe, records, indices, values, cost, pilot_dir)
     zc_records = read_scores(shard_dir)
     if zc_records:
-        names, table, meta["zero_cost"] = tabulate(zc_records, indices)
-        static = np.concatenate([static.astype(np.float64), table], axis=1)
-        meta["static"] += names
-        meta["static_units"].update({n: "s" if n.endswith("_time") else "score" for n in names})
+        static = add_score_columns(meta, static, zc_records, indices)
     SplitSpec.from_dict(meta["splits"])  # the live source must be able to rebuild the splits
     bench = TabularBenchmark(meta, archs, values, static)
     bench.save(out_dir)

@@ -32,6 +32,7 @@ from predictors.zero_cost import (
     gradient_measures,
     jacobian_measures,
     recent_measures,
+    tabulated,
 )
 from predictors.zero_cost.counting import count_flops
 from predictors.zero_cost.measures import MeasureFn, MeasureSpec, ScoreUndefined, get_measure
@@ -79,12 +80,16 @@ class ZeroCostProxy(Predictor):
     source: str = "live"
 
     # --- protocol ---------------------------------------------------------------------------
-    def _table(self) -> Predictor | None:
-        """The tabulated reader this proxy delegates to, or None when it computes live."""
+    def _source(self) -> str:
+        """``source``, checked."""
         if self.source not in SOURCES:
             raise ValueError(f"{self.name}: unknown source {self.source!r}; use one of "
                              f"{', '.join(SOURCES)}")
-        if self.source == "live":
+        return self.source
+
+    def _table(self) -> Predictor | None:
+        """The tabulated reader this proxy delegates to, or None when it computes live."""
+        if self._source() == "live":
             return None
         return make("zc_table", measure=self.measure)
 
@@ -233,6 +238,13 @@ class AzNasProxy(ZeroCostProxy):
     In this per-query setting the candidate set is the architectures of one ``query`` call, so
     scores are comparable only within a query: a query of one architecture scores 0. An
     architecture whose components cannot be computed is NaN and left out of the ranking.
+
+    Since the score is a property of the query, a benchmark tabulates the four components of
+    each architecture instead (``zc_az_nas_<component>``, with their compute time
+    ``zc_az_nas_time``); ``source="table"`` ranks the tabulated components of the queried
+    architectures exactly as the live proxy ranks the ones it computes, so both give the same
+    scores for the same architectures and seeds. ``components_`` holds the last query's
+    components (None where undefined).
     """
 
     measure = "az_expressivity"  # the components' registered measure (for ``needs``/docs)
@@ -242,6 +254,46 @@ class AzNasProxy(ZeroCostProxy):
 
     COMPONENTS: ClassVar[tuple[str, ...]] = ("expressivity", "progressivity", "trainability",
                                              "complexity")
+    #: The name its tabulated columns carry (``zc_az_nas_<component>``, ``zc_az_nas_time``).
+    TABLE_NAME: ClassVar[str] = "az_nas"
+
+    @classmethod
+    def component_columns(cls) -> tuple[str, ...]:
+        """The benchmark's static columns of the tabulated components."""
+        return tuple(f"{tabulated.PREFIX}{cls.TABLE_NAME}_{c}" for c in cls.COMPONENTS)
+
+    def _table(self) -> Predictor | None:
+        self._source()
+        return None  # the table source ranks the tabulated components itself (``_query``)
+
+    def data_needs(self) -> DataNeeds:
+        """Live data and networks, or the tabulated components and their time."""
+        if self._source() == "live":
+            return self.needs
+        time = f"{tabulated.PREFIX}{self.TABLE_NAME}{tabulated.TIME_SUFFIX}"
+        return DataNeeds(labels=False, properties=self.component_columns(),
+                         cost_properties=(time,))
+
+    def _query(self, archs: list[Arch], ctx: QueryContext) -> Prediction:
+        if self.source == "live":
+            return super()._query(archs, ctx)
+        return Prediction(self._combine(self._tabulated(archs, ctx)))
+
+    def _tabulated(self, archs: list[Arch], ctx: QueryContext) -> list[dict[str, float] | None]:
+        """The queried architectures' tabulated components (None where one is NaN)."""
+        columns = self.component_columns()
+        missing = [c for c in columns if c not in ctx.properties]
+        if missing:
+            raise DataError(f"{self.name}: the benchmark tabulates no {', '.join(missing)}; "
+                            "score the components with `predbench build zero-cost --measures "
+                            "az_nas` and merge, or use source='live'")
+        table = np.stack([np.asarray(ctx.properties[c], dtype=float).reshape(-1)
+                          for c in columns], axis=1)
+        if table.shape[0] != len(archs):
+            raise DataError(f"{self.name}: {table.shape[0]} tabulated rows of components for "
+                            f"{len(archs)} architectures")
+        return [None if np.isnan(row).any()
+                else dict(zip(self.COMPONENTS, map(float, row), strict=True)) for row in table]
 
     def _score_network(self, spec: MeasureSpec, arch: Arch, net: nn.Module,
                        inputs: torch.Tensor, targets: torch.Tensor | None, loss_fn: nn.Module,
@@ -261,6 +313,7 @@ class AzNasProxy(ZeroCostProxy):
     def _combine(self, values: list[Any]) -> np.ndarray:
         from scipy.stats import rankdata
 
+        self.components_ = list(values)
         ok = [i for i, v in enumerate(values) if v is not None]
         out = np.full(len(values), np.nan)
         if ok:
