@@ -445,19 +445,23 @@ def test_supernet_pruning_analysis_runs_and_resumes(tmp_path, monkeypatch):
 
     bench_dir = write_synthetic_benchmark(tmp_path / "tiny-nb201", n=40, name="tiny-nb201")
     args = ["analyze", "supernet", "prune", "--benchmark", str(bench_dir), "--archs", "20",
-            "--factors", "0,0.5", "--prune-seeds", "0,1", "--epochs", "1",
+            "--factors", "0,0.5", "--prune-seeds", "0,1", "--supernet-seeds", "0,1",
+            "--epochs", "1",
             "--steps-per-epoch", "2", "--batch-size", "8", "--eval-batch-size", "8",
             "--bn-batches", "1", "--eval-batches", "1", "--device", "cpu",
             "--precision-fraction", "0.2", "--out", str(tmp_path / "out"),
             "--checkpoint-dir", str(tmp_path / "ckpt")]
     out = app(args=args, prog_name="predbench", standalone_mode=False)
     table = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "table.csv")
-    assert sorted(zip(table["mode"], table["factor"], table["kept"])) == [
-        ("none", 0.0, 20), ("optimistic", 0.5, 10), ("random", 0.5, 10), ("random", 0.5, 10)]
+    assert sorted(zip(table["mode"], table["factor"], table["kept"], strict=True)) == sorted(2 * [
+        ("none", 0.0, 20), ("optimistic", 0.5, 10), ("random", 0.5, 10), ("random", 0.5, 10)])
+    assert sorted(set(table["supernet_seed"])) == [0, 1]
     assert table["precision_top"].between(0, 1).all()
     summary = pd.read_csv(tmp_path / "out" / "tiny-nb201" / "summary.csv")
-    assert set(zip(summary["mode"], summary["factor"])) == {
+    assert set(zip(summary["mode"], summary["factor"], strict=True)) == {
         ("optimistic", 0.0), ("optimistic", 0.5), ("random", 0.0), ("random", 0.5)}
+    runs = summary.set_index(["mode", "factor"])["runs"]
+    assert runs[("random", 0.5)] == 4 and runs[("optimistic", 0.5)] == 2
     assert (tmp_path / "out" / "tiny-nb201" / "pruning.png").is_file()
 
     def no_fit(*a, **k):

@@ -554,6 +554,8 @@ def prune_command(
                               "ground truth) and/or random."),
     factors: str = typer.Option("0,0.5,0.75,0.9", help="Prune factors: fractions removed."),
     prune_seeds: str = typer.Option("0", "--prune-seeds", help="Draws of random pruning."),
+    supernet_seeds: str = typer.Option(
+        "0", "--supernet-seeds", help="Seeds each pruned space's supernet is trained with."),
     precision_fraction: float = typer.Option(
         0.1, help="Precision at the top and bottom of this fraction of the kept space."),
     samplers: str = typer.Option("oneshot", "--samplers", help="oneshot, rsws, greedynas."),
@@ -570,11 +572,12 @@ def prune_command(
     args = dict(locals())
     from benchmarks.analyses import supernet_pruning
 
-    grid = {k: args.pop(k) for k in ("modes", "factors", "prune_seeds", "precision_fraction")}
+    grid = {k: args.pop(k) for k in ("modes", "factors", "prune_seeds", "precision_fraction",
+                                     "supernet_seeds")}
     options = _options({**args, "finetune_steps": "0"})
     pruning = supernet_pruning.prune_options(grid["modes"], grid["factors"],
                                              grid["prune_seeds"], grid["precision_fraction"],
-                                             options.samplers)
+                                             options.samplers, grid["supernet_seeds"])
     return supernet_pruning.analyze(options, pruning)
 
 

@@ -2,13 +2,15 @@
 
     predbench analyze supernet prune --benchmark fmnist-nb201 [--modes optimistic,random] \
         [--factors 0,0.5,0.75,0.9] [--samplers oneshot] [--epochs 10] [--prune-seeds 0,1] \
-        [--precision-fraction 0.1] [--out results/supernet-pruning]
+        [--supernet-seeds 0,1] [--precision-fraction 0.1] [--out results/supernet-pruning]
 
 A pruned space keeps ``round((1 - f) * n)`` of the benchmark's ``n`` distinct architectures
 (``--archs`` of them): *optimistic* pruning drops the fraction ``f`` with the worst ground truth
 (what a perfect pruner would keep), *random* pruning a uniformly random fraction (one draw per
-``--prune-seeds`` entry). For each setting a supernet is trained on the kept architectures only
-(its sampler draws from them: ``SinglePathPredictor.subspace``) and scores every one of them.
+``--prune-seeds`` entry). For each setting and ``--supernet-seeds`` entry (the seed of the
+supernet's initialization, batches and path draws) a supernet is trained on the kept
+architectures only (its sampler draws from them: ``SinglePathPredictor.subspace``) and scores
+every one of them.
 Per setting and snapshot it records, within the kept space: Kendall tau and Spearman against the
 ground truth; the best ground truth among the supernet's top-1 and top-10 beside the exact
 expected best of 1 and 10 drawn at random; and precision at the top and at the bottom (the
@@ -17,11 +19,12 @@ truth's best, or worst, fraction), the paper's test of whether a supernet finds 
 architectures better than good ones. Factor 0 (nothing pruned) is trained once and stands for
 both modes. Training and scoring resume as in ``benchmarks.analyses.supernet`` (checkpoints,
 snapshot score files). Outputs under ``--out/<benchmark>``: ``table.csv``, ``summary.csv`` (mean
-and spread over prune seeds), ``summary.json`` and ``pruning.png``.
+and spread over supernet and prune seeds), ``summary.json`` and ``pruning.png``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -41,6 +44,7 @@ from benchmarks.analyses.supernet import (
     spearman,
 )
 from benchmarks.checks import OptionError, names
+from benchmarks.live import live_source_for
 from benchmarks.metrics import precision_at_k
 from benchmarks.tabular import load_benchmark
 from benchmarks.threads import limit_threads
@@ -116,7 +120,6 @@ def settings(modes: list[str], factors: list[float], seeds: list[int]) -> list[S
 
 def analyze(args: Options, pruning: PruneOptions) -> dict[str, Any]:
     bench = load_benchmark(args.benchmark)
-    setup = setup_for(bench, args)
     rows = pick_archs(bench, args.archs, args.seed)
     archs = [bench.archs[i] for i in rows]
     keys = [bench.space.to_string(a) for a in archs]
@@ -125,18 +128,22 @@ def analyze(args: Options, pruning: PruneOptions) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     with limit_threads(args.threads):
-        for name in args.samplers:
-            for setting in settings(pruning.modes, pruning.factors, pruning.seeds):
-                rng = np.random.default_rng([args.seed, setting.seed, 7919])
-                kept = prune(truth, setting.factor, "optimistic" if setting.mode == "none"
-                             else setting.mode, rng)
-                records += _setting_records(name, setting, setup, args, pruning,
-                                            [keys[i] for i in kept], [archs[i] for i in kept],
-                                            truth[kept])
+        for seed in pruning.supernet_seeds:
+            setup = setup_for(bench, dataclasses.replace(args, seed=seed))
+            for name in args.samplers:
+                for setting in settings(pruning.modes, pruning.factors, pruning.seeds):
+                    rng = np.random.default_rng([args.seed, setting.seed, 7919])
+                    kept = prune(truth, setting.factor, "optimistic" if setting.mode == "none"
+                                 else setting.mode, rng)
+                    records += _setting_records(name, setting, setup, args, pruning,
+                                                [keys[i] for i in kept],
+                                                [archs[i] for i in kept], truth[kept])
     summary = {"benchmark": bench.name, "objective": bench.objective, "archs": len(rows),
                "samplers": args.samplers, "epochs": args.epochs,
                "precision_fraction": pruning.precision_fraction, "truth_best": float(truth.max()),
-               "live_source": setup.live.name, "device": args.device, "seed": args.seed}
+               "live_source": live_source_for(bench.metadata).name, "device": args.device,
+               "seed": args.seed, "supernet_seeds": pruning.supernet_seeds,
+               "prune_seeds": pruning.seeds}
     write_outputs(out_dir, records, summary)
     return {"records": records, "summary": summary}
 
@@ -151,7 +158,8 @@ def _setting_records(name: str, setting: Setting, setup: Any, args: Options,
         scores, _ = run.snapshot(epoch, keys, archs).values(keys)
         top, bottom = precision_at_ends(truth, scores, pruning.precision_fraction)
         rec = {"sampler": name, "mode": setting.mode, "factor": setting.factor,
-               "prune_seed": setting.seed, "epoch": epoch, "kept": len(keys),
+               "prune_seed": setting.seed, "supernet_seed": setup.seed, "epoch": epoch,
+               "kept": len(keys),
                "kendall": kendall_tau(truth, scores), "spearman": spearman(truth, scores),
                "top1_best_truth": best_of_top(scores, truth, 1),
                "top10_best_truth": best_of_top(scores, truth, 10),
@@ -159,14 +167,16 @@ def _setting_records(name: str, setting: Setting, setup: Any, args: Options,
                "random_top10_best_truth": random_best_of(truth, min(10, len(truth))),
                "kept_best_truth": float(truth.max()),
                "precision_top": top, "precision_bottom": bottom}
-        log.info("%s %s epoch %d: %d kept, tau %.3f, precision top %.2f bottom %.2f", name,
-                 setting.tag[1:], epoch, len(keys), rec["kendall"], top, bottom)
+        log.info("%s %s seed %d epoch %d: %d kept, tau %.3f, precision top %.2f bottom %.2f",
+                 name, setting.tag[1:], setup.seed, epoch, len(keys), rec["kendall"], top,
+                 bottom)
         out.append(rec)
     return out
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over prune seeds; the unpruned space joins both modes."""
+    """Mean and standard deviation over supernet and prune seeds (``runs`` of them); the
+    unpruned space joins both modes."""
     import pandas as pd
 
     full = table[table["mode"] == "none"]
@@ -178,7 +188,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
                "precision_bottom"]
     grouped = both.groupby(["sampler", "mode", "factor", "epoch", "kept"])[metrics]
     mean, std = grouped.mean(), grouped.std(ddof=1)
-    out = mean.join(std.add_suffix("_std")).join(grouped.size().rename("prune_seeds"))
+    out = mean.join(std.add_suffix("_std")).join(grouped.size().rename("runs"))
     return out.reset_index().sort_values(["sampler", "epoch", "mode", "factor"])
 
 
@@ -237,16 +247,18 @@ def plot(path: Path, agg: pd.DataFrame, summary: dict[str, Any]) -> None:
 # --- command line ---------------------------------------------------------------------------
 @dataclass
 class PruneOptions:
-    """The pruning grid: modes, factors, random prune seeds, precision fraction."""
+    """The pruning grid: modes, factors, random prune seeds, precision fraction, and the
+    supernet seeds each setting is trained with."""
 
     modes: list[str]
     factors: list[float]
     seeds: list[int]
     precision_fraction: float
+    supernet_seeds: list[int]
 
 
 def prune_options(modes: str, factors: str, seeds: str, precision_fraction: float,
-                  samplers: list[str]) -> PruneOptions:
+                  samplers: list[str], supernet_seeds: str = "0") -> PruneOptions:
     """Parse and check the pruning options (``OptionError`` naming the fix)."""
     chosen = names(modes)
     if not chosen or set(chosen) - set(MODES):
@@ -254,16 +266,18 @@ def prune_options(modes: str, factors: str, seeds: str, precision_fraction: floa
     try:
         values = sorted({float(v) for v in factors.split(",") if v.strip()})
         prune_seeds = [int(v) for v in seeds.split(",") if v.strip()]
+        net_seeds = list(dict.fromkeys(int(v) for v in supernet_seeds.split(",") if v.strip()))
     except ValueError as exc:
-        raise OptionError(f"--factors takes fractions and --prune-seeds integers ({exc})") from exc
+        raise OptionError(f"--factors takes fractions, --prune-seeds and --supernet-seeds "
+                          f"integers ({exc})") from exc
     if not values or any(not 0.0 <= v < 1.0 for v in values):
         raise OptionError(f"--factors takes fractions removed, each in [0, 1); got {factors!r}")
-    if not prune_seeds:
-        raise OptionError("--prune-seeds needs at least one seed")
+    if not prune_seeds or not net_seeds:
+        raise OptionError("--prune-seeds and --supernet-seeds need at least one seed each")
     if not 0.0 < precision_fraction < 1.0:
         raise OptionError(f"--precision-fraction must lie in (0, 1); got {precision_fraction}")
     refused = [s for s in samplers if s not in PRUNABLE]
     if refused:
         raise OptionError(f"sampler(s) {refused} cannot train on a pruned space; use "
                           f"{', '.join(PRUNABLE)}")
-    return PruneOptions(chosen, values, prune_seeds, precision_fraction)
+    return PruneOptions(chosen, values, prune_seeds, precision_fraction, net_seeds)
