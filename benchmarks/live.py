@@ -24,9 +24,10 @@ BUILTIN_DATASETS: dict[str, str] = {
     "fashion-mnist": "benchmarks.builder.fashion_mnist:live_source",
     "gaussian": "benchmarks.substitute_batches:gaussian_source",
     "fashion-mnist-resized": "benchmarks.substitute_batches:fashion_mnist_resized_source",
+    "digits-resized": "benchmarks.substitute_batches:digits_resized_source",
 }
 #: Sources shaped for any benchmark's network, standing in for images it does not ship.
-SUBSTITUTES = ("fashion-mnist-resized", "gaussian")
+SUBSTITUTES = ("fashion-mnist-resized", "gaussian", "digits-resized")
 
 _FACTORIES: dict[str, LiveFactory] = {}
 

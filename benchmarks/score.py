@@ -7,9 +7,9 @@ beside it (``<out>.json``) saying which predictor, parameters, data source and d
 Predictors that run networks on data need batches. A benchmark that names a live data source
 (``metadata["live"]``) provides its own; one without (e.g. ``nb201-cifar10``, which ships no
 CIFAR-10 images) refuses them unless a substitute ``--batch-source`` is chosen: ``gaussian``
-(standard-normal noise) or ``fashion-mnist-resized`` (Fashion-MNIST resized to the network's input
-size and repeated over its channels); both come from the one registry of sources,
-``benchmarks.live``.
+(standard-normal noise), ``fashion-mnist-resized`` (Fashion-MNIST resized to the network's input
+size and repeated over its channels) or ``digits-resized`` (scikit-learn's 8x8 digits, likewise);
+all come from the one registry of sources, ``benchmarks.live``.
 """
 
 from __future__ import annotations
@@ -113,8 +113,10 @@ def score_architectures(
 
     Only predictors that need no labels and no learning curves qualify. ``df.attrs`` records the
     predictor, its parameters, the batch source (``None`` when no data was used), the device and
-    the measured seconds of fit and query. Architectures are queried ``CHUNK`` at a time, and
-    ``on_scores`` receives each chunk's ``[arch, score]`` rows as soon as they are computed.
+    the measured seconds of fit and query. Architectures are queried ``CHUNK`` at a time (all
+    at once for a predictor whose scores rank the architectures of one query against each other,
+    ``ranks_within_query``, e.g. AZ-NAS), and ``on_scores`` receives each chunk's
+    ``[arch, score]`` rows as soon as they are computed.
     """
     import pandas as pd
 
@@ -165,9 +167,10 @@ def score_architectures(
     predictor.fit(fit_ctx)
     fit_s = time.perf_counter() - start
     parts, query_s = [], 0.0
-    for lo in range(0, len(chosen), CHUNK):
-        part = chosen[lo:lo + CHUNK]
-        query_ctx = contexts.query(rows[lo:lo + CHUNK], rng)
+    chunk = len(chosen) if getattr(predictor, "ranks_within_query", False) else CHUNK
+    for lo in range(0, len(chosen), chunk):
+        part = chosen[lo:lo + chunk]
+        query_ctx = contexts.query(rows[lo:lo + chunk], rng)
         start = time.perf_counter()
         prediction = predictor.query(part, query_ctx)
         query_s += time.perf_counter() - start

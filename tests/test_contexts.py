@@ -81,6 +81,6 @@ def test_capabilities_are_declared_by_the_predictors(synthetic_bench):
 
 def test_substitute_sources_come_from_the_one_registry():
     bench = make_synthetic_benchmark(n=20)
-    assert set(SUBSTITUTES) == {"gaussian", "fashion-mnist-resized"}
+    assert set(SUBSTITUTES) == {"gaussian", "fashion-mnist-resized", "digits-resized"}
     x, y = dataset_source("gaussian", bench.metadata).batch("train", 3, 0)
     assert tuple(x.shape) == (3, *bench.metadata["network"]["input_shape"]) and len(y) == 3

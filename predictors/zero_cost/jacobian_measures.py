@@ -33,7 +33,10 @@ def jacov(net: nn.Module, inputs, targets, loss_fn, **opts) -> float:
     ``J`` holds per-sample gradients of the summed outputs w.r.t. the input; with ``l`` the
     eigenvalues of the correlation matrix of ``J``'s rows, the score is
     ``-sum(log(l + k) + 1 / (l + k))`` with ``k = 1e-5`` (higher: less correlated Jacobians).
-    Eigenvalues come from ``eigvalsh`` in float64 (the matrix is symmetric)."""
+    Eigenvalues come from ``eigvalsh`` in float64 (the matrix is symmetric); a minibatch of
+    one sample has no correlations, so its score is undefined."""
+    if inputs.shape[0] < 2:
+        raise ScoreUndefined("jacov correlates the Jacobians of two or more samples; got one")
     with preserved(net):
         jac = input_jacobian(net, inputs)
     eig = torch.linalg.eigvalsh(_correlation(jac))

@@ -248,6 +248,8 @@ class AzNasProxy(ZeroCostProxy):
     """
 
     measure = "az_expressivity"  # the components' registered measure (for ``needs``/docs)
+    #: Scores rank the architectures of one query against each other: score them together.
+    ranks_within_query: ClassVar[bool] = True
     quick_params: ClassVar[dict[str, Any]] = {**ZeroCostProxy.quick_params,
                                               "batch_size": QUICK_BATCH["az_nas"]}
     batch_size: int = recent_measures.RECOMMENDED_BATCH["az_nas"]
