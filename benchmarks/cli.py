@@ -481,6 +481,7 @@ def _mount_group(module: Any, name: str, help: str, parent: typer.Typer = app) -
 ANALYSES = {
     "summary-table": "benchmarks.analyses.summary_table",
     "proxy-report": "benchmarks.analyses.proxy_report",
+    "proxy-audit": "benchmarks.analyses.proxy_audit",
     "lc-report": "benchmarks.analyses.lc_report",
     "lc-extrapolation": "benchmarks.analyses.lc_extrapolation",
     "supernet": "benchmarks.analyses.supernet",
