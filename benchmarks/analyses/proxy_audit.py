@@ -538,6 +538,9 @@ def plot_batches(batches: pd.DataFrame, path: Path, title: str) -> Path:
         for b in part.loc[~np.isfinite(part["spearman"]), "batch_size"]:
             ax.axvline(b, color="tab:red", lw=0.8, ls=":")
         ax.set_xscale("log", base=2)
+        sizes = sorted(set(part["batch_size"]))
+        ax.set_xticks(sizes, [str(b) for b in sizes], fontsize=6)
+        ax.minorticks_off()
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_title(proxy, fontsize=9)
         ax.grid(alpha=0.3)
