@@ -447,6 +447,59 @@ def published_table(seeds: pd.DataFrame, tabulated: Sequence[Mapping[str, Any]]
     return pd.DataFrame(rows)
 
 
+def summary_table(batches: pd.DataFrame, seeds: pd.DataFrame, sources: pd.DataFrame
+                  ) -> pd.DataFrame:
+    """One row per proxy: Spearman at the paper's batch size (mean and sd over joint seeds),
+    the sd over init seeds alone and over batch seeds alone, the lowest and highest mean over
+    batch sizes (with the sizes) and where it is undefined, and each substitute source's mean
+    difference from the primary source."""
+    import pandas as pd
+
+    rows = []
+    for proxy, part in batches.groupby("proxy"):
+        by = {r["varied"]: r for _, r in seeds[seeds["proxy"] == proxy].iterrows()}
+        defined = part[np.isfinite(part["spearman"])]
+        row = {"proxy": proxy, "archs": int(part["archs"].max()),
+               "paper_batch": int(part["paper_batch"].iloc[0]), "source": part["source"].iloc[0]}
+        for kind in ("joint", "init", "batch"):
+            r = by.get(kind)
+            row[f"{kind}_spearman"] = r["spearman"] if r is not None else np.nan
+            row[f"{kind}_sd"] = r["spearman_sd"] if r is not None else np.nan
+        if len(defined):
+            low, high = defined.loc[defined["spearman"].idxmin()], \
+                defined.loc[defined["spearman"].idxmax()]
+            row.update(low=low["spearman"], low_batch=int(low["batch_size"]),
+                       high=high["spearman"], high_batch=int(high["batch_size"]))
+        row["undefined_batches"] = ",".join(
+            str(b) for b in part.loc[~np.isfinite(part["spearman"]), "batch_size"])
+        for _, r in sources[(sources["proxy"] == proxy) & ~sources["primary"]].iterrows():
+            row[f"delta_{r['source']}"] = r["delta"]
+        row["cpu_ms_per_arch"] = float(part.loc[part["batch_size"] == row["paper_batch"],
+                                                "cpu_ms_per_arch"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_markdown(summary: pd.DataFrame) -> list[str]:
+    deltas = [c for c in summary.columns if c.startswith("delta_")]
+    lines = ["## Summary per proxy", "",
+             "| proxy | archs | paper batch | Spearman ± sd (joint seeds) | sd: init seeds / "
+             "batch seeds | batch sizes: lowest – highest mean | undefined at | "
+             + " | ".join(f"{c[6:]} − primary" for c in deltas) + " | CPU ms/arch |",
+             "|" + "---|" * (8 + len(deltas))]
+    for _, r in summary.sort_values("joint_spearman", ascending=False).iterrows():
+        spread = "–" if "low" not in r or math.isnan(r.get("low", np.nan)) else (
+            f"{r['low']:.2f} ({r['low_batch']}) – {r['high']:.2f} ({r['high_batch']})")
+        lines.append(
+            f"| {r['proxy']} | {r['archs']} | {r['paper_batch']} | "
+            f"{_mean_sd({'spearman': r['joint_spearman'], 'spearman_sd': r['joint_sd']})} | "
+            f"{_f(r['init_sd'])} / {_f(r['batch_sd'])} | {spread} | "
+            f"{r['undefined_batches'] or '–'} | "
+            + " | ".join(_f(r[c], "+.3f") for c in deltas)
+            + f" | {_f(r['cpu_ms_per_arch'], '.0f')} |")
+    return lines + [""]
+
+
 def _f(value: float, fmt: str = ".3f") -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
         else format(value, fmt)
@@ -466,6 +519,7 @@ def markdown(bench_name: str, objective: str, where: str, batches: pd.DataFrame,
     lines = [f"# Zero-cost proxy audit on `{bench_name}`", "",
              f"Spearman (± sd over seeds) against `{objective}` on {where}. Cells: "
              "`cells.csv`; plots `spearman_vs_batch.png`, `sources.png`.", "",
+             *summary_markdown(summary_table(batches, seeds, sources)),
              "## Batch size (init seed = batch seed = 0, 1, 2; paper's size in bold)", "",
              "| proxy | source | " + " | ".join(["batch: Spearman (min–max)"]) + " |",
              "|---|---|---|"]
@@ -594,7 +648,8 @@ def write_report(out: Path, bench: TabularBenchmark, archs: Sequence[str], where
     published = published_table(seeds, tabulated_rows(bench, archs))
     checks = table_check(frame, bench, out)
     frame.to_csv(out / "cells.csv", index=False, float_format="%.6g")
-    for name, table in (("batch_size", batches), ("seeds", seeds), ("sources", sources),
+    for name, table in (("summary", summary_table(batches, seeds, sources)),
+                        ("batch_size", batches), ("seeds", seeds), ("sources", sources),
                         ("published", published), ("table_check", checks)):
         table.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
     text = markdown(bench.name, bench.objective, where, batches, seeds, sources, published,
