@@ -133,7 +133,7 @@ def test_az_nas_from_tabulated_components_equals_the_live_query():
         **records[0]["scores"]["az_nas"], "components": dead}}}
     names, table, meta = zc.tabulate(records, [*indices, 9])
     assert meta["components"] == {"az_nas": list(AzNasProxy.COMPONENTS)}
-    props = {n: table[:4, k] for k, n in enumerate(names)}
+    props = {n: table[:4, k].astype(np.float32) for k, n in enumerate(names)}  # as stored
     tabled = make("az_nas", source="table")
     needs = tabled.data_needs()
     assert set(needs.properties) <= set(names) and needs.cost_properties == ("zc_az_nas_time",)
@@ -143,7 +143,8 @@ def test_az_nas_from_tabulated_components_equals_the_live_query():
     computed = make("az_nas", init_seed=0, batch_seed=0).fit(fit).query(archs, ctx).mean
     np.testing.assert_array_equal(from_table, computed)
     assert len(set(computed)) == len(indices)
-    assert table[4, names.index("zc_az_nas_trainability")] == -math.inf
+    assert table[4, names.index("zc_az_nas_trainability")] == 1.0  # -inf ranks first
+    assert sorted(table[:, names.index("zc_az_nas_expressivity")]) == [1, 2, 3, 4, 5]
 
 
 def test_az_nas_identity_block_has_minus_infinite_trainability():

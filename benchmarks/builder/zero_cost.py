@@ -13,8 +13,9 @@ of its query (network construction included) and the settings it was scored with
 (``settings``: batch size, seeds, device, threads, split, and a thinner network where the proxy
 scores one). AZ-NAS's score is a rank aggregation over the architectures queried together, so
 its entry holds the architecture's four components instead of a score (``components``;
-non-finite values as the strings ``"-inf"``/``"inf"``), which the tabulated ``az_nas`` ranks
-over each query. Files written before settings were recorded per measure hold one top-level
+non-finite values as the strings ``"-inf"``/``"inf"``); the merged benchmark tabulates each
+component's rank among its architectures, and the tabulated ``az_nas`` ranks them over each
+query. Files written before settings were recorded per measure hold one top-level
 ``settings`` (batch size 64), which their entries without their own inherit.
 
 CPU seconds on one thread are what an idle core would take and are not inflated by other
@@ -62,6 +63,10 @@ SHARED: dict[str, Any] = {"batch_seed": 0, "init_seed": 0, "device": "cpu", "thr
 COMPONENT_MEASURES = ("az_nas",)
 TIME_NOTE = ("process CPU seconds of one predictor query of the architecture on one CPU thread "
              "(network construction included)")
+COMPONENTS_NOTE = ("components are tabulated as their ranks among the tabulated architectures "
+                   "(1 = smallest, ties share their mean rank): a query's ranks are the same "
+                   "as from the values, and float32 storage keeps them exact; the score files "
+                   "hold the values")
 #: A job: an architecture's index and the measures it still lacks.
 Job = tuple[int, tuple[str, ...]]
 
@@ -274,12 +279,24 @@ def _components(records: dict[int, dict[str, Any]], measure: str) -> list[str]:
     return []
 
 
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks of the non-NaN ``values`` (1 = smallest, ``-inf`` first, ties share their mean
+    rank); NaN stays NaN."""
+    from scipy.stats import rankdata
+
+    out = np.full(values.shape, np.nan)
+    ok = ~np.isnan(values)
+    out[ok] = rankdata(values[ok])
+    return out
+
+
 def tabulate(records: dict[int, dict[str, Any]], indices: Sequence[int]
              ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """Static columns for ``indices`` (NaN where an architecture has no score): ``zc_<measure>``,
-    or ``zc_<measure>_<component>`` for a measure scored as components, then ``zc_<measure>_time``
-    for every measure; and the metadata describing them (per measure: the settings it was
-    scored with and how many architectures have it)."""
+    or ``zc_<measure>_<component>`` for a measure scored as components (``COMPONENTS_NOTE``:
+    their ranks over ``indices``), then ``zc_<measure>_time`` for every measure; and the
+    metadata describing them (per measure: the settings it was scored with and how many
+    architectures have it)."""
     measures = list(dict.fromkeys(m for r in records.values() for m in r["scores"]))
     settings: dict[str, dict[str, Any]] = {}
     for m in measures:
@@ -307,10 +324,14 @@ def tabulate(records: dict[int, dict[str, Any]], indices: Sequence[int]
             value = entry.get("score") if c is None else (entry.get("components") or {}).get(c)
             table[row, k] = np.nan if value is None else float(value)
             table[row, times[m]] = entry["time"]
+    for k, (_, c) in enumerate(columns):
+        if c is not None:
+            table[:, k] = _ranks(table[:, k])
     first = {m: next(k for k, (n, _) in enumerate(columns) if n == m) for m in measures}
     meta = {
         "measures": measures,
         "components": {m: c for m, c in parts.items() if c},
+        "components_note": COMPONENTS_NOTE,
         "settings": settings,
         "time": TIME_NOTE,
         "scored": int(sum(int(i) in records for i in indices)),

@@ -240,7 +240,8 @@ class AzNasProxy(ZeroCostProxy):
     architecture whose components cannot be computed is NaN and left out of the ranking.
 
     Since the score is a property of the query, a benchmark tabulates the four components of
-    each architecture instead (``zc_az_nas_<component>``, with their compute time
+    each architecture instead (``zc_az_nas_<component>``: the values, or any order-preserving
+    transform such as the ranks ``predbench build merge`` stores; with their compute time
     ``zc_az_nas_time``); ``source="table"`` ranks the tabulated components of the queried
     architectures exactly as the live proxy ranks the ones it computes, so both give the same
     scores for the same architectures and seeds. ``components_`` holds the last query's
