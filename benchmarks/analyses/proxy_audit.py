@@ -594,6 +594,7 @@ def plot_batches(batches: pd.DataFrame, path: Path, title: str) -> Path:
 
     plt = pyplot()
     proxies = sorted(set(batches["proxy"]))
+    most = int(batches["archs"].max())
     cols = min(5, len(proxies))
     rows = -(-len(proxies) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.5 * rows), squeeze=False,
@@ -612,7 +613,8 @@ def plot_batches(batches: pd.DataFrame, path: Path, title: str) -> Path:
         ax.set_xticks(sizes, [str(b) for b in sizes], fontsize=6)
         ax.minorticks_off()
         ax.axhline(0, color="grey", lw=0.6)
-        ax.set_title(proxy, fontsize=9)
+        archs = int(part["archs"].max())
+        ax.set_title(proxy + (f" ({archs} archs)" if archs < most else ""), fontsize=9)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
     for ax in axes.flat[len(proxies):]:
