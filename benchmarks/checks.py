@@ -111,3 +111,11 @@ def ints(text: str | None, option: str) -> list[int]:
         return [int(p) for p in names(text)]
     except ValueError:
         raise OptionError(f"{option} {text!r} must list integers, e.g. {option} 1,3,10") from None
+
+
+def floats(text: str | None, option: str) -> list[float]:
+    """The numbers of a comma-separated list, else ``OptionError`` naming ``option``."""
+    try:
+        return [float(p) for p in names(text)]
+    except ValueError:
+        raise OptionError(f"{option} {text!r} must list numbers, e.g. {option} 0,0.5,0.9") from None

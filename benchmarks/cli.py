@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.checks import OptionError, output_dir, output_file
+from benchmarks.checks import names as split_names
 from benchmarks.harness import EvalTask, TaskError, prepare
 from benchmarks.jobs import ADDRESS_HELP, EXECUTOR_HELP
 from benchmarks.keyvalue import parse_key_values
@@ -338,7 +339,7 @@ def reproduce(
 
     output_dir(out, "--out")
     benchmark = benchmark or default_benchmark()
-    names = [p.strip() for p in predictors.split(",") if p.strip()] if predictors else None
+    names = split_names(predictors) or None
     if trials < 1:
         raise UsageError("--trials must be at least 1")
     if preset not in PRESETS:

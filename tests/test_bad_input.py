@@ -54,6 +54,7 @@ SEARCH = (*SEARCH_ON, "--store", "{tmp}/s.db", "--out", "{tmp}/sout")
 GUIDED = (*SEARCH, "--method", "evolution", *RIDGE)
 SCORE = ("score", *BENCH, "-p", "params", "-o", "{tmp}/scores.csv")
 BUILD_SHARDS = ("--shards", "{tmp}/shards")
+PRUNE = ("analyze", "supernet", "prune", "--benchmark", "synthetic-nb201", "--out", "{tmp}/p")
 
 #: (id, arguments, a fragment the error line must contain).
 CASES: list[tuple[str, tuple[str, ...], str]] = [
@@ -238,6 +239,10 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
     ("select-zero-cells", ("build", "select", "tiny", "--cells", "0"), "--cells"),
     ("pilot-table-missing-shards", ("build", "pilot-table", "--recipe", "tiny", "--shards",
                                     "{tmp}/none"), "{tmp}/none"),
+    # supernet pruning: list options are parsed before any supernet trains
+    ("prune-text-factor", (*PRUNE, "--factors", "0,half"), "--factors '0,half'"),
+    ("prune-text-seed", (*PRUNE, "--prune-seeds", "0,x"), "--prune-seeds '0,x'"),
+    ("prune-float-seed", (*PRUNE, "--supernet-seeds", "1.5"), "--supernet-seeds '1.5'"),
 ]
 if not torch.cuda.is_available():
     CASES += [

@@ -43,7 +43,7 @@ from benchmarks.analyses.supernet import (
     setup_for,
     spearman,
 )
-from benchmarks.checks import OptionError, names
+from benchmarks.checks import OptionError, floats, ints, names
 from benchmarks.live import live_source_for
 from benchmarks.metrics import precision_at_k
 from benchmarks.tabular import load_benchmark
@@ -263,13 +263,9 @@ def prune_options(modes: str, factors: str, seeds: str, precision_fraction: floa
     chosen = names(modes)
     if not chosen or set(chosen) - set(MODES):
         raise OptionError(f"--modes takes {', '.join(MODES)}; got {modes!r}")
-    try:
-        values = sorted({float(v) for v in factors.split(",") if v.strip()})
-        prune_seeds = [int(v) for v in seeds.split(",") if v.strip()]
-        net_seeds = list(dict.fromkeys(int(v) for v in supernet_seeds.split(",") if v.strip()))
-    except ValueError as exc:
-        raise OptionError(f"--factors takes fractions, --prune-seeds and --supernet-seeds "
-                          f"integers ({exc})") from exc
+    values = sorted(set(floats(factors, "--factors")))
+    prune_seeds = ints(seeds, "--prune-seeds")
+    net_seeds = list(dict.fromkeys(ints(supernet_seeds, "--supernet-seeds")))
     if not values or any(not 0.0 <= v < 1.0 for v in values):
         raise OptionError(f"--factors takes fractions removed, each in [0, 1); got {factors!r}")
     if not prune_seeds or not net_seeds:

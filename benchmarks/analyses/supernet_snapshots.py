@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.builder.shards import atomic_write_text
+from benchmarks.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,10 @@ class Snapshot:
               query: Callable[[list[Any]], tuple[np.ndarray, np.ndarray | None]],
               desc: str) -> None:
         """Score the architectures of ``keys`` without a score, chunk by chunk, saving each."""
-        from tqdm import tqdm
-
         todo = self.missing(keys)
         if not todo:
             return
-        with tqdm(total=len(todo), desc=desc, unit="arch", leave=False) as bar:
+        with Progress(len(todo), desc) as bar:
             for start in range(0, len(todo), CHUNK):
                 rows = todo[start:start + CHUNK]
                 wall, cpu = time.perf_counter(), time.process_time()
@@ -102,7 +101,8 @@ class Snapshot:
                     if acc is not None:
                         self.acc[keys[i]] = float(acc[j])
                 self.save()
-                bar.update(len(rows))
+                for i in rows:
+                    bar.done(keys[i])
 
     @property
     def query_count(self) -> int:

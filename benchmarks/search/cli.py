@@ -48,10 +48,6 @@ USER_ERRORS = (SearchSetupError,)
 ACQUISITION_NAMES = (*ACQUISITIONS, *(PREFIX + k for k in ANALYTIC + BATCH))
 
 
-def _split(text: str | None) -> list[str]:
-    return [p.strip() for p in (text or "").split(",") if p.strip()]
-
-
 def _json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -234,13 +230,13 @@ def search_command(
     checks.output_dir(out, "--out")
     pparams = _json_object(predictor_params, "--predictor-params")
     fparams = _json_object(prefilter_params, "--prefilter-params")
-    for name in _split(predictor) + ([prefilter] if prefilter else []):
+    for name in checks.names(predictor) + ([prefilter] if prefilter else []):
         get(name)
     bench = load_benchmark(benchmark)
-    specs = build_specs(bench.name, _split(method), _split(predictor), queries, time_budget,
-                        parse_params(param), pparams, prefilter, prefilter_keep,
-                        _split(acquisition), warmup_pool, full_predictors, fparams,
-                        tuple(_split(objectives)))
+    specs = build_specs(bench.name, checks.names(method), checks.names(predictor), queries,
+                        time_budget, parse_params(param), pparams, prefilter, prefilter_keep,
+                        checks.names(acquisition), warmup_pool, full_predictors, fparams,
+                        tuple(checks.names(objectives)))
     if not specs:
         raise SearchSetupError("no method chosen: pass --method (e.g. random,rea,evolution)")
     preflight(specs, bench, device)

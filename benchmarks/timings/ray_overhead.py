@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from benchmarks.checks import OptionError
+from benchmarks.checks import OptionError, floats
 
 if TYPE_CHECKING:
     from benchmarks.harness import EvalTask
@@ -152,10 +152,7 @@ def command(
 
     if workers < 1:
         raise OptionError("--workers must be at least 1")
-    try:
-        seconds = [float(d) for d in durations.split(",") if d.strip()]
-    except ValueError:
-        raise OptionError(f"--durations {durations!r} must be comma-separated seconds") from None
+    seconds = floats(durations, "--durations")
     if not seconds or min(seconds) <= 0:
         raise OptionError("--durations must be positive seconds")
     ray = require_ray()
