@@ -99,7 +99,11 @@ def test_reports_leave_out_timed_out_records(synthetic_bench_dir, tmp_path):
 
 
 PARENT_SCRIPT = textwrap.dedent("""
+    import signal
     import sys
+    # Ctrl-C as on a terminal, even where the test runs as a background job of a shell without
+    # job control, which starts its children with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path[:0] = [{repo!r}, {tests!r}]
     import sweep_plugins  # registers the sleeping predictor
     from benchmarks.executor import ProcessExecutor
