@@ -50,8 +50,9 @@ def test_map_keeps_only_limits_where_the_answer_changes(tmp_path):
     query = sorted(table["query_limit_s"].unique())
     # init: label-free settings, then the 100-label ones (xgb at 9,000 s, omni at 9,050 s)
     assert len(init) == 2 and init[0] < 1e-5 and 9050.0 <= init[1] <= 1e4
-    # query: xgb's 1e-4, params' 0.01, sotle at 20 s (omni's 20.2 s needs the next step), 50
-    assert query == [1e-4, 0.01, 20.0, 50.0]
+    # query: xgb's 1e-4 (floored at 1 ms), params' 0.01, sotle at 20 s (omni's 20.2 s needs the
+    # next step), 50
+    assert query == [1e-3, 0.01, 20.0, 50.0]
     assert set(table["predictor"].dropna()) == {"xgb", "params", "sotle", "omni"}
 
 
@@ -69,3 +70,14 @@ def test_cells_take_their_familys_colour_with_lighter_shades_for_more_winners():
     assert gp == pytest.approx(to_rgb(FAMILY_COLOURS["model_based"]))
     assert sotle == pytest.approx(to_rgb(FAMILY_COLOURS["learning_curve"]))
     assert all(x > g for x, g in zip(xgb, gp, strict=True))  # same hue, lighter
+
+
+def test_query_times_under_the_floor_do_not_pick_a_winner():
+    from benchmarks.budget_map import QUERY_FLOOR_S, budget_table
+
+    rows = [("gates", 24, None, 0.56, 1e7, 4e-5), ("flowerformer", 24, None, 0.60, 1e7, 8e-5)]
+    data = pd.DataFrame(rows, columns=["predictor", "train_size", "fidelity", "kendall_mean",
+                                       "init_time_s_mean", "query_time_s_mean"])
+    table, _, query = budget_table(data)
+    assert query == [QUERY_FLOOR_S]  # 40 and 80 microseconds are one budget
+    assert list(table["predictor"].dropna()) == ["flowerformer"]
