@@ -7,10 +7,10 @@ the trials cannot separate from it (a paired 95% interval of the difference cont
 ``benchmarks.statistics``): where there are such ties the cell is hatched and names how many,
 since the data do not single out a winner there. The limits step 1, 2, 5, 10, 20, ... seconds
 over the range of the settings' times; a limit at which nothing changes along its axis is
-dropped, which keeps the map as small as the answer. Query times under ``QUERY_FLOOR_S`` count
-as that floor: below a millisecond per architecture the measured differences are timing noise
-(model-based predictors score in 30-600 microseconds depending on what else runs) and matter to
-no search, so the map does not let them pick a winner.
+dropped, which keeps the map as small as the answer. Times under ``TIME_FLOOR_S`` count as that
+floor on both axes: below a millisecond the measured differences are timing noise (model-based
+predictors score an architecture in 30-600 microseconds, label-free ones set up in 5-20, depending
+on what else runs) and matter to no search, so the map does not let them pick a winner.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import pandas as pd  # noqa: E402
 from benchmarks.statistics import SETTING, Comparisons, setting_of  # noqa: E402
 
 INIT, QUERY, TAU = "init_time_s_mean", "query_time_s_mean", "kendall_mean"
-#: Query seconds per architecture below which the map does not tell settings apart.
-QUERY_FLOOR_S = 1e-3
+#: Seconds (initialization, or query per architecture) below which settings are not told apart.
+TIME_FLOOR_S = 1e-3
 
 
 def candidate_limits(times: pd.Series) -> list[float]:
@@ -102,10 +102,9 @@ def best_by_budget(summary: pd.DataFrame, init_limits: list[float],
 def budget_table(summary: pd.DataFrame, comparisons: Comparisons | None = None
                  ) -> tuple[pd.DataFrame, list[float], list[float]]:
     """The map's cells (:func:`best_by_budget`, query-major) at the limits where the answer
-    changes, and those initialization and query limits (query times floored at
-    ``QUERY_FLOOR_S``)."""
+    changes, and those initialization and query limits (times floored at ``TIME_FLOOR_S``)."""
     data = summary.dropna(subset=[INIT, QUERY, TAU])
-    data = data.assign(**{QUERY: data[QUERY].clip(lower=QUERY_FLOOR_S)})
+    data = data.assign(**{col: data[col].clip(lower=TIME_FLOOR_S) for col in (INIT, QUERY)})
     init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
     full = best_by_budget(data, init_limits, query_limits, comparisons)
     init_limits, query_limits = _changes(full, init_limits, query_limits)
@@ -163,8 +162,9 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
     ax.set_xticks(range(len(init_limits)), [f"{v:.2g}" for v in init_limits], rotation=60,
                   fontsize=7)
     ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
-    ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes)")
-    floor = f"{QUERY_FLOOR_S:g} s"
+    floor = f"{TIME_FLOOR_S:g} s"
+    ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes;\n"
+                  f"under {floor} counts as {floor})")
     ax.set_ylabel(f"query budget per architecture\n(s, at most; under {floor} counts as {floor})")
     ax.set_title(title + "\nbest predictor per budget (its family's colour, as on the Pareto "
                  "plots) and its Kendall tau;\nhatched: "

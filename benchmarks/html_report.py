@@ -30,7 +30,7 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 from plotly.offline import get_plotlyjs
 
-from benchmarks.budget_map import budget_table, setting_label
+from benchmarks.budget_map import TIME_FLOOR_S, budget_table, setting_label
 from benchmarks.experiments import QUICK_TRAIN_SIZES, TRAIN_SIZES, quick_fidelities
 from benchmarks.plots import (
     AXES,
@@ -40,13 +40,12 @@ from benchmarks.plots import (
     _versus_best,
     has_calibration,
     ok_records,
-    pareto_mask,
+    pareto_front,
     predictor_styles,
     same_run_note,
     summarize,
     table_cells,
     table_header,
-    tied_with_front,
 )
 from benchmarks.snapshot import SUFFIX, restore
 from benchmarks.statistics import PROTOCOL, SETTING, Comparisons, setting_of, trial_table
@@ -212,7 +211,7 @@ def pareto_figure(part: pd.DataFrame, axis: str, title: str, details: dict,
                     "line": {"color": style["color"], "width": 1}},
             line={"color": style["color"], "width": 1}, opacity=0.85,
             hovertemplate="%{text}<extra></extra>", connectgaps=False))
-    front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
+    front, ties = pareto_front(data, axis, comparisons)
     pts = data[front].sort_values(f"{column}_mean")
     fig.add_trace(go.Scatter(
         x=pts[f"{column}_mean"], y=pts["kendall_mean"], name="Pareto front",
@@ -220,7 +219,6 @@ def pareto_figure(part: pd.DataFrame, axis: str, title: str, details: dict,
         marker={"symbol": "circle-open", "size": 16, "color": "black", "line": {"width": 2}},
         text=[setting_label(r) for _, r in pts.iterrows()], legendgroup="overlay",
         legendgrouptitle_text="marks", hovertemplate="front: %{text}<extra></extra>"))
-    ties = tied_with_front(data, f"{column}_mean", front, comparisons) if front.any() else front
     tied = data[ties]
     fig.add_trace(go.Scatter(
         x=tied[f"{column}_mean"], y=tied["kendall_mean"], mode="markers",
@@ -300,10 +298,12 @@ def budget_figure(part: pd.DataFrame, title: str, comparisons: Comparisons) -> g
         title={"text": title + same_run_note(part).replace("\n", "<br>")
                + "<br>best predictor per budget (colour) and its Kendall tau; hatched: others "
                  "tied with it (paired 95% interval over trials)", "font": {"size": 13}},
-        xaxis={"title": "initialization budget (s, at most; steps where the best changes)",
+        xaxis={"title": "initialization budget (s, at most; steps where the best changes; "
+                        f"under {TIME_FLOOR_S:g} s counts as {TIME_FLOOR_S:g} s)",
                "tickvals": list(range(len(init_limits))),
                "ticktext": [f"{v:.2g}" for v in init_limits]},
-        yaxis={"title": "query budget per architecture (s, at most)",
+        yaxis={"title": f"query budget per architecture (s, at most; under {TIME_FLOOR_S:g} s "
+                        f"counts as {TIME_FLOOR_S:g} s)",
                "tickvals": list(range(len(query_limits))),
                "ticktext": [f"{v:.2g}" for v in query_limits]},
         height=max(420, 160 + 44 * len(query_limits)), template="plotly_white",

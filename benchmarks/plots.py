@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.budget_map import plot_budget_map, setting_label  # noqa: E402
+from benchmarks.budget_map import TIME_FLOOR_S, plot_budget_map, setting_label  # noqa: E402
 from benchmarks.protocol import describe_distribution  # noqa: E402
 from benchmarks.statistics import (  # noqa: E402
     PROTOCOL,
@@ -84,10 +84,11 @@ def pareto_mask(time: np.ndarray, score: np.ndarray) -> np.ndarray:
     return mask
 
 
-def tied_with_front(data: pd.DataFrame, time_col: str, front: np.ndarray,
+def tied_with_front(data: pd.DataFrame, time: np.ndarray, front: np.ndarray,
                     comparisons: Comparisons) -> np.ndarray:
-    """Points off the front that no point dominating them beats by a paired 95% interval."""
-    time = data[time_col].to_numpy(float)
+    """Points off the front that no point dominating them (at ``time``) beats by a paired 95%
+    interval."""
+    time = np.asarray(time, float)
     tau = data["kendall_mean"].to_numpy(float)
     settings = [setting_of(row, SETTING) for _, row in data.iterrows()]
     tied = np.zeros(len(data), dtype=bool)
@@ -96,6 +97,24 @@ def tied_with_front(data: pd.DataFrame, time_col: str, front: np.ndarray,
         tied[i] = not any(comparisons.difference(settings[j], settings[i]).separated
                           for j in np.flatnonzero(above))
     return tied
+
+
+def front_times(data: pd.DataFrame, axis: str) -> np.ndarray:
+    """The times a Pareto front compares on ``axis``: times under ``TIME_FLOOR_S`` count as the
+    floor, as on the budget map (below it, differences are timing noise)."""
+    return np.maximum(data[f"{AXES[axis][0]}_mean"].to_numpy(float), TIME_FLOOR_S)
+
+
+def pareto_front(data: pd.DataFrame, axis: str, comparisons: Comparisons | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over ``data``'s rows: the Pareto front on ``axis`` (:func:`front_times` against
+    mean Kendall tau), and the points the trials cannot separate from it (none without
+    ``comparisons``)."""
+    time = front_times(data, axis)
+    front = pareto_mask(time, data["kendall_mean"].to_numpy())
+    if comparisons is None or not front.any():
+        return front, np.zeros(len(data), dtype=bool)
+    return front, tied_with_front(data, time, front, comparisons)
 
 
 #: One colour per predictor family, in the legend's order (the registry's families).
@@ -210,15 +229,13 @@ def plot_pareto(summary: pd.DataFrame, axis: str, path: Path, title: str,
     styles = predictor_styles(families)
     extra: list[tuple] = []
     _draw_predictors(ax, data, axis, styles, predictors, alpha=0.4)
-    front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
-    if comparisons is not None and front.any():
-        ties = tied_with_front(data, f"{column}_mean", front, comparisons)
-        if ties.any():
-            pts = data[ties]
-            rings = ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140,
-                               facecolors="none", edgecolors="grey", linewidths=1.0,
-                               linestyle="--", zorder=4)
-            extra.append((rings, "tied with the front (paired 95% interval over trials)"))
+    front, ties = pareto_front(data, axis, comparisons)
+    if ties.any():
+        pts = data[ties]
+        rings = ax.scatter(pts[f"{column}_mean"], pts["kendall_mean"], s=140,
+                           facecolors="none", edgecolors="grey", linewidths=1.0,
+                           linestyle="--", zorder=4)
+        extra.append((rings, "tied with the front (paired 95% interval over trials)"))
     if front.any():
         pts = data[front].sort_values(f"{column}_mean")
         (step,) = ax.step(pts[f"{column}_mean"], pts["kendall_mean"], where="post",
@@ -273,7 +290,7 @@ def plot_pareto_families(summary: pd.DataFrame, axis: str, path: Path, title: st
     nrows = -(-len(groups) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), sharex=True,
                              sharey=True, squeeze=False)
-    front = pareto_mask(data[f"{column}_mean"].to_numpy(), data["kendall_mean"].to_numpy())
+    front, _ = pareto_front(data, axis)
     pts = data[front].sort_values(f"{column}_mean")
     for ax, (family, names) in zip(axes.flat, groups.items(), strict=False):
         ax.scatter(data[f"{column}_mean"], data["kendall_mean"], s=8, color="lightgrey",

@@ -48,8 +48,9 @@ def test_map_keeps_only_limits_where_the_answer_changes(tmp_path):
     assert path.stat().st_size > 1000
     init = sorted(table["init_limit_s"].unique())
     query = sorted(table["query_limit_s"].unique())
-    # init: label-free settings, then the 100-label ones (xgb at 9,000 s, omni at 9,050 s)
-    assert len(init) == 2 and init[0] < 1e-5 and 9050.0 <= init[1] <= 1e4
+    # init: label-free settings (1e-6 s, floored at 1 ms), then the 100-label ones (xgb at
+    # 9,000 s, omni at 9,050 s)
+    assert len(init) == 2 and init[0] == 1e-3 and 9050.0 <= init[1] <= 1e4
     # query: xgb's 1e-4 (floored at 1 ms), params' 0.01, sotle at 20 s (omni's 20.2 s needs the
     # next step), 50
     assert query == [1e-3, 0.01, 20.0, 50.0]
@@ -73,11 +74,25 @@ def test_cells_take_their_familys_colour_with_lighter_shades_for_more_winners():
 
 
 def test_query_times_under_the_floor_do_not_pick_a_winner():
-    from benchmarks.budget_map import QUERY_FLOOR_S, budget_table
+    from benchmarks.budget_map import TIME_FLOOR_S, budget_table
 
     rows = [("gates", 24, None, 0.56, 1e7, 4e-5), ("flowerformer", 24, None, 0.60, 1e7, 8e-5)]
     data = pd.DataFrame(rows, columns=["predictor", "train_size", "fidelity", "kendall_mean",
                                        "init_time_s_mean", "query_time_s_mean"])
     table, _, query = budget_table(data)
-    assert query == [QUERY_FLOOR_S]  # 40 and 80 microseconds are one budget
+    assert query == [TIME_FLOOR_S]  # 40 and 80 microseconds are one budget
     assert list(table["predictor"].dropna()) == ["flowerformer"]
+
+
+def test_the_query_pareto_front_floors_times_like_the_map():
+    from benchmarks.plots import pareto_front
+
+    rows = [("gates", 24, None, 0.56, 1e7, 4e-5), ("flowerformer", 24, None, 0.60, 1e7, 8e-5),
+            ("params", 0, None, 0.58, 1e-5, 0.04), ("sotle", 0, 4, 0.75, 1e-5, 40.0)]
+    data = pd.DataFrame(rows, columns=["predictor", "train_size", "fidelity", "kendall_mean",
+                                       "init_time_s_mean", "query_time_s_mean"])
+    front, tied = pareto_front(data, "query")
+    assert list(data["predictor"][front]) == ["flowerformer", "sotle"]  # not gates at 40 us
+    assert not tied.any()  # no trials given: nothing is ringed
+    init_front, _ = pareto_front(data, "init")
+    assert list(data["predictor"][init_front]) == ["sotle"]  # as cheap to set up, better

@@ -96,6 +96,6 @@ def test_pareto_ties_ring_points_the_front_cannot_beat():
     summary.loc[summary["predictor"] == "a", "init_time_s_mean"] = 0.5
     front = pareto_mask(summary["init_time_s_mean"].to_numpy(),
                         summary["kendall_mean"].to_numpy())
-    ties = tied_with_front(summary, "init_time_s_mean", front, comparisons)
+    ties = tied_with_front(summary, summary["init_time_s_mean"].to_numpy(), front, comparisons)
     by_name = dict(zip(summary["predictor"], ties, strict=True))
     assert by_name["b"] and not by_name["a"]
