@@ -48,6 +48,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import typer
 
+from benchmarks.analyses.published import (
+    PUBLISHED_KENDALL_AZNAS,
+    PUBLISHED_NB201_C10,
+    other_figures,
+)
 from benchmarks.checks import OptionError, at_least, ints, names, output_dir
 from benchmarks.checks import device as check_device
 from benchmarks.keyvalue import parse_key_values
@@ -78,21 +83,6 @@ IGNORES: dict[str, frozenset[str]] = {
 }
 #: The source of cells on the benchmark's own images; ``DATA_FREE`` for measures reading none.
 REAL, DATA_FREE = "real", "data-free"
-
-#: Kendall tau on NAS-Bench-201 CIFAR-10 (all 15,625 cells, each method run with its authors'
-#: code), AZ-NAS (Lee & Ham, CVPR 2024), Table 1. TE-NAS there ranks by its two measures
-#: combined (``tenas``), not by either alone.
-PUBLISHED_KENDALL_AZNAS = {
-    "params": 0.578, "flops": 0.578, "grad_norm": 0.357, "grasp": 0.318, "snip": 0.454,
-    "synflow": 0.571, "nwot": 0.557, "tenas": 0.536, "zen": 0.296, "zico": 0.589,
-    "az_nas": 0.741,
-}
-#: Other published NAS-Bench-201 CIFAR-10 correlations: (value, kind, where).
-PUBLISHED_OTHER = {
-    "az_nas": (0.913, "Spearman", "AZ-NAS, Table 1"),
-    "meco": (0.89, "correlation", "MeCo (Jiang et al., NeurIPS 2023), abstract: NATS-Bench-TSS"),
-}
-
 
 # --- the grid ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -437,10 +427,8 @@ def published_table(seeds: pd.DataFrame, tabulated: Sequence[Mapping[str, Any]]
                     ) -> pd.DataFrame:
     """Ours (mean over seeds at the paper's batch size, ``main_seeds``) beside NAS-Bench-201
     CIFAR-10 figures: Spearman from NAS-Bench-Suite-Zero and Abdelfattah et al. 2021
-    (``proxy_report.PUBLISHED_NB201_C10``), Kendall tau from AZ-NAS's Table 1, and others."""
+    (``published.PUBLISHED_NB201_C10``), Kendall tau from AZ-NAS's Table 1, and others."""
     import pandas as pd
-
-    from benchmarks.analyses.proxy_report import PUBLISHED_NB201_C10
 
     ours = [{"proxy": r["proxy"], "spearman": r["spearman"], "spearman_sd": r["spearman_sd"],
              "kendall": r["kendall"], "seeds": r["defined"], "archs": r["archs"]}
@@ -449,11 +437,10 @@ def published_table(seeds: pd.DataFrame, tabulated: Sequence[Mapping[str, Any]]
     rows = []
     for r in ours:
         ref = PUBLISHED_NB201_C10.get(r["proxy"], {})
-        other = PUBLISHED_OTHER.get(r["proxy"])
         rows.append({**r, "suite_zero_spearman": ref.get("suite_zero", np.nan),
                      "abdelfattah_spearman": ref.get("abdelfattah", np.nan),
                      "aznas_kendall": PUBLISHED_KENDALL_AZNAS.get(r["proxy"], np.nan),
-                     "other": f"{other[0]:.3g} ({other[1]}; {other[2]})" if other else ""})
+                     "other": other_figures(r["proxy"])})
     return pd.DataFrame(rows)
 
 

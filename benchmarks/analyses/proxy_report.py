@@ -37,29 +37,16 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from benchmarks.analyses.published import (
+    PUBLISHED_KENDALL_AZNAS,
+    PUBLISHED_NB201_C10,
+    other_figures,
+)
 from benchmarks.checks import OptionError, names, output_file
 from benchmarks.mplot import pyplot
 from benchmarks.score import oriented_truth
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.ranking import kendall_tau
-
-#: Published Spearman on NAS-Bench-201 CIFAR-10: NAS-Bench-Suite-Zero (Krishnakumar et al. 2022)
-#: and, over all 15,625 cells, Abdelfattah et al. 2021 ("Zero-cost proxies for lightweight NAS").
-PUBLISHED_NB201_C10 = {
-    "synflow": {"suite_zero": 0.75, "abdelfattah": 0.74},
-    "jacov": {"suite_zero": 0.74, "abdelfattah": 0.73},
-    "epe_nas": {"suite_zero": 0.73},
-    "params": {"suite_zero": 0.71},
-    "flops": {"suite_zero": 0.68},
-    "l2_norm": {"suite_zero": 0.67},
-    "snip": {"suite_zero": 0.59, "abdelfattah": 0.60},
-    "grad_norm": {"suite_zero": 0.59, "abdelfattah": 0.59},
-    "fisher": {"suite_zero": 0.49, "abdelfattah": 0.36},
-    "grasp": {"suite_zero": 0.44, "abdelfattah": 0.51},
-    "plain": {"suite_zero": -0.32},
-    "nwot": {"suite_zero": 0.78},
-}
-
 
 #: Live value -> the unit of NAS-Bench-Suite-Zero's tables, per measure (others: as they are).
 TABLE_UNITS = {
@@ -296,12 +283,15 @@ def markdown(rows: Sequence[dict]) -> str:
 
     lines = ["| measure | benchmark | architectures (missing) | Spearman [95% CI] | "
              "Kendall tau [95% CI] | CPU s per arch | total s | published Spearman "
-             "NB201-C10 (Suite-Zero / Abdelfattah) |", "|" + "---|" * 8]
+             "NB201-C10 (Suite-Zero / Abdelfattah) | published Kendall (AZ-NAS Table 1) | "
+             "other published NB201-C10 |", "|" + "---|" * 10]
     for r in rows:
         lines.append(f"| {r['predictor']} | {r['benchmark']} | {r['archs']} ({r['missing']}) | "
                      f"{ci(r, 'spearman')} | {ci(r, 'kendall_tau')} | "
                      f"{_seconds(r['cpu_s_per_arch'], '.3g')} | {r['wall_s']:.0f} | "
-                     f"{_published(r['predictor'])} |")
+                     f"{_published(r['predictor'])} | "
+                     f"{PUBLISHED_KENDALL_AZNAS.get(r['predictor'], '–')} | "
+                     f"{other_figures(r['predictor']) or '–'} |")
     return "\n".join(lines) + "\n"
 
 
