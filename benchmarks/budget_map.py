@@ -29,6 +29,13 @@ from benchmarks.statistics import SETTING, Comparisons, setting_of  # noqa: E402
 INIT, QUERY, TAU = "init_time_s_mean", "query_time_s_mean", "kendall_mean"
 #: Seconds (initialization, or query per architecture) below which settings are not told apart.
 TIME_FLOOR_S = 1e-3
+#: How axis titles say so.
+FLOOR_NOTE = f"under {TIME_FLOOR_S:g} s counts as {TIME_FLOOR_S:g} s"
+
+
+def floored(times: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
+    """``times`` with every value under ``TIME_FLOOR_S`` raised to it (NaN stays NaN)."""
+    return np.maximum(times, TIME_FLOOR_S)
 
 
 def candidate_limits(times: pd.Series) -> list[float]:
@@ -104,7 +111,7 @@ def budget_table(summary: pd.DataFrame, comparisons: Comparisons | None = None
     """The map's cells (:func:`best_by_budget`, query-major) at the limits where the answer
     changes, and those initialization and query limits (times floored at ``TIME_FLOOR_S``)."""
     data = summary.dropna(subset=[INIT, QUERY, TAU])
-    data = data.assign(**{col: data[col].clip(lower=TIME_FLOOR_S) for col in (INIT, QUERY)})
+    data = data.assign(**{col: floored(data[col]) for col in (INIT, QUERY)})
     init_limits, query_limits = candidate_limits(data[INIT]), candidate_limits(data[QUERY])
     full = best_by_budget(data, init_limits, query_limits, comparisons)
     init_limits, query_limits = _changes(full, init_limits, query_limits)
@@ -162,10 +169,9 @@ def plot_budget_map(summary: pd.DataFrame, path: Path, title: str,
     ax.set_xticks(range(len(init_limits)), [f"{v:.2g}" for v in init_limits], rotation=60,
                   fontsize=7)
     ax.set_yticks(range(len(query_limits)), [f"{v:.2g}" for v in query_limits], fontsize=7)
-    floor = f"{TIME_FLOOR_S:g} s"
     ax.set_xlabel("initialization budget (s, at most; uneven steps where the best changes;\n"
-                  f"under {floor} counts as {floor})")
-    ax.set_ylabel(f"query budget per architecture\n(s, at most; under {floor} counts as {floor})")
+                  f"{FLOOR_NOTE})")
+    ax.set_ylabel(f"query budget per architecture\n(s, at most; {FLOOR_NOTE})")
     ax.set_title(title + "\nbest predictor per budget (its family's colour, as on the Pareto "
                  "plots) and its Kendall tau;\nhatched: "
                  "others tied with it (paired 95% interval over trials)", fontsize=8)

@@ -30,7 +30,7 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 from plotly.offline import get_plotlyjs
 
-from benchmarks.budget_map import TIME_FLOOR_S, budget_table, setting_label
+from benchmarks.budget_map import FLOOR_NOTE, budget_table, setting_label
 from benchmarks.experiments import QUICK_TRAIN_SIZES, TRAIN_SIZES, quick_fidelities
 from benchmarks.plots import (
     AXES,
@@ -299,11 +299,10 @@ def budget_figure(part: pd.DataFrame, title: str, comparisons: Comparisons) -> g
                + "<br>best predictor per budget (colour) and its Kendall tau; hatched: others "
                  "tied with it (paired 95% interval over trials)", "font": {"size": 13}},
         xaxis={"title": "initialization budget (s, at most; steps where the best changes; "
-                        f"under {TIME_FLOOR_S:g} s counts as {TIME_FLOOR_S:g} s)",
+                        f"{FLOOR_NOTE})",
                "tickvals": list(range(len(init_limits))),
                "ticktext": [f"{v:.2g}" for v in init_limits]},
-        yaxis={"title": f"query budget per architecture (s, at most; under {TIME_FLOOR_S:g} s "
-                        f"counts as {TIME_FLOOR_S:g} s)",
+        yaxis={"title": f"query budget per architecture (s, at most; {FLOOR_NOTE})",
                "tickvals": list(range(len(query_limits))),
                "ticktext": [f"{v:.2g}" for v in query_limits]},
         height=max(420, 160 + 44 * len(query_limits)), template="plotly_white",

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmarks.budget_map import TIME_FLOOR_S, plot_budget_map, setting_label  # noqa: E402
+from benchmarks.budget_map import floored, plot_budget_map, setting_label  # noqa: E402
 from benchmarks.protocol import describe_distribution  # noqa: E402
 from benchmarks.statistics import (  # noqa: E402
     PROTOCOL,
@@ -100,9 +100,9 @@ def tied_with_front(data: pd.DataFrame, time: np.ndarray, front: np.ndarray,
 
 
 def front_times(data: pd.DataFrame, axis: str) -> np.ndarray:
-    """The times a Pareto front compares on ``axis``: times under ``TIME_FLOOR_S`` count as the
-    floor, as on the budget map (below it, differences are timing noise)."""
-    return np.maximum(data[f"{AXES[axis][0]}_mean"].to_numpy(float), TIME_FLOOR_S)
+    """The times a Pareto front compares on ``axis``, floored as on the budget map
+    (``budget_map.floored``: below a millisecond, differences are timing noise)."""
+    return floored(data[f"{AXES[axis][0]}_mean"].to_numpy(float))
 
 
 def pareto_front(data: pd.DataFrame, axis: str, comparisons: Comparisons | None = None
