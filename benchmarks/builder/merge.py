@@ -121,6 +121,14 @@ def _curves_and_statics(
     return archs, values, static
 
 
+def _second_seed_scope(paired: np.ndarray) -> str:
+    """Which architectures have a second run, in words."""
+    if paired.all():
+        return f"all {len(paired)} architectures"
+    return (f"{int(paired.sum())} of {len(paired)} architectures (every third of the order, "
+            "the pilot's cells and those of the every-architecture pass trained so far)")
+
+
 def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices: list[int],
               values: np.ndarray, cost: dict[str, Any], pilot_dir: Path) -> dict[str, Any]:
     """``metadata.json`` of the merged benchmark: recipe, splits, order, compute and summary."""
@@ -136,8 +144,7 @@ def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices:
         "dataset": "fashion-mnist",
         "description": "NAS-Bench-201-space networks trained on Fashion-MNIST by this project "
                        "(benchmarks/builder); one representative per canonical cell, in a fixed "
-                       "seeded order; seed 1 for every third architecture of that order "
-                       "(plus the pilot's cells).",
+                       f"seeded order; a second run (seed 1) for {_second_seed_scope(paired)}.",
         "metrics": {m: {"direction": "min" if m.endswith("loss") else "max",
                         "unit": "%" if m.endswith("acc") else "nats"} for m in METRICS},
         "objective": "val_acc",
@@ -159,7 +166,7 @@ def _metadata(name: str, recipe: Recipe, records: list[dict[str, Any]], indices:
         "live": {**splits, "dataset": "fashion-mnist"},
         "order": {"rule": "unique canonical NB201 cells (first of each form in enumeration "
                           "order) sorted by string, permuted by numpy default_rng(201)",
-                  "second_seed_every": SECOND_SEED_EVERY,
+                  "second_seed_every": 1 if paired.all() else SECOND_SEED_EVERY,
                   "indices": [int(i) for i in indices]},
         "devices": dict(devices),
         "total_compute": {
