@@ -13,7 +13,7 @@ from benchmarks.harness import EvalTask
 from benchmarks.progress import Progress
 from benchmarks.protocol import unique_count
 from benchmarks.store import ResultStore
-from benchmarks.tabular import TabularBenchmark, load_benchmark
+from benchmarks.tabular import BenchmarkFormatError, TabularBenchmark, load_benchmark
 from predictors.registry import available, get, make, preset_params
 
 log = logging.getLogger(__name__)
@@ -217,24 +217,47 @@ class SweepSummary:
     timed_out: int = 0
 
 
+def _data_version(benchmark: str) -> str | None:
+    """The benchmark's ``data_version``; None where it cannot be read (its tasks then fail and
+    are recorded as failed, as before)."""
+    try:
+        return load_benchmark(benchmark).data_version
+    except BenchmarkFormatError:
+        return None
+
+
+def _stale_keys(store: ResultStore, current: dict[str, str]) -> set[str]:
+    """Keys of ``current`` (key -> the benchmark's data version now) whose stored record was
+    made on another version. Records from before versions were kept have none and stand."""
+    stored = store.data_versions()
+    return {k for k, version in current.items() if stored.get(k) not in (None, version)}
+
+
 def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor | None = None,
               progress: bool = True, retry_failed: bool = False) -> SweepSummary:
     """Run the tasks whose keys are not in the store yet; the caller's process writes the store.
 
     Finished evaluations (ok, and failed or timed out unless ``retry_failed``) are skipped, so a
-    killed sweep resumes where it stopped. A predictor that raises, kills its worker or runs past
-    the executor's time limit is recorded as such and the sweep goes on.
+    killed sweep resumes where it stopped; those made on an earlier build of their benchmark's
+    data (another ``data_version``, which every record carries) run again. A predictor that
+    raises, kills its worker or runs past the executor's time limit is recorded as such and the
+    sweep goes on.
     """
     executor = executor or SerialExecutor()
     done = store.keys("ok") if retry_failed else store.keys()
     unique: dict[str, EvalTask] = {}
     for task in tasks:
         unique.setdefault(task.key(), task)
-    pending = [t for k, t in unique.items() if k not in done]
+    versions = {name: _data_version(name) for name in {t.benchmark for t in unique.values()}}
+    stale = _stale_keys(store, {k: versions[t.benchmark] for k, t in unique.items() if k in done})
+    if stale:
+        log.warning("%d evaluation(s) in %s were made on other data of their benchmark (it has "
+                    "been rebuilt since); running them again", len(stale), store.path)
+    pending = [t for k, t in unique.items() if k not in done or k in stale]
     summary = SweepSummary(total=len(unique), skipped=len(unique) - len(pending))
 
-    def record(outcome: dict[str, Any]) -> None:
-        store.put(outcome)
+    def record(task: EvalTask, outcome: dict[str, Any]) -> None:
+        store.put({**outcome, "data_version": versions[task.benchmark]})
         if outcome["status"] == "ok":
             summary.ok += 1
             return
@@ -246,6 +269,6 @@ def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor 
 
     with Progress(len(pending), "evaluations", enabled=progress) as bar:
         for task, outcome in executor.map(pending):
-            record(outcome)
+            record(task, outcome)
             bar.done(task.predictor, outcome["status"])
     return summary

@@ -91,6 +91,12 @@ class ResultStore:
             )
         return {r[0] for r in rows}
 
+    def data_versions(self) -> dict[str, str | None]:
+        """Each record's benchmark ``data_version`` (None for records stored without one)."""
+        rows = self._conn.execute(
+            "SELECT key, json_extract(record, '$.data_version') FROM evaluations")
+        return dict(rows.fetchall())
+
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT record FROM evaluations WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])

@@ -185,6 +185,28 @@ def test_sweep_records_failures_skips_done_and_goes_on(synthetic_bench_dir, tmp_
         assert len(store) == 4
 
 
+def test_sweep_runs_again_what_was_evaluated_on_other_data(tmp_path):
+    """A rebuilt benchmark (here: other labels) makes its stored evaluations stale; records
+    stored before data versions were kept stand."""
+    bench_dir = write_synthetic_benchmark(tmp_path / "rebuilt")
+    tasks = [task(bench_dir, trial=i) for i in range(2)]
+    with ResultStore(tmp_path / "v.db") as store:
+        assert run_sweep(tasks, store, SerialExecutor(), progress=False).ok == 2
+        before = {t.key(): store.get(t.key()) for t in tasks}
+        assert run_sweep(tasks, store, SerialExecutor(), progress=False).skipped == 2
+        values = np.load(bench_dir / "values.npy")
+        np.save(bench_dir / "values.npy", values[::-1].copy())  # every label moves
+        legacy = dict(before[tasks[1].key()])
+        del legacy["data_version"]
+        store.put(legacy)
+        again = run_sweep(tasks, store, SerialExecutor(), progress=False)
+        assert (again.ok, again.skipped) == (1, 1)
+        fresh = store.get(tasks[0].key())
+        assert fresh["data_version"] != before[tasks[0].key()]["data_version"]
+        assert fresh["kendall"] != before[tasks[0].key()]["kendall"]
+        assert "data_version" not in store.get(tasks[1].key())
+
+
 def test_sweep_off_a_terminal_prints_plain_progress_lines(synthetic_bench_dir, tmp_path,
                                                           capfd):
     """Off a terminal the sweep writes its first and last evaluation (and one line per interval)

@@ -21,6 +21,7 @@ one architecture of the space per line, newline-terminated. Every failure raises
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -89,6 +90,24 @@ class TabularBenchmark:
     @property
     def has_curves(self) -> bool:
         return self.values.shape[2] > 1
+
+    @cached_property
+    def data_version(self) -> str:
+        """Digest of what an evaluation reads: the architectures, every value and static column,
+        and the metadata that gives them meaning (metrics, objective, epochs, static columns,
+        cost model). Results stores keep it with each record, so a rebuilt benchmark (a merged
+        seed, a refitted cost model) makes its earlier evaluations run again."""
+        digest = hashlib.sha256()
+        meaning = {k: self.metadata.get(k) for k in
+                   ("metrics", "objective", "epochs", "static", "cost")}
+        digest.update(json.dumps(meaning, sort_keys=True, default=str).encode())
+        for arch in self.archs:
+            digest.update(self.space.to_string(arch).encode() + b"\n")
+        for array in (self.values, self.static):
+            if array is not None:
+                digest.update(f"{array.shape}{array.dtype.str}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
 
     @property
     def cost_estimated(self) -> bool:
