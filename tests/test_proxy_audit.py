@@ -87,6 +87,25 @@ def test_cells_resume_and_a_failing_setting_is_kept_as_a_finding(synthetic_bench
         fix_sample(tmp_path, archs[:5], "5 cells")
 
 
+def test_report_correlates_the_stored_scores_with_the_labels_of_now(synthetic_bench_dir,
+                                                                      tmp_path):
+    """A cell's correlation follows the benchmark, not the one recorded when it was scored."""
+    from benchmarks.analyses.proxy_audit import collect
+    from benchmarks.tabular import load_benchmark
+
+    bench = load_benchmark(synthetic_bench_dir)
+    archs = [bench.space.to_string(a) for a in bench.archs[:8]]
+    cells = expand_grid(["synflow"], archs=8, seeds=1, split_seeds=1, sources=[],
+                        source_seeds=0)
+    run_cells(cells, bench, archs, tmp_path)
+    path = score.record_path(cells[0].path(tmp_path))
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "spearman": 0.123, "kendall_tau": 0.1}))
+    assert collect(tmp_path)["spearman"].iloc[0] == 0.123  # as recorded
+    fresh = collect(tmp_path, bench)["spearman"].iloc[0]
+    assert fresh == pytest.approx(record["spearman"]) and fresh != 0.123
+
+
 def test_digits_source_yields_batches_of_the_networks_shape_with_digit_labels():
     source = dataset_source("digits-resized", {"network": {"input_shape": [3, 32, 32],
                                                            "num_classes": 10}})

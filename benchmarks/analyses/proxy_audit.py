@@ -260,15 +260,26 @@ def run_cells(cells: Sequence[Cell], bench: TabularBenchmark, archs: Sequence[st
 
 
 # --- the report ----------------------------------------------------------------------------------
-def collect(out: Path) -> pd.DataFrame:
-    """One row per stored cell: its settings, Spearman, Kendall tau, missing scores, CPU time."""
+def collect(out: Path, bench: TabularBenchmark | None = None) -> pd.DataFrame:
+    """One row per stored cell: its settings, Spearman, Kendall tau, missing scores, CPU time.
+
+    With ``bench`` the correlations are computed again from the cell's stored scores against
+    the benchmark's labels now (a rebuilt benchmark, e.g. one with a merged second seed, moves
+    them); without it they are the ones recorded when the cell was scored."""
     import pandas as pd
+
+    from benchmarks.score import agreement
 
     rows = []
     for path in sorted((Path(out) / "cells").glob("*/*.csv.json")):
         record = json.loads(path.read_text())
         cell = record["cell"]
         n = int(record.get("n", cell["archs"]))
+        scores = path.with_name(path.name[:-len(".json")])
+        if bench is not None and "error" not in record and scores.is_file():
+            fresh = agreement(pd.read_csv(scores), bench)
+            record = {k: v for k, v in record.items()
+                      if k not in ("spearman", "kendall_tau", "missing_scores")} | fresh
         rows.append({**cell, "status": "error" if "error" in record else (
             "ok" if "spearman" in record else "undefined"),
             "spearman": record.get("spearman", np.nan),
@@ -407,8 +418,10 @@ def table_check(frame: pd.DataFrame, bench: TabularBenchmark, out: Path) -> pd.D
         column = f"zc_{r['proxy']}"
         if column not in bench.static_names or r["source"] not in (REAL, DATA_FREE):
             continue
+        # One setting for every measure, or (since measures have their own batch) one each.
+        own = settings.get(r["proxy"], settings) if "batch_size" not in settings else settings
         if (r["batch_size"], r["init_seed"], r["batch_seed"]) != (
-                settings.get("batch_size"), settings.get("init_seed"), settings.get("batch_seed")):
+                own.get("batch_size"), own.get("init_seed"), own.get("batch_seed")):
             continue
         cell = Cell(**{k: r[k] for k in Cell.__dataclass_fields__})
         scores = pd.read_csv(cell.path(out))
@@ -590,6 +603,7 @@ def plot_batches(batches: pd.DataFrame, path: Path, title: str) -> Path:
         part = batches[batches["proxy"] == proxy].sort_values("batch_size")
         ok = part[np.isfinite(part["spearman"])]
         err = np.vstack([ok["spearman"] - ok["spearman_min"], ok["spearman_max"] - ok["spearman"]])
+        err = np.clip(err, 0, None)  # a mean of equal values can round past their min or max
         ax.errorbar(ok["batch_size"], ok["spearman"], yerr=err, marker="o", ms=3, capsize=2)
         paper = ok[ok["batch_size"] == ok["paper_batch"]]
         ax.plot(paper["batch_size"], paper["spearman"], "*", color="black", ms=9, zorder=3)
@@ -630,8 +644,8 @@ def plot_sources(sources: pd.DataFrame, path: Path, title: str) -> Path:
     x = np.arange(len(proxies))
     for i, source in enumerate(names_):
         part = sources[sources["source"] == source].set_index("proxy").reindex(proxies)
-        err = np.vstack([part["spearman"] - part["spearman_min"],
-                         part["spearman_max"] - part["spearman"]])
+        err = np.clip(np.vstack([part["spearman"] - part["spearman_min"],
+                                 part["spearman_max"] - part["spearman"]]), 0, None)
         ax.bar(x + (i - (len(names_) - 1) / 2) * width, part["spearman"], width, yerr=err,
                capsize=2, label=source)
     ax.set_xticks(x, proxies, rotation=45, ha="right", fontsize=8)
@@ -648,7 +662,7 @@ def plot_sources(sources: pd.DataFrame, path: Path, title: str) -> Path:
 
 def write_report(out: Path, bench: TabularBenchmark, archs: Sequence[str], where: str) -> str:
     """Tables, CSVs and plots of every cell stored under ``out``; returns the Markdown."""
-    frame = collect(out)
+    frame = collect(out, bench)
     batches, seeds, sources = batch_table(frame), seed_table(frame), source_table(frame)
     published = published_table(seeds, tabulated_rows(bench, archs))
     checks = table_check(frame, bench, out)
