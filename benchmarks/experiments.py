@@ -257,7 +257,8 @@ def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor 
     summary = SweepSummary(total=len(unique), skipped=len(unique) - len(pending))
 
     def record(task: EvalTask, outcome: dict[str, Any]) -> None:
-        store.put({**outcome, "data_version": versions[task.benchmark]})
+        # evaluations say which data they read; failures get the version the sweep saw
+        store.put({"data_version": versions[task.benchmark], **outcome})
         if outcome["status"] == "ok":
             summary.ok += 1
             return

@@ -236,6 +236,7 @@ def evaluate(task: EvalTask, device: str | None = None) -> dict[str, Any]:
         **task.to_dict(),
         # A non-default objective is its own benchmark in summaries and plots.
         "benchmark_name": bench.name if metric == bench.objective else f"{bench.name}:{metric}",
+        "data_version": bench.data_version,
         "family": cls.family,
         "objective": metric,
         "fidelity": fidelity,

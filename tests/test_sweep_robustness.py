@@ -56,7 +56,9 @@ def test_process_sweep_records_exits_deaths_and_hangs_and_goes_on(synthetic_benc
     assert records[unlucky.key()]["status"] == "ok"  # its worker died once: it ran again
     for t in good:  # the healthy tasks beside the bad ones: complete and as when run alone
         assert _untimed(records[t.key()]) == _untimed(alone[t.key()])
-    assert records[exits.key()] == alone[exits.key()]  # the same record in either executor
+    stored = dict(records[exits.key()])  # the same record in either executor, and the store
+    assert stored.pop("data_version") == records[good[0].key()]["data_version"]  # adds the data
+    assert stored == alone[exits.key()]
     assert records[exits.key()]["error"] == "SystemExit: 4"
     assert records[interrupt.key()]["status"] == "failed"
     assert records[interrupt.key()]["error"].startswith("KeyboardInterrupt")
