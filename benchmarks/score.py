@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -231,15 +230,11 @@ def agreement(frame: pd.DataFrame, bench: TabularBenchmark, metric: str | None =
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """``text`` into ``path`` all at once (readable like any other result file)."""
+    from benchmarks.builder.shards import atomic_write_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def record_path(out: Path) -> Path:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TE-NAS's NTK condition number on the 3,000 cells of archs-3000.txt, in 30 shards of 100 so the
-# work (about 18 CPU s per cell on one thread, one backward pass per sample of its batch of 72)
+# work (about 27 CPU s per cell on one thread, one backward pass per sample of its batch of 72)
 # resumes shard by shard: a shard is done when its record (tenas_ntk-NN.csv.json) exists, and a
 # shard stopped part-way is scored again from its start. Shard NN is a uniform split of the
 # 3,000 (see its first line) scored with --seed NN. When all 30 are done their scores are
