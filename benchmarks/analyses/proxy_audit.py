@@ -410,16 +410,17 @@ def table_check(frame: pd.DataFrame, bench: TabularBenchmark, out: Path) -> pd.D
     import pandas as pd
     from scipy import stats
 
-    settings = (bench.metadata.get("zero_cost") or {}).get("settings", {})
-    if not settings:
+    from benchmarks.builder.zero_cost import tabulated_settings
+
+    meta = bench.metadata.get("zero_cost") or {}
+    if not meta.get("settings"):
         return pd.DataFrame()
     rows = []
     for _, r in frame[frame["status"] == "ok"].iterrows():
         column = f"zc_{r['proxy']}"
         if column not in bench.static_names or r["source"] not in (REAL, DATA_FREE):
             continue
-        # One setting for every measure, or (since measures have their own batch) one each.
-        own = settings.get(r["proxy"], settings) if "batch_size" not in settings else settings
+        own = tabulated_settings(meta, r["proxy"])
         if (r["batch_size"], r["init_seed"], r["batch_seed"]) != (
                 own.get("batch_size"), own.get("init_seed"), own.get("batch_seed")):
             continue
