@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.search import SearchSpec, SearchStore, execute, run_once, search_command
+from benchmarks.search.cli import write_reports
 from benchmarks.search.oracle import SearchSetupError
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import DataNeeds, FitContext, Prediction, Predictor, QueryContext
@@ -266,6 +267,31 @@ def test_simulated_crash_between_runs_resumes(bench, tmp_path):
         assert db.finished_runs(spec.key) == {0, 1}
         execute(spec, 3, db, bench=bench)
         assert db.finished_runs(spec.key) == {0, 1, 2}
+
+
+def test_search_runs_again_what_ran_on_other_data(bench, tmp_path, caplog):
+    """A rebuilt benchmark (here: every accuracy shifted) makes its stored runs run again; runs
+    stored before versions were kept stand; the report warns about runs it cannot redo."""
+    spec = SearchSpec(bench.name, "rea", queries=20)
+    rebuilt = TabularBenchmark(bench.metadata, bench.archs, bench.values + 1.0, bench.static)
+    assert rebuilt.data_version != bench.data_version
+    with SearchStore(tmp_path / "s.sqlite") as db:
+        execute(spec, 2, db, bench=bench)
+        legacy = run_once(bench, spec, 2)
+        db.write_run(spec.key, 2, legacy.seed, legacy.steps, legacy.arch_strings, 0.0)
+        assert db.stale_runs(spec.key, rebuilt.data_version) == {0, 1}
+        with caplog.at_level("WARNING", logger="benchmarks.search.cli"):
+            write_reports(db, rebuilt, tmp_path / "report")
+        assert "2 run(s) of" in caplog.text
+        redone: list[int] = []
+        execute(spec, 3, db, bench=rebuilt, on_run=lambda r: redone.append(r.run_index))
+        assert redone == [0, 1]
+        assert not db.stale_runs(spec.key, rebuilt.data_version)
+        best = {t.run_index: t.best[-1] for t in db.trajectories(spec.key)}
+    for run in (0, 1):  # found on the rebuilt data
+        assert best[run] == run_once(rebuilt, spec, run).steps[-1].best
+    assert best[2] == legacy.steps[-1].best  # the unversioned run stands
+    assert run_once(rebuilt, spec, 2).steps[-1].best != best[2]
 
 
 def test_bootstrap_ensemble_gives_std(bench):

@@ -66,13 +66,16 @@ def test_search_store_round_trips_including_its_without_rowid_table(tmp_path):
         store.add_config("a", {"benchmark": "x", "method": "random", "queries": 2}, "random")
         for key in ("b", "a"):
             steps = [Step(i, 0.5 + i, 0.5 + i, 10.0 * i, 1.0 - i, 0.0) for i in range(2)]
-            store.write_run(key, 0, 7, steps, ["arch-0", "arch-1"], wall_s=0.1)
+            store.write_run(key, 0, 7, steps, ["arch-0", "arch-1"], wall_s=0.1,
+                            data_version="v1" if key == "a" else None)
     snap, counts = dump(tmp_path / "search.db")
-    assert counts == {"search_configs": 2, "search_runs": 2, "search_steps": 4}
+    assert counts == {"search_configs": 2, "search_runs": 2, "search_steps": 4,
+                      "search_versions": 1}
     restored, added = restore(snap, tmp_path / "copy.db")
     assert added == counts
     with SearchStore(restored) as store:
         assert store.config_keys("x") == ["a", "b"]  # restored in key order
+        assert store.stale_runs("a", "v2") == {0} and not store.stale_runs("b", "v2")
         assert [t.accuracy.tolist() for t in store.trajectories("a")] == [[0.5, 1.5]]
     assert dump(restored, tmp_path / "again.jsonl.gz")[0].read_bytes() == snap.read_bytes()
 

@@ -156,6 +156,11 @@ def write_reports(db: SearchStore, bench: TabularBenchmark, out: Path) -> list[P
     second objective."""
     keys = db.config_keys(bench.name)
     configs = {k: db.config(k) for k in keys}
+    for key in keys:
+        if stale := db.stale_runs(key, bench.data_version):
+            log.warning("the report includes %d run(s) of %s made on other data of %s (it has "
+                        "been rebuilt since); run `predbench search` with that configuration "
+                        "again to redo them", len(stale), db.label(key), bench.name)
     single = [k for k in keys if not configs[k].get("objectives")]
     full = [k for k in single if not get_method(configs[k]["method"]).fidelity]
     land = landscape(bench, None)

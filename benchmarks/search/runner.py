@@ -345,12 +345,13 @@ def execute_all(
     """Run the missing runs ``0..runs-1`` of every spec (one benchmark) into the store.
 
     Finished runs already in the store are skipped, so calling this again after an interruption
-    or a failure completes the search. ``on_run`` is called after each record. ``jobs`` worker
-    processes share the runs; each may take ``task_timeout`` seconds (``None`` or ``0``: no
-    limit; one job and no limit run in this process). With ``executor="ray"`` the runs are
-    tasks of the Ray cluster at ``address`` (``jobs`` at a time, each asking for ``threads``
-    CPUs and, on cuda, a GPU). ``progress`` reports finished runs (``benchmarks.progress``).
-    Returns what became of the runs.
+    or a failure completes the search; those made on an earlier build of the benchmark (another
+    ``data_version``, kept with each run) run again. ``on_run`` is called after each record.
+    ``jobs`` worker processes share the runs; each may take ``task_timeout`` seconds (``None``
+    or ``0``: no limit; one job and no limit run in this process). With ``executor="ray"`` the
+    runs are tasks of the Ray cluster at ``address`` (``jobs`` at a time, each asking for
+    ``threads`` CPUs and, on cuda, a GPU). ``progress`` reports finished runs
+    (``benchmarks.progress``). Returns what became of the runs.
     """
     if runs < 1:
         raise SearchSetupError(f"runs must be at least 1, got {runs}")
@@ -358,9 +359,15 @@ def execute_all(
     bench = bench if bench is not None else load_benchmark(specs[0].benchmark)
     preflight(specs, bench, device)
     summary, todo = JobsSummary(), []
+    version = bench.data_version
     for spec in specs:
         store.add_config(spec.key, spec.config(), spec.label)
-        done = store.finished_runs(spec.key)
+        stale = store.stale_runs(spec.key, version)
+        if stale:
+            log.warning("%s: %d run(s) in %s were made on other data of %s (it has been rebuilt "
+                        "since); running them again", spec.label, len(stale), store.path,
+                        bench.name)
+        done = store.finished_runs(spec.key) - stale
         modules = tuple(get(n).__module__ for n in (spec.predictor, spec.prefilter) if n)
         todo += [RunJob(spec, i, modules) for i in range(runs) if i not in done]
         skipped = sum(i in done for i in range(runs))
@@ -392,7 +399,7 @@ def execute_all(
                 continue
             result: RunResult = outcome
             store.write_run(job.spec.key, result.run_index, result.seed, result.steps,
-                            result.arch_strings, result.wall_s)
+                            result.arch_strings, result.wall_s, version)
             log.info("%s run %d: %d queries, regret %.4f", job.spec.label, result.run_index,
                      len(result.steps), result.steps[-1].regret)
             bar.done(job.label())

@@ -2,7 +2,9 @@
 
 Multi-fidelity runs also write ``search_fidelity`` (the epoch each step trained its cell to, and
 the incumbent after it); the table is created the first time such a run is written, so other
-stores (and their snapshots) never hold it.
+stores (and their snapshots) never hold it. Runs written with their benchmark's ``data_version``
+keep it in ``search_versions`` (created the same way), so a search on a rebuilt benchmark runs
+them again; runs stored before versions were kept have none and stand.
 
 A run is written in one transaction once it finishes: its row in ``search_runs`` marks it
 complete, so a search killed midway leaves no partial run behind and resuming recomputes only the
@@ -70,8 +72,15 @@ FIDELITY_TABLE = Table("""CREATE TABLE search_fidelity (
     incumbent INTEGER NOT NULL,
     PRIMARY KEY (config_key, run_index, step)
 ) WITHOUT ROWID""")
+#: The benchmark ``data_version`` each run was made on (runs stored before it was kept have none).
+VERSION_TABLE = Table("""CREATE TABLE search_versions (
+    config_key TEXT NOT NULL,
+    run_index INTEGER NOT NULL,
+    data_version TEXT NOT NULL,
+    PRIMARY KEY (config_key, run_index)
+) WITHOUT ROWID""")
 #: Tables a search store may hold beside ``TABLES``.
-OPTIONAL_TABLES: tuple[Table, ...] = (FIDELITY_TABLE,)
+OPTIONAL_TABLES: tuple[Table, ...] = (FIDELITY_TABLE, VERSION_TABLE)
 
 
 @dataclass
@@ -124,8 +133,10 @@ class SearchStore:
                 raise ValueError(f"store {self.path} holds a different config under key {key}")
 
     def write_run(self, key: str, run_index: int, seed: int, steps: Sequence[Step],
-                  arch_strings: Sequence[str], wall_s: float) -> None:
-        """Record a finished run atomically (steps and its completion row together)."""
+                  arch_strings: Sequence[str], wall_s: float,
+                  data_version: str | None = None) -> None:
+        """Record a finished run atomically (steps, its completion row and the ``data_version``
+        of the benchmark it ran on, where given, together)."""
         if not steps:
             raise ValueError("a run without queries cannot be recorded")
         last = steps[-1]
@@ -134,6 +145,13 @@ class SearchStore:
             self.conn.execute(
                 "DELETE FROM search_steps WHERE config_key=? AND run_index=?", (key, run_index)
             )
+            if data_version is not None:
+                self.conn.execute(VERSION_TABLE.create)
+                self.conn.execute("INSERT OR REPLACE INTO search_versions VALUES (?,?,?)",
+                                  (key, run_index, data_version))
+            elif self._has_table(VERSION_TABLE.name):
+                self.conn.execute("DELETE FROM search_versions WHERE config_key=? AND "
+                                  "run_index=?", (key, run_index))
             if fidelity:
                 self.conn.execute(FIDELITY_TABLE.create)
                 self.conn.execute("DELETE FROM search_fidelity WHERE config_key=? AND "
@@ -160,6 +178,17 @@ class SearchStore:
         rows = self.conn.execute(
             "SELECT run_index FROM search_runs WHERE config_key=?", (key,)
         ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def stale_runs(self, key: str, data_version: str) -> set[int]:
+        """Finished runs of ``key`` made on another ``data_version`` of their benchmark (runs
+        stored without a version are not among them)."""
+        if not self._has_table(VERSION_TABLE.name):
+            return set()
+        rows = self.conn.execute(
+            "SELECT run_index FROM search_versions WHERE config_key=? AND data_version!=? AND "
+            "run_index IN (SELECT run_index FROM search_runs WHERE config_key=?)",
+            (key, data_version, key)).fetchall()
         return {int(r[0]) for r in rows}
 
     def config_keys(self, benchmark: str) -> list[str]:
@@ -201,7 +230,7 @@ class SearchStore:
             cols = np.array(rows, dtype=float).reshape(-1, 6)
             traj = Trajectory(run, int(meta[0]), cols[:, 0].astype(int), cols[:, 1], cols[:, 2],
                               cols[:, 3], cols[:, 4], cols[:, 5])
-            if self._has_fidelity():
+            if self._has_table(FIDELITY_TABLE.name):
                 extra = self.conn.execute(
                     "SELECT epoch, incumbent FROM search_fidelity WHERE config_key=? AND "
                     "run_index=? ORDER BY step", (key, run)).fetchall()
@@ -211,9 +240,9 @@ class SearchStore:
             out.append(traj)
         return out
 
-    def _has_fidelity(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
-                                 "name='search_fidelity'").fetchone() is not None
+    def _has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                 (name,)).fetchone() is not None
 
     def config(self, key: str) -> dict[str, Any]:
         """The stored configuration of ``key`` (plain data, defaults filled in)."""
