@@ -226,10 +226,10 @@ def _data_version(benchmark: str) -> str | None:
         return None
 
 
-def _stale_keys(store: ResultStore, current: dict[str, str]) -> set[str]:
-    """Keys of ``current`` (key -> the benchmark's data version now) whose stored record was
-    made on another version. Records from before versions were kept have none and stand."""
-    stored = store.data_versions()
+def _stale_keys(stored: dict[str, str | None], current: dict[str, str | None]) -> set[str]:
+    """Keys of ``current`` (key -> the benchmark's data version now) whose ``stored`` record
+    (key -> version) was made on another version. Records from before versions were kept have
+    none and stand."""
     return {k for k, version in current.items() if stored.get(k) not in (None, version)}
 
 
@@ -244,12 +244,14 @@ def run_sweep(tasks: Sequence[EvalTask], store: ResultStore, executor: Executor 
     sweep goes on.
     """
     executor = executor or SerialExecutor()
-    done = store.keys("ok") if retry_failed else store.keys()
+    stored = store.data_versions("ok" if retry_failed else None)  # one scan of the store
+    done = stored.keys()
     unique: dict[str, EvalTask] = {}
     for task in tasks:
         unique.setdefault(task.key(), task)
     versions = {name: _data_version(name) for name in {t.benchmark for t in unique.values()}}
-    stale = _stale_keys(store, {k: versions[t.benchmark] for k, t in unique.items() if k in done})
+    stale = _stale_keys(stored,
+                        {k: versions[t.benchmark] for k, t in unique.items() if k in done})
     if stale:
         log.warning("%d evaluation(s) in %s were made on other data of their benchmark (it has "
                     "been rebuilt since); running them again", len(stale), store.path)

@@ -81,21 +81,17 @@ class ResultStore:
 
     # --- reading ---------------------------------------------------------------------------------
     def keys(self, status: str | Iterable[str] | None = None) -> set[str]:
-        if status is None:
-            rows = self._conn.execute("SELECT key FROM evaluations")
-        else:
-            statuses = [status] if isinstance(status, str) else list(status)
-            marks = ", ".join("?" for _ in statuses)
-            rows = self._conn.execute(
-                f"SELECT key FROM evaluations WHERE status IN ({marks})", statuses
-            )
-        return {r[0] for r in rows}
+        return set(self.data_versions(status))
 
-    def data_versions(self) -> dict[str, str | None]:
-        """Each record's benchmark ``data_version`` (None for records stored without one)."""
-        rows = self._conn.execute(
-            "SELECT key, json_extract(record, '$.data_version') FROM evaluations")
-        return dict(rows.fetchall())
+    def data_versions(self, status: str | Iterable[str] | None = None) -> dict[str, str | None]:
+        """Each record's benchmark ``data_version`` by key (None for records stored without
+        one), of the records with ``status`` (one or several; default all)."""
+        query = "SELECT key, json_extract(record, '$.data_version') FROM evaluations"
+        statuses: list[str] = []
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            query += f" WHERE status IN ({', '.join('?' for _ in statuses)})"
+        return dict(self._conn.execute(query, statuses).fetchall())
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT record FROM evaluations WHERE key = ?", (key,)).fetchone()
