@@ -549,6 +549,7 @@ def _mount_optional() -> None:
     score = _optional("benchmarks.score")
     if score is not None and hasattr(score, "score_command"):
         app.command("score")(_guard(score.score_command))
+        app.command("score-join")(_guard(score.score_join_command))
     search = _optional("benchmarks.search.cli")
     if search is not None and hasattr(search, "search_command"):
         app.command("search")(_guard(search.search_command))

@@ -187,6 +187,7 @@ def score_architectures(
         "batch_source": live.name if live is not None else None,
         "device": device,
         "n": len(chosen),
+        "seed": seed,
         "fit_seconds": fit_s,
         "query_seconds": query_s,
         "cpu_seconds": cpu_s,
@@ -253,6 +254,55 @@ def write_scores(frame: pd.DataFrame, out: Path) -> Path:
     record = record_path(out)
     _write_atomic(record, json.dumps(frame.attrs, indent=2, default=str) + "\n")
     return record
+
+
+#: Record fields that every joined part must share.
+SHARED_FIELDS = ("predictor", "params", "benchmark", "batch_source")
+#: Record fields the joined record sums over its parts.
+SUMMED_FIELDS = ("n", "fit_seconds", "query_seconds", "cpu_seconds")
+
+
+def join_scores(parts: Sequence[Path], out: Path) -> Path:
+    """Join score files of one measure (shards of ``predbench score``) into ``out``, with one
+    record: the fields the parts share, their summed counts and seconds, what each part was
+    (file, architectures, seed, device), and the agreement with the objective recomputed over
+    all of them. Refuses parts that scored another measure, benchmark, batch source or
+    parameters, or the same architecture twice."""
+    import pandas as pd
+
+    if not parts:
+        raise ScoreError("no score files to join; pass the shards' CSVs")
+    frames, records = [], []
+    for part in parts:
+        record = record_path(Path(part))
+        if not Path(part).is_file() or not record.is_file():
+            raise ScoreError(f"{part}: no score file with its record ({record.name}) beside "
+                             "it; pass the CSVs `predbench score` wrote and finished")
+        frames.append(pd.read_csv(part))
+        records.append(json.loads(record.read_text()))
+    first = records[0]
+    for part, record, scores in zip(parts, records, frames, strict=True):
+        for field in SHARED_FIELDS:
+            if record.get(field) != first.get(field):
+                raise ScoreError(f"{part} has {field} {record.get(field)!r}, {parts[0]} has "
+                                 f"{first.get(field)!r}; join only shards of one scoring")
+        if len(scores) != record.get("n"):
+            raise ScoreError(f"{part} holds another number of scores than its record says "
+                             f"({record.get('n')}): it was cut short; score that shard again")
+    frame = pd.concat(frames, ignore_index=True)
+    twice = frame["arch"][frame["arch"].duplicated()]
+    if len(twice):
+        raise ScoreError(f"{len(twice)} architecture(s) are in more than one part, e.g. "
+                         f"{twice.iloc[0]}; join shards that split one list")
+    devices = sorted({str(r.get("device")) for r in records})
+    frame.attrs.update({field: first.get(field) for field in SHARED_FIELDS})
+    frame.attrs["device"] = ",".join(devices)
+    frame.attrs.update({field: sum(r.get(field, 0) for r in records) for field in SUMMED_FIELDS})
+    frame.attrs["parts"] = [{"file": Path(p).name, "n": r.get("n"), "seed": r.get("seed"),
+                             "device": r.get("device")} for p, r in zip(parts, records,
+                                                                       strict=True)]
+    frame.attrs.update(agreement(frame, load_benchmark(first["benchmark"])))
+    return write_scores(frame, out)
 
 
 class ScoreAppender:
@@ -325,3 +375,23 @@ def score_command(
         typer.echo(f"against {frame.attrs['against']} over {frame.attrs['scored']} "
                    f"architectures: Spearman {frame.attrs['spearman']:.3f}, Kendall tau "
                    f"{frame.attrs['kendall_tau']:.3f}")
+
+
+def score_join_command(
+    parts: list[Path] = typer.Argument(..., help="score CSVs of one measure (shards)"),
+    out: Path = typer.Option(..., "--out", "-o", help="CSV to write (arch,score)"),
+) -> None:
+    """Join score files of one measure (shards) into one, with one record."""
+    try:
+        checks.output_file(out, "--out")
+        checks.output_file(record_path(out), "--out (its record)")
+        record = join_scores(parts, out)
+    except (ScoreError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    attrs = json.loads(record.read_text())
+    typer.echo(f"joined {len(parts)} score files, {attrs['n']} scores, into {out} (record: "
+               f"{record}); {attrs['cpu_seconds']:.0f} s CPU in all")
+    if "spearman" in attrs:
+        typer.echo(f"against {attrs['against']} over {attrs['scored']} architectures: "
+                   f"Spearman {attrs['spearman']:.3f}, Kendall tau {attrs['kendall_tau']:.3f}")

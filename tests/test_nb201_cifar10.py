@@ -17,6 +17,7 @@ import torch
 from benchmarks.score import (
     ScoreError,
     agreement,
+    join_scores,
     read_arch_file,
     score_architectures,
     write_scores,
@@ -313,6 +314,47 @@ def test_score_command_mounts_in_typer(bench, predictors, tmp_path):
     assert frame.arch.tolist() == [str(bench.archs[7]), str(bench.archs[9])]
     refused = CliRunner().invoke(app, [*args[:2], "t_batch", *args[3:]])
     assert refused.exit_code == 2 and "--batch-source" in refused.output
+
+
+def test_score_join_makes_one_file_and_record_of_shards(bench, predictors, tmp_path):
+    rows = [[0, 7_000], [12_345, 3, 9]]
+    parts = []
+    for seed, part in enumerate(rows):
+        frame = score_architectures("t_params", bench, [str(bench.archs[i]) for i in part],
+                                    seed=seed)
+        write_scores(frame, tmp_path / f"part-{seed}.csv")
+        parts.append(tmp_path / f"part-{seed}.csv")
+    record = json.loads(join_scores(parts, tmp_path / "all.csv").read_text())
+    joined = pd.read_csv(tmp_path / "all.csv")
+    every = [i for part in rows for i in part]
+    assert joined.arch.tolist() == [str(bench.archs[i]) for i in every]
+    np.testing.assert_array_equal(joined.score, bench.static_value("params", every))
+    assert record["n"] == 5 and [p["seed"] for p in record["parts"]] == [0, 1]
+    whole = score_architectures("t_params", bench, [str(bench.archs[i]) for i in every])
+    assert record["spearman"] == pytest.approx(whole.attrs["spearman"])
+    with pytest.raises(ScoreError, match="more than one part"):
+        join_scores([parts[0], parts[0]], tmp_path / "twice.csv")
+    from typer.testing import CliRunner
+
+    from benchmarks.cli import app as cli_app
+
+    twice = CliRunner().invoke(cli_app, ["score-join", str(parts[0]), str(parts[0]),
+                                         "-o", str(tmp_path / "twice.csv")])
+    assert twice.exit_code == 2 and "more than one part" in twice.output
+    assert "Traceback" not in twice.output and not (tmp_path / "twice.csv").exists()
+    (tmp_path / "running.csv").write_text("arch,score\n")  # a shard still being scored
+    with pytest.raises(ScoreError, match="no score file with its record"):
+        join_scores([parts[0], tmp_path / "running.csv"], tmp_path / "x.csv")
+    other = score_architectures("t_params", bench, [str(bench.archs[1])])
+    other.attrs["benchmark"] = "fmnist-nb201"
+    write_scores(other, tmp_path / "other.csv")
+    with pytest.raises(ScoreError, match="benchmark"):
+        join_scores([parts[0], tmp_path / "other.csv"], tmp_path / "x.csv")
+    cut = tmp_path / "cut.csv"
+    write_scores(score_architectures("t_params", bench, [str(bench.archs[2])]), cut)
+    cut.write_text("arch,score\n")
+    with pytest.raises(ScoreError, match="cut short"):
+        join_scores([parts[0], cut], tmp_path / "x.csv")
 
 
 def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, tmp_path):

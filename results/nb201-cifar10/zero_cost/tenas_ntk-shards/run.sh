@@ -3,8 +3,9 @@
 # work (about 27 CPU s per cell on one thread, one backward pass per sample of its batch of 72)
 # resumes shard by shard: a shard is done when its record (tenas_ntk-NN.csv.json) exists, and a
 # shard stopped part-way is scored again from its start. Shard NN is a uniform split of the
-# 3,000 (see its first line) scored with --seed NN. When all 30 are done their scores are
-# joined into ../tenas_ntk.csv, which `predbench analyze proxy-report` reads beside the others.
+# 3,000 (see its first line) scored with --seed NN. When all 30 are done `predbench score-join`
+# joins them into ../tenas_ntk.csv with one record, which `predbench analyze proxy-report` reads
+# beside the others.
 #
 #   bash results/nb201-cifar10/zero_cost/tenas_ntk-shards/run.sh [SHARD ...]   (default: all)
 #   DEVICE=cuda bash ...   (default cpu)
@@ -21,8 +22,7 @@ for s in "${SHARDS[@]}"; do
 done
 done=$(ls tenas_ntk-??.csv.json 2>/dev/null | wc -l)
 if [ "$done" -eq 30 ]; then
-  { echo "arch,score"; for f in tenas_ntk-??.csv; do tail -n +2 "$f"; done; } > ../tenas_ntk.csv
-  echo "joined the 30 shards into ../tenas_ntk.csv"
+  predbench score-join tenas_ntk-??.csv -o ../tenas_ntk.csv
 else
   echo "$done of 30 shards done"
 fi
