@@ -30,7 +30,8 @@ def _pair_tau(v_i: float, v_j: float) -> float:
 
 
 def _one_run_noise(seed_tau: float) -> float | None:
-    """Noise variance of one run's label implied by two runs' Kendall tau (None: no signal)."""
+    """Noise variance of one run's label implied by two runs' Kendall tau (None: no signal,
+    which a tiny test set can show down to two runs in exactly opposite order)."""
     r = float(np.sin(np.pi * seed_tau / 2))  # Pearson correlation between two runs
     return None if r <= 0 else (1 - r) / r
 
@@ -43,8 +44,8 @@ def label_ceiling(seed_tau: float, label_runs: int = 1) -> float:
     anything a predictor reads, no predictor can do better in expectation; a single evaluation
     can (sampling noise of one test set).
     """
-    if not -1.0 < seed_tau <= 1.0 or label_runs < 1:
-        raise ValueError(f"need -1 < seed_tau <= 1 and label_runs >= 1, got {seed_tau}, "
+    if not -1.0 <= seed_tau <= 1.0 or label_runs < 1:
+        raise ValueError(f"need -1 <= seed_tau <= 1 and label_runs >= 1, got {seed_tau}, "
                          f"{label_runs}")
     one = _one_run_noise(seed_tau)
     return 0.0 if one is None else _pair_tau(one / label_runs, one / label_runs)
@@ -53,8 +54,8 @@ def label_ceiling(seed_tau: float, label_runs: int = 1) -> float:
 def ranking_ceiling(seed_tau: float, two_seed_fraction: float = 0.0) -> dict[str, float]:
     """:func:`label_ceiling` for one-run labels, two-run means, and a benchmark's mix
     (``two_seed_fraction`` of its labels are two-run means), averaged over pairs."""
-    if not -1.0 < seed_tau <= 1.0 or not 0.0 <= two_seed_fraction <= 1.0:
-        raise ValueError(f"need -1 < seed_tau <= 1 and 0 <= two_seed_fraction <= 1, got "
+    if not -1.0 <= seed_tau <= 1.0 or not 0.0 <= two_seed_fraction <= 1.0:
+        raise ValueError(f"need -1 <= seed_tau <= 1 and 0 <= two_seed_fraction <= 1, got "
                          f"{seed_tau}, {two_seed_fraction}")
     one = _one_run_noise(seed_tau)
     if one is None:

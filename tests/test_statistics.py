@@ -46,6 +46,10 @@ def test_label_ceiling_matches_a_simulation():
     assert np.mean(taus[2]) == pytest.approx(label_ceiling(seed_tau, 2), abs=0.01)
     assert label_ceiling(seed_tau, 2) == ranking_ceiling(seed_tau)["two_seed_mean"]
     assert label_ceiling(1.0) == pytest.approx(1.0) and label_ceiling(-0.5) == 0.0
+    # three test cells whose two runs are in opposite order: no signal, not an error
+    assert label_ceiling(-1.0) == 0.0 and ranking_ceiling(-1.0)["one_seed"] == 0.0
+    with pytest.raises(ValueError, match="seed_tau"):
+        label_ceiling(-1.5)
 
 
 def records(spec: dict[tuple[str, int], list[float]], init: dict[str, float]) -> pd.DataFrame:
