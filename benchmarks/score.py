@@ -262,12 +262,13 @@ SHARED_FIELDS = ("predictor", "params", "benchmark", "batch_source")
 SUMMED_FIELDS = ("n", "fit_seconds", "query_seconds", "cpu_seconds")
 
 
-def join_scores(parts: Sequence[Path], out: Path) -> Path:
-    """Join score files of one measure (shards of ``predbench score``) into ``out``, with one
-    record: the fields the parts share, their summed counts and seconds, what each part was
-    (file, architectures, seed, device), and the agreement with the objective recomputed over
-    all of them. Refuses parts that scored another measure, benchmark, batch source or
-    parameters, or the same architecture twice."""
+def join_scores(parts: Sequence[Path]) -> pd.DataFrame:
+    """Score files of one measure (shards of ``predbench score``) as one ``[arch, score]``
+    frame whose ``attrs`` are one record: the fields the parts share, their summed counts and
+    seconds, what each part was (file, architectures, seed, device), and the agreement with the
+    objective recomputed over all of them (``write_scores`` writes both). Refuses parts that
+    scored another measure, benchmark, batch source or parameters, the same architecture
+    twice, or a part without its record or cut short of it."""
     import pandas as pd
 
     if not parts:
@@ -294,15 +295,14 @@ def join_scores(parts: Sequence[Path], out: Path) -> Path:
     if len(twice):
         raise ScoreError(f"{len(twice)} architecture(s) are in more than one part, e.g. "
                          f"{twice.iloc[0]}; join shards that split one list")
-    devices = sorted({str(r.get("device")) for r in records})
     frame.attrs.update({field: first.get(field) for field in SHARED_FIELDS})
-    frame.attrs["device"] = ",".join(devices)
+    frame.attrs["device"] = ",".join(sorted({str(r.get("device")) for r in records}))
     frame.attrs.update({field: sum(r.get(field, 0) for r in records) for field in SUMMED_FIELDS})
-    frame.attrs["parts"] = [{"file": Path(p).name, "n": r.get("n"), "seed": r.get("seed"),
-                             "device": r.get("device")} for p, r in zip(parts, records,
-                                                                       strict=True)]
+    frame.attrs["parts"] = [
+        {"file": Path(part).name, "n": r.get("n"), "seed": r.get("seed"), "device": r.get("device")}
+        for part, r in zip(parts, records, strict=True)]
     frame.attrs.update(agreement(frame, load_benchmark(first["benchmark"])))
-    return write_scores(frame, out)
+    return frame
 
 
 class ScoreAppender:
@@ -371,10 +371,14 @@ def score_command(
                f"batch source: {frame.attrs['batch_source']}; "
                f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s wall, "
                f"{frame.attrs['cpu_seconds']:.2f} s CPU")
-    if "spearman" in frame.attrs:
-        typer.echo(f"against {frame.attrs['against']} over {frame.attrs['scored']} "
-                   f"architectures: Spearman {frame.attrs['spearman']:.3f}, Kendall tau "
-                   f"{frame.attrs['kendall_tau']:.3f}")
+    _echo_agreement(frame.attrs)
+
+
+def _echo_agreement(attrs: Mapping[str, Any]) -> None:
+    """The line that says how the scores of a record rank against the objective, if they do."""
+    if "spearman" in attrs:
+        typer.echo(f"against {attrs['against']} over {attrs['scored']} architectures: "
+                   f"Spearman {attrs['spearman']:.3f}, Kendall tau {attrs['kendall_tau']:.3f}")
 
 
 def score_join_command(
@@ -385,13 +389,11 @@ def score_join_command(
     try:
         checks.output_file(out, "--out")
         checks.output_file(record_path(out), "--out (its record)")
-        record = join_scores(parts, out)
+        frame = join_scores(parts)
     except (ScoreError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    attrs = json.loads(record.read_text())
-    typer.echo(f"joined {len(parts)} score files, {attrs['n']} scores, into {out} (record: "
-               f"{record}); {attrs['cpu_seconds']:.0f} s CPU in all")
-    if "spearman" in attrs:
-        typer.echo(f"against {attrs['against']} over {attrs['scored']} architectures: "
-                   f"Spearman {attrs['spearman']:.3f}, Kendall tau {attrs['kendall_tau']:.3f}")
+    record = write_scores(frame, out)
+    typer.echo(f"joined {len(parts)} score files, {len(frame)} scores, into {out} (record: "
+               f"{record}); {frame.attrs['cpu_seconds']:.0f} s CPU in all")
+    _echo_agreement(frame.attrs)

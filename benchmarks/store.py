@@ -80,18 +80,23 @@ class ResultStore:
             )
 
     # --- reading ---------------------------------------------------------------------------------
+    @staticmethod
+    def _with_status(query: str, status: str | Iterable[str] | None) -> tuple[str, list[str]]:
+        """``query`` over the records with ``status`` (one or several; None: all)."""
+        if status is None:
+            return query, []
+        statuses = [status] if isinstance(status, str) else list(status)
+        return f"{query} WHERE status IN ({', '.join('?' for _ in statuses)})", statuses
+
     def keys(self, status: str | Iterable[str] | None = None) -> set[str]:
-        return set(self.data_versions(status))
+        rows = self._conn.execute(*self._with_status("SELECT key FROM evaluations", status))
+        return {r[0] for r in rows}
 
     def data_versions(self, status: str | Iterable[str] | None = None) -> dict[str, str | None]:
         """Each record's benchmark ``data_version`` by key (None for records stored without
         one), of the records with ``status`` (one or several; default all)."""
         query = "SELECT key, json_extract(record, '$.data_version') FROM evaluations"
-        statuses: list[str] = []
-        if status is not None:
-            statuses = [status] if isinstance(status, str) else list(status)
-            query += f" WHERE status IN ({', '.join('?' for _ in statuses)})"
-        return dict(self._conn.execute(query, statuses).fetchall())
+        return dict(self._conn.execute(*self._with_status(query, status)).fetchall())
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self._conn.execute("SELECT record FROM evaluations WHERE key = ?", (key,)).fetchone()

@@ -324,7 +324,7 @@ def test_score_join_makes_one_file_and_record_of_shards(bench, predictors, tmp_p
                                     seed=seed)
         write_scores(frame, tmp_path / f"part-{seed}.csv")
         parts.append(tmp_path / f"part-{seed}.csv")
-    record = json.loads(join_scores(parts, tmp_path / "all.csv").read_text())
+    record = json.loads(write_scores(join_scores(parts), tmp_path / "all.csv").read_text())
     joined = pd.read_csv(tmp_path / "all.csv")
     every = [i for part in rows for i in part]
     assert joined.arch.tolist() == [str(bench.archs[i]) for i in every]
@@ -333,7 +333,7 @@ def test_score_join_makes_one_file_and_record_of_shards(bench, predictors, tmp_p
     whole = score_architectures("t_params", bench, [str(bench.archs[i]) for i in every])
     assert record["spearman"] == pytest.approx(whole.attrs["spearman"])
     with pytest.raises(ScoreError, match="more than one part"):
-        join_scores([parts[0], parts[0]], tmp_path / "twice.csv")
+        join_scores([parts[0], parts[0]])
     from typer.testing import CliRunner
 
     from benchmarks.cli import app as cli_app
@@ -344,17 +344,17 @@ def test_score_join_makes_one_file_and_record_of_shards(bench, predictors, tmp_p
     assert "Traceback" not in twice.output and not (tmp_path / "twice.csv").exists()
     (tmp_path / "running.csv").write_text("arch,score\n")  # a shard still being scored
     with pytest.raises(ScoreError, match="no score file with its record"):
-        join_scores([parts[0], tmp_path / "running.csv"], tmp_path / "x.csv")
+        join_scores([parts[0], tmp_path / "running.csv"])
     other = score_architectures("t_params", bench, [str(bench.archs[1])])
     other.attrs["benchmark"] = "fmnist-nb201"
     write_scores(other, tmp_path / "other.csv")
     with pytest.raises(ScoreError, match="benchmark"):
-        join_scores([parts[0], tmp_path / "other.csv"], tmp_path / "x.csv")
+        join_scores([parts[0], tmp_path / "other.csv"])
     cut = tmp_path / "cut.csv"
     write_scores(score_architectures("t_params", bench, [str(bench.archs[2])]), cut)
     cut.write_text("arch,score\n")
     with pytest.raises(ScoreError, match="cut short"):
-        join_scores([parts[0], cut], tmp_path / "x.csv")
+        join_scores([parts[0], cut])
 
 
 def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, tmp_path):

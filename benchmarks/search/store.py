@@ -215,6 +215,7 @@ class SearchStore:
     def trajectories(self, key: str, runs: Iterable[int] | None = None) -> list[Trajectory]:
         """Finished runs of a config, by run index."""
         wanted = sorted(self.finished_runs(key) if runs is None else set(runs))
+        fidelity = self._has_table(FIDELITY_TABLE.name)
         out = []
         for run in wanted:
             meta = self.conn.execute(
@@ -230,7 +231,7 @@ class SearchStore:
             cols = np.array(rows, dtype=float).reshape(-1, 6)
             traj = Trajectory(run, int(meta[0]), cols[:, 0].astype(int), cols[:, 1], cols[:, 2],
                               cols[:, 3], cols[:, 4], cols[:, 5])
-            if self._has_table(FIDELITY_TABLE.name):
+            if fidelity:
                 extra = self.conn.execute(
                     "SELECT epoch, incumbent FROM search_fidelity WHERE config_key=? AND "
                     "run_index=? ORDER BY step", (key, run)).fetchall()
