@@ -3,6 +3,8 @@
 The way a user checks a zero-cost proxy (or params, flops) against published numbers: it scores
 the given architectures, or a whole benchmark, and writes an ``arch,score`` CSV plus a JSON record
 beside it (``<out>.json``) saying which predictor, parameters, data source and device were used.
+A run stopped part-way goes on from its last whole chunk when it is run again
+(``benchmarks.score_checkpoint``).
 
 Predictors that run networks on data need batches. A benchmark that names a live data source
 (``metadata["live"]``) provides its own; one without (e.g. ``nb201-cifar10``, which ships no
@@ -29,6 +31,14 @@ from benchmarks import checks
 from benchmarks.contexts import ContextBuilder, check_compatible
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import SUBSTITUTES, dataset_source, live_source_for
+from benchmarks.score_checkpoint import (
+    SECONDS,
+    Checkpoint,
+    archs_digest,
+    progress_path,
+    read_checkpoint,
+    write_checkpoint,
+)
 from benchmarks.tabular import TabularBenchmark, load_benchmark
 from predictors.base import LiveSource
 from predictors.params import check_params
@@ -107,6 +117,8 @@ def score_architectures(
     seed: int = 0,
     device: str | None = None,
     on_scores: Callable[[pd.DataFrame], None] | None = None,
+    resume: Checkpoint | None = None,
+    on_checkpoint: Callable[[Checkpoint], None] | None = None,
 ) -> pd.DataFrame:
     """Scores of ``archs`` (default: every architecture of the benchmark) as ``[arch, score]``.
 
@@ -115,7 +127,10 @@ def score_architectures(
     the measured seconds of fit and query. Architectures are queried ``CHUNK`` at a time (all
     at once for a predictor whose scores rank the architectures of one query against each other,
     ``ranks_within_query``, e.g. AZ-NAS), and ``on_scores`` receives each chunk's
-    ``[arch, score]`` rows as soon as they are computed.
+    ``[arch, score]`` rows as soon as they are computed, then ``on_checkpoint`` where the
+    scoring stands. Given such a checkpoint (``resume``) of the same request, the scoring
+    keeps its rows, restores its random generator and scores only the rest, with the scores
+    and summed seconds of a run that never stopped.
     """
     import pandas as pd
 
@@ -158,40 +173,57 @@ def score_architectures(
                  predictor_name, batch_source)
     check_compatible(bench, needs, predictor_name, live=live)
     device = device or checks.default_device()
+    names = [space.to_string(a) for a in chosen]
+    chunk = len(chosen) if getattr(predictor, "ranks_within_query", False) else CHUNK
+    request = {"predictor": predictor_name, "params": predictor.get_params(),
+               "benchmark": bench.name, "data_version": bench.data_version,
+               "batch_source": live.name if live is not None else None, "seed": seed,
+               "device": device, "chunk": chunk, "n": len(chosen),
+               "archs": archs_digest(names)}
+    request = json.loads(json.dumps(request, default=str))  # as a sidecar reads back
     contexts = ContextBuilder(bench, needs, device=device, live=live)
     rng = np.random.default_rng(seed)
     fit_ctx = contexts.fit([], rng)
     cpu_start = time.process_time()
     start = time.perf_counter()
     predictor.fit(fit_ctx)
-    fit_s = time.perf_counter() - start
-    parts, query_s = [], 0.0
-    chunk = len(chosen) if getattr(predictor, "ranks_within_query", False) else CHUNK
-    for lo in range(0, len(chosen), chunk):
+    spent = {"fit_seconds": time.perf_counter() - start, "query_seconds": 0.0}
+    parts, done, resumed = [], 0, []
+    if resume is not None:
+        resume.check(request, names)
+        rng.bit_generator.state = resume.rng_state
+        parts, done = [resume.scores[["arch", "score"]].copy()], resume.rows
+        resumed = [*resume.resumed, done]
+        log.info("%s: %d of %d architectures were scored before; scoring the other %d",
+                 predictor_name, done, len(chosen), len(chosen) - done)
+        if on_scores is not None:
+            on_scores(parts[-1])
+
+    def seconds() -> dict[str, float]:
+        now = {**spent, "cpu_seconds": time.process_time() - cpu_start}
+        before = resume.seconds if resume is not None else {}
+        return {k: now[k] + before.get(k, 0.0) for k in SECONDS}
+
+    for lo in range(done, len(chosen), chunk):
         part = chosen[lo:lo + chunk]
         query_ctx = contexts.query(rows[lo:lo + chunk], rng)
         start = time.perf_counter()
         prediction = predictor.query(part, query_ctx)
-        query_s += time.perf_counter() - start
-        parts.append(pd.DataFrame({"arch": [space.to_string(a) for a in part],
-                                   "score": prediction.mean}))
+        spent["query_seconds"] += time.perf_counter() - start
+        parts.append(pd.DataFrame({"arch": names[lo:lo + chunk], "score": prediction.mean}))
         if on_scores is not None:
             on_scores(parts[-1])
-    cpu_s = time.process_time() - cpu_start
+        if on_checkpoint is not None and lo + chunk < len(chosen):
+            on_checkpoint(Checkpoint(request, pd.concat(parts, ignore_index=True),
+                                     rng.bit_generator.state, seconds(), resumed))
 
     frame = pd.concat(parts, ignore_index=True)
-    frame.attrs.update({
-        "predictor": predictor_name,
-        "params": predictor.get_params(),
-        "benchmark": bench.name,
-        "batch_source": live.name if live is not None else None,
-        "device": device,
-        "n": len(chosen),
-        "seed": seed,
-        "fit_seconds": fit_s,
-        "query_seconds": query_s,
-        "cpu_seconds": cpu_s,
-    })
+    frame.attrs.update({"predictor": predictor_name, "params": predictor.get_params(),
+                        **{k: request[k] for k in ("benchmark", "batch_source", "device", "n",
+                                                   "seed")},
+                        **seconds()})
+    if resumed:
+        frame.attrs["resumed_after"] = resumed
     frame.attrs.update(agreement(frame, bench))
     return frame
 
@@ -342,32 +374,40 @@ def score_command(
 ) -> None:
     """Score architectures with a label-free predictor and write an arch,score CSV.
 
-    Scores reach ``out`` as they are computed, so a failure late in a long run keeps them."""
+    Scores reach ``out`` as they are computed, and a run stopped part-way (a failure, Ctrl-C,
+    a killed job) goes on from its last whole chunk of architectures when run again."""
     import torch
 
     torch.set_num_threads(threads)
     appender = ScoreAppender(out)
+    checkpoint = None
     try:
         checks.output_file(out, "--out")
         checks.output_file(record_path(out), "--out (its record)")
+        checks.output_file(progress_path(out), "--out (its progress file)")
         if device is not None:
             checks.device(device)
         checks.at_least("--seed", seed, 0)
         bench = load_benchmark(benchmark)
         chosen = read_arch_file(archs, bench) if archs is not None else None
+        checkpoint = read_checkpoint(out)
         frame = score_architectures(predictor, bench, chosen, batch_source=batch_source,
                                     params=_parse_params(param), seed=seed, device=device,
-                                    on_scores=appender)
+                                    on_scores=appender, resume=checkpoint,
+                                    on_checkpoint=lambda c: write_checkpoint(out, c))
     except BaseException as exc:
-        if appender.rows:
-            log.warning("kept the %d scores computed before the failure in %s",
-                        appender.rows, out)
+        if appender.rows > (checkpoint.rows if checkpoint is not None else 0):
+            log.warning("kept the %d scores computed before the stop in %s; the same command "
+                        "goes on from the last whole chunk", appender.rows, out)
         if isinstance(exc, (ScoreError, ValueError, KeyError)):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
         raise
     record = write_scores(frame, out)
-    typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}); "
+    progress_path(out).unlink(missing_ok=True)
+    resumed = (f"; went on after {checkpoint.rows} scored before"
+               if checkpoint is not None else "")
+    typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}){resumed}; "
                f"batch source: {frame.attrs['batch_source']}; "
                f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s wall, "
                f"{frame.attrs['cpu_seconds']:.2f} s CPU")
