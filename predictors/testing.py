@@ -15,7 +15,8 @@ the checks fast) updated by ``params``, on a synthetic NAS-Bench-201 benchmark
 (:mod:`benchmarks.synthetic`) whose accuracies follow the cells' operations (with
 ``space="nb101"`` or ``"darts"``, a synthetic benchmark of that space). The contexts come
 from the harness's own builder (:func:`benchmarks.contexts.build_contexts`), so the predictor
-receives exactly the data its ``DataNeeds`` declares. This is the one module of
+receives exactly the data its ``DataNeeds`` declares, with ``device="cpu"`` unless the checks
+are asked for another (``device="cuda"`` on a machine with a GPU). This is the one module of
 ``predictors`` that uses ``benchmarks`` (it checks a predictor the way the harness runs it);
 ``import predictors`` never loads it, and pytest is imported only by
 :func:`parametrize_with_checks`.
@@ -61,6 +62,8 @@ MAX_INIT_SECONDS = 0.05
 ZERO_COST = ("synflow", "jacov")
 #: The space of the synthetic benchmark the running check uses (set by ``Check.__call__``).
 _SPACE: ContextVar[str] = ContextVar("conformance_space", default="nb201")
+#: The device the running check hands the predictor in its contexts.
+_DEVICE: ContextVar[str] = ContextVar("conformance_device", default="cpu")
 
 
 @dataclass(frozen=True)
@@ -76,25 +79,29 @@ class Check:
     run: Callable[[str, dict[str, Any]], None] = field(repr=False)
     params: Mapping[str, Any] = field(default_factory=dict)
     space: str = "nb201"
+    device: str = "cpu"
 
     @property
     def id(self) -> str:
-        where = "" if self.space == "nb201" else f"{self.space}-"
+        where = "".join(f"{v}-" for v, usual in ((self.space, "nb201"), (self.device, "cpu"))
+                        if v != usual)
         return f"{self.predictor}-{where}{self.name}"
 
     def __call__(self) -> None:
-        token = _SPACE.set(self.space)
+        tokens = _SPACE.set(self.space), _DEVICE.set(self.device)
         try:
             self.run(self.predictor, dict(self.params))
         except Exception as exc:
             detail = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
-            where = "" if self.space == "nb201" else f" on {self.space}"
+            where = "".join(f" on {v}" for v, usual in ((self.space, "nb201"),
+                                                        (self.device, "cpu")) if v != usual)
             raise AssertionError(
                 f"predictor {self.predictor!r} fails conformance check {self.name!r}{where}: "
                 f"{detail}"
             ) from exc
         finally:
-            _SPACE.reset(token)
+            _SPACE.reset(tokens[0])
+            _DEVICE.reset(tokens[1])
 
 
 # --- what the checks run on --------------------------------------------------------------------
@@ -116,7 +123,8 @@ def _contexts(pred: Predictor, train: int, test: int, unlabeled: int = 0, seed: 
     idx = np.arange(train + test + unlabeled)
     split = Split(train=idx[:train], test=idx[train:train + test], unlabeled=idx[train + test:])
     fidelity = FIDELITY if needs.curve_metrics else None
-    fctx, qctx, archs = build_contexts(bench, needs, split, fidelity, seed, device="cpu")
+    fctx, qctx, archs = build_contexts(bench, needs, split, fidelity, seed,
+                                       device=_DEVICE.get())
     return fctx, qctx, archs, oriented_final(bench, bench.objective)[split.test]
 
 
@@ -272,31 +280,33 @@ def _name_of(predictor: str | type[Predictor]) -> str:
 
 def conformance_checks(predictor: str | type[Predictor],
                        params: Mapping[str, Any] | None = None,
-                       space: str = "nb201") -> Iterator[Check]:
+                       space: str = "nb201", device: str = "cpu") -> Iterator[Check]:
     """Every check that applies to ``predictor`` (a registered name or class), in order, on
-    the synthetic benchmark of ``space`` (nb201, nb101 or darts)."""
+    the synthetic benchmark of ``space`` (nb201, nb101 or darts), with ``device`` in the
+    contexts."""
     name = _name_of(predictor)
     params = dict(params or {})
     needs = _new(name, params).data_needs()
     for fn in CHECKS + (LABEL_CHECKS if needs.labels else ()):
-        yield Check(fn.__name__.removeprefix("check_"), name, fn, params, space)
+        yield Check(fn.__name__.removeprefix("check_"), name, fn, params, space, device)
 
 
 def check_predictor(predictor: str | type[Predictor],
-                    params: Mapping[str, Any] | None = None, space: str = "nb201") -> None:
+                    params: Mapping[str, Any] | None = None, space: str = "nb201",
+                    device: str = "cpu") -> None:
     """Run every conformance check on ``predictor``; raise ``AssertionError`` at the first
     failure, naming the check."""
-    for check in conformance_checks(predictor, params, space):
+    for check in conformance_checks(predictor, params, space, device):
         check()
 
 
 def parametrize_with_checks(predictors: Iterable[str | type[Predictor]],
                             params: Mapping[str, Any] | None = None,
-                            space: str = "nb201") -> Any:
+                            space: str = "nb201", device: str = "cpu") -> Any:
     """A ``pytest.mark.parametrize`` over every check of every predictor, as argument
     ``check``; the test calls ``check()``. Test ids read ``<predictor>-<check>`` (with the
-    space after the predictor off nb201)."""
+    space and the device after the predictor off nb201 and cpu)."""
     import pytest
 
-    checks = [c for p in predictors for c in conformance_checks(p, params, space)]
+    checks = [c for p in predictors for c in conformance_checks(p, params, space, device)]
     return pytest.mark.parametrize("check", checks, ids=[c.id for c in checks])

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from predictors import Predictor, registry
 from predictors.params import ParamError, bounds, check_params
@@ -28,6 +29,13 @@ def test_suite_is_not_empty():
 
 @parametrize_with_checks(NAMES)
 def test_conformance(check):
+    check()
+
+
+#: On a machine with a GPU every predictor passes the suite with ``device="cuda"`` in its
+#: contexts too (an empty, skipped parameter set where there is none).
+@parametrize_with_checks(NAMES if torch.cuda.is_available() else [], device="cuda")
+def test_conformance_on_gpu(check):
     check()
 
 
@@ -110,6 +118,15 @@ def test_a_plugin_predictor_passes_the_suite(plugin):
     mark = parametrize_with_checks(["plugin-least-squares"])
     assert mark.args[0] == "check" and "plugin-least-squares-predictions_are_finite" in \
         mark.kwargs["ids"]
+
+
+def test_the_checks_hand_the_predictor_the_device_asked_for(plugin):
+    cls = plugin("plugin-on-cuda", fit_extra="assert ctx.device == 'cuda', ctx.device")
+    check_predictor(cls, device="cuda")  # the contexts name the device; this one runs no torch
+    with pytest.raises(AssertionError, match="'plugin-on-cuda' fails conformance check .*: cpu$"):
+        check_predictor(cls)
+    mark = parametrize_with_checks([cls], device="cuda")
+    assert "plugin-on-cuda-cuda-predictions_are_finite" in mark.kwargs["ids"]
 
 
 @pytest.mark.parametrize(("fit_extra", "scores", "failed"), [
