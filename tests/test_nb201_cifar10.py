@@ -375,6 +375,26 @@ def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, 
     assert "| t_params | nb201-cifar10 | 50 (0) |" in (tmp_path / "r.md").read_text()
 
 
+def test_proxy_report_also_counts_missing_scores_as_the_worst(bench):
+    from scipy import stats
+
+    from benchmarks.analyses.proxy_report import correlation_row, markdown
+
+    truth = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    score = np.array([np.nan, np.nan, 1.0, 3.0, 2.0, 4.0])
+    row = correlation_row("tenas_ntk", bench, truth, score, 1.0, 6.0, "cpu", None, 0)
+    assert row["missing"] == 2
+    assert row["spearman"] == pytest.approx(stats.spearmanr(truth[2:], score[2:]).statistic)
+    constant = np.where(np.isnan(score), -1e9, score)  # a worst constant, as TE-NAS uses
+    assert row["spearman_missing_worst"] == pytest.approx(
+        stats.spearmanr(truth, constant).statistic)
+    assert row["kendall_tau_missing_worst"] == pytest.approx(kendall_tau(truth, constant))
+    assert row["spearman_missing_worst"] > row["spearman"]
+    assert "tenas_ntk (2 of 6): Spearman 0.928" in markdown([row])
+    whole = correlation_row("params", bench, truth, truth, 1.0, 6.0, "cpu", None, 0)
+    assert "spearman_missing_worst" not in whole and "worst" not in markdown([whole])
+
+
 def test_proxy_ranking_agreement_with_published_figures():
     from benchmarks.analyses.proxy_report import ranking_agreement
 

@@ -139,7 +139,21 @@ def correlation_row(predictor: str, bench, truth: np.ndarray, score: np.ndarray,
     if boot:
         ci = bootstrap_interval(truth[ok], score[ok], boot)
         row["spearman_ci"], row["kendall_tau_ci"] = ci["spearman"], ci["kendall_tau"]
+    if row["missing"]:
+        row.update(missing_as_worst(truth, score))
     return row
+
+
+def missing_as_worst(truth: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """Spearman and Kendall tau with every missing score counted as the worst one, all tied
+    (what a proxy's authors do who substitute a constant, e.g. TE-NAS's condition number of
+    100,000 for a singular NTK), instead of dropped."""
+    from scipy import stats
+
+    known = np.isfinite(truth)
+    ranks = stats.rankdata(np.where(np.isfinite(score), score, -np.inf)[known])
+    return {"spearman_missing_worst": float(stats.spearmanr(truth[known], ranks).statistic),
+            "kendall_tau_missing_worst": kendall_tau(truth[known], ranks)}
 
 
 def score_row(csv: Path, boot: int) -> dict:
@@ -292,6 +306,12 @@ def markdown(rows: Sequence[dict]) -> str:
                      f"{_published(r['predictor'])} | "
                      f"{PUBLISHED_KENDALL_AZNAS.get(r['predictor'], '–')} | "
                      f"{other_figures(r['predictor']) or '–'} |")
+    worst = [f"{r['predictor']} ({r['missing']} of {r['archs']}): Spearman "
+             f"{r['spearman_missing_worst']:.3f}, Kendall tau {r['kendall_tau_missing_worst']:.3f}"
+             for r in rows if "spearman_missing_worst" in r]
+    if worst:
+        lines += ["", "Missing scores are left out above. Counted as the worst score instead "
+                  "(all tied): " + "; ".join(worst) + "."]
     return "\n".join(lines) + "\n"
 
 
