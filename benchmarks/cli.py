@@ -550,6 +550,9 @@ def _mount_optional() -> None:
     if score is not None and hasattr(score, "score_command"):
         app.command("score")(_guard(score.score_command))
         app.command("score-join")(_guard(score.score_join_command))
+        from benchmarks.score_compare import score_compare_command
+
+        app.command("score-compare")(_guard(score_compare_command))
     search = _optional("benchmarks.search.cli")
     if search is not None and hasattr(search, "search_command"):
         app.command("search")(_guard(search.search_command))

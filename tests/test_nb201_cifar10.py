@@ -357,6 +357,38 @@ def test_score_join_makes_one_file_and_record_of_shards(bench, predictors, tmp_p
         join_scores([parts[0], cut])
 
 
+def test_score_compare_sets_two_scorings_side_by_side(bench, predictors, tmp_path):
+    from typer.testing import CliRunner
+
+    from benchmarks.cli import app as cli_app
+    from benchmarks.score_compare import compare_scores
+
+    archs = [str(bench.archs[i]) for i in (0, 5, 7_000, 12_345)]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_scores(score_architectures("t_params", bench, archs), a)
+    write_scores(score_architectures("t_params", bench, archs[1:], seed=4), b)
+    same = compare_scores(a, b)
+    assert (same["shared"], same["only_in_a"], same["only_in_b"]) == (3, 1, 0)
+    assert same["spearman"] == pytest.approx(1.0) and same["max_rel_diff"] == 0.0
+    assert same["differing_settings"] == {"seed": [0, 4]}
+    args = ["score-compare", str(a), str(b), "--max-rel-diff", "0"]
+    passed = CliRunner().invoke(cli_app, [*args, "-o", str(tmp_path / "c.json")])
+    assert passed.exit_code == 0 and "Spearman 1.000000" in passed.output
+    assert json.loads((tmp_path / "c.json").read_text())["identical"] == 3
+    frame = pd.read_csv(b).astype({"score": float})
+    frame.loc[0, "score"] *= 1.01
+    frame.loc[1, "score"] = np.nan
+    frame.to_csv(b, index=False)
+    moved = compare_scores(a, b)
+    assert moved["max_rel_diff"] == pytest.approx(0.01 / 1.01)
+    assert (moved["undefined_in_b_only"], moved["both_defined"]) == (1, 2)
+    failed = CliRunner().invoke(cli_app, args)
+    assert failed.exit_code == 1 and "exceeds --max-rel-diff" in failed.output
+    assert CliRunner().invoke(cli_app, [*args[:4], "0.02"]).exit_code == 1  # one-sided score
+    refused = CliRunner().invoke(cli_app, ["score-compare", str(a), str(tmp_path / "c.csv")])
+    assert refused.exit_code == 2 and "no score file with its record" in refused.output
+
+
 def test_proxy_report_checks_scores_beside_published_figures(bench, predictors, tmp_path):
     from benchmarks.cli import app as cli_app
 
