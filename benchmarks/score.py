@@ -338,16 +338,19 @@ def join_scores(parts: Sequence[Path]) -> pd.DataFrame:
 
 
 class ScoreAppender:
-    """Appends ``arch,score`` rows to a CSV as they are computed, flushed at once."""
+    """Appends ``arch,score`` rows to a CSV as they are computed, flushed at once. The first
+    rows replace the file whole (a resumed run's kept rows, too), so a stop while they are
+    written leaves the earlier file as it was."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.rows = Path(out), 0
 
     def __call__(self, rows: pd.DataFrame) -> None:
         if self.rows == 0:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.out, "w" if self.rows == 0 else "a", encoding="utf-8") as fh:
-            fh.write(_csv(rows, header=self.rows == 0))
+            _write_atomic(self.out, _csv(rows))
+        else:
+            with open(self.out, "a", encoding="utf-8") as fh:
+                fh.write(_csv(rows, header=False))
         self.rows += len(rows)
 
 
