@@ -67,19 +67,21 @@ class Progress:
         if self._bar is not None:
             self._bar.__exit__(kind, exc, tb)
 
-    def done(self, name: str, status: str = "ok") -> None:
-        """One more item finished, as ``status`` (anything but ``ok`` counts as failed)."""
-        self.count += 1
-        self.failed += status != "ok"
+    def done(self, name: str, status: str = "ok", items: int = 1) -> None:
+        """``items`` more items finished (the last named ``name``), as ``status`` (anything
+        but ``ok`` counts as failed)."""
+        self.count += items
+        self.failed += items if status != "ok" else 0
         if not self.enabled:
             return
         if self._bar is not None:
             failed = f"{self.failed} failed" if self.failed else ""
-            self._bar.update(self._job, advance=1, description=f"{self.label} {name:>20}",
+            self._bar.update(self._job, advance=items, description=f"{self.label} {name:>20}",
                              failed=failed)
             return
         now = time.monotonic()
-        if self.count not in (1, self.total) and now - self.last_line < self.every_s:
+        first = self.last_line == -math.inf
+        if not first and self.count < self.total and now - self.last_line < self.every_s:
             return
         self.last_line = now
         elapsed = now - self.start

@@ -31,6 +31,7 @@ from benchmarks import checks
 from benchmarks.contexts import ContextBuilder, check_compatible
 from benchmarks.keyvalue import parse_key_values
 from benchmarks.live import SUBSTITUTES, dataset_source, live_source_for
+from benchmarks.progress import Progress
 from benchmarks.score_checkpoint import (
     SECONDS,
     Checkpoint,
@@ -394,10 +395,19 @@ def score_command(
         bench = load_benchmark(benchmark)
         chosen = read_arch_file(archs, bench) if archs is not None else None
         checkpoint = read_checkpoint(out)
-        frame = score_architectures(predictor, bench, chosen, batch_source=batch_source,
-                                    params=_parse_params(param), seed=seed, device=device,
-                                    on_scores=appender, resume=checkpoint,
-                                    on_checkpoint=lambda c: write_checkpoint(out, c))
+        kept = checkpoint.rows if checkpoint is not None else 0
+        total = len(chosen) if chosen is not None else len(bench)
+        with Progress(max(total - kept, 0), f"{predictor} scores") as bar:
+
+            def on_scores(rows: pd.DataFrame) -> None:
+                appender(rows)
+                if appender.rows > kept:  # not the kept rows of a resumed run
+                    bar.done(str(rows["arch"].iloc[-1]), items=len(rows))
+
+            frame = score_architectures(predictor, bench, chosen, batch_source=batch_source,
+                                        params=_parse_params(param), seed=seed, device=device,
+                                        on_scores=on_scores, resume=checkpoint,
+                                        on_checkpoint=lambda c: write_checkpoint(out, c))
     except BaseException as exc:
         if appender.rows > (checkpoint.rows if checkpoint is not None else 0):
             log.warning("kept the %d scores computed before the stop in %s; the same command "

@@ -66,6 +66,7 @@ def test_a_stopped_scoring_goes_on_to_the_file_of_an_uninterrupted_run(
     resumed = CliRunner().invoke(app, request_args(out))
     assert resumed.exit_code == 0, resumed.output
     assert "went on after 4" in resumed.output
+    assert "jacov scores 3/3 (100%)" in resumed.output  # progress counts what is left
     assert out.read_bytes() == whole.read_bytes()
     assert not progress_path(out).exists()
     record = json.loads(score.record_path(out).read_text())
