@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -110,6 +112,11 @@ def read_checkpoint(out: Path) -> Checkpoint | None:
         raise CheckpointError(f"{sidecar} is not a readable scoring checkpoint; {fix}") from None
     if body.get("format") != FORMAT or rows < 1 or not all(map(math.isfinite, seconds.values())):
         raise CheckpointError(f"{sidecar} is not a scoring checkpoint of this version; {fix}")
+    try:
+        np.random.default_rng().bit_generator.state = state
+    except (ValueError, TypeError, KeyError):
+        raise CheckpointError(f"{sidecar} holds no state of numpy's default generator; "
+                              f"{fix}") from None
     try:
         scores = pd.read_csv(out, nrows=rows)
     except (OSError, ValueError) as exc:

@@ -91,6 +91,10 @@ def test_a_stopped_scoring_refuses_another_request_and_a_broken_sidecar(
     assert "Traceback" not in other.output and progress_path(out).name in other.output
     assert out.read_bytes() == kept  # nothing is lost
 
+    sidecar = json.loads(progress_path(out).read_text())
+    progress_path(out).write_text(json.dumps({**sidecar, "rng_state": {"state": 1}}))
+    garbled = CliRunner().invoke(app, request_args(out))
+    assert garbled.exit_code == 2 and "no state of numpy's default generator" in garbled.output
     progress_path(out).write_text("{not json")
     broken = CliRunner().invoke(app, request_args(out))
     assert broken.exit_code == 2 and "not a readable scoring checkpoint" in broken.output
