@@ -103,3 +103,16 @@ def test_a_stopped_scoring_refuses_another_request_and_a_broken_sidecar(
     progress_path(out).unlink()  # the fix named: start over
     fresh = CliRunner().invoke(app, request_args(out))
     assert fresh.exit_code == 0 and "went on" not in fresh.output
+
+
+def test_a_scoring_stopped_twice_goes_on_each_time(request_args, tmp_path, monkeypatch):
+    whole, out = tmp_path / "whole.csv", tmp_path / "twice.csv"
+    assert CliRunner().invoke(app, request_args(whole)).exit_code == 0
+    for rows in (2, 4):  # each run stops at its second query
+        with monkeypatch.context() as patch:
+            stop_at_query(patch, 2)
+            assert isinstance(CliRunner().invoke(app, request_args(out)).exception, Stop)
+        assert json.loads(progress_path(out).read_text())["rows"] == rows
+    assert CliRunner().invoke(app, request_args(out)).exit_code == 0
+    assert out.read_bytes() == whole.read_bytes()
+    assert json.loads(score.record_path(out).read_text())["resumed_after"] == [2, 4]
