@@ -2,7 +2,8 @@
 # TE-NAS's NTK condition number on the 3,000 cells of archs-3000.txt, in 30 shards of 100 so the
 # work (about 27 CPU s per cell on one thread, one backward pass per sample of its batch of 72)
 # resumes shard by shard: a shard is done when its record (tenas_ntk-NN.csv.json) exists, and a
-# shard stopped part-way is scored again from its start. Shard NN is a uniform split of the
+# shard stopped part-way goes on from its last whole chunk of 64 cells (`predbench score` keeps
+# where it stands in tenas_ntk-NN.csv.progress.json). Shard NN is a uniform split of the
 # 3,000 (see its first line) scored with --seed NN. When all 30 are done `predbench score-join`
 # joins them into ../tenas_ntk.csv with one record, which `predbench analyze proxy-report` reads
 # beside the others.
