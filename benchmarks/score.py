@@ -289,6 +289,24 @@ def write_scores(frame: pd.DataFrame, out: Path) -> Path:
     return record
 
 
+def read_scores(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A finished ``predbench score`` output: its ``[arch, score]`` frame and its record."""
+    import pandas as pd
+
+    record = record_path(Path(path))
+    if not Path(path).is_file() or not record.is_file():
+        raise ScoreError(f"{path}: no score file with its record ({record.name}) beside it; "
+                         "pass the CSVs `predbench score` wrote and finished")
+    try:
+        frame = pd.read_csv(path)
+        meta = json.loads(record.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ScoreError(f"{path} or its record cannot be read ({exc}); score it again") from None
+    if list(frame.columns) != ["arch", "score"]:
+        raise ScoreError(f"{path} is not an arch,score file; pass a `predbench score` output")
+    return frame, meta
+
+
 #: Record fields that every joined part must share.
 SHARED_FIELDS = ("predictor", "params", "benchmark", "batch_source")
 #: Record fields the joined record sums over its parts.
@@ -306,14 +324,7 @@ def join_scores(parts: Sequence[Path]) -> pd.DataFrame:
 
     if not parts:
         raise ScoreError("no score files to join; pass the shards' CSVs")
-    frames, records = [], []
-    for part in parts:
-        record = record_path(Path(part))
-        if not Path(part).is_file() or not record.is_file():
-            raise ScoreError(f"{part}: no score file with its record ({record.name}) beside "
-                             "it; pass the CSVs `predbench score` wrote and finished")
-        frames.append(pd.read_csv(part))
-        records.append(json.loads(record.read_text()))
+    frames, records = zip(*(read_scores(part) for part in parts), strict=True)
     first = records[0]
     for part, record, scores in zip(parts, records, frames, strict=True):
         for field in SHARED_FIELDS:
@@ -384,7 +395,7 @@ def score_command(
 
     torch.set_num_threads(threads)
     appender = ScoreAppender(out)
-    checkpoint = None
+    checkpoint, kept = None, 0
     try:
         checks.output_file(out, "--out")
         checks.output_file(record_path(out), "--out (its record)")
@@ -395,7 +406,8 @@ def score_command(
         bench = load_benchmark(benchmark)
         chosen = read_arch_file(archs, bench) if archs is not None else None
         checkpoint = read_checkpoint(out)
-        kept = checkpoint.rows if checkpoint is not None else 0
+        if checkpoint is not None:
+            kept = checkpoint.rows
         total = len(chosen) if chosen is not None else len(bench)
         with Progress(max(total - kept, 0), f"{predictor} scores") as bar:
 
@@ -409,7 +421,7 @@ def score_command(
                                         on_scores=on_scores, resume=checkpoint,
                                         on_checkpoint=lambda c: write_checkpoint(out, c))
     except BaseException as exc:
-        if appender.rows > (checkpoint.rows if checkpoint is not None else 0):
+        if appender.rows > kept:
             log.warning("kept the %d scores computed before the stop in %s; the same command "
                         "goes on from the last whole chunk", appender.rows, out)
         if isinstance(exc, (ScoreError, ValueError, KeyError)):
@@ -418,8 +430,7 @@ def score_command(
         raise
     record = write_scores(frame, out)
     progress_path(out).unlink(missing_ok=True)
-    resumed = (f"; went on after {checkpoint.rows} scored before"
-               if checkpoint is not None else "")
+    resumed = f"; went on after {kept} scored before" if checkpoint is not None else ""
     typer.echo(f"wrote {len(frame)} scores to {out} (record: {record}){resumed}; "
                f"batch source: {frame.attrs['batch_source']}; "
                f"{frame.attrs['fit_seconds'] + frame.attrs['query_seconds']:.2f} s wall, "

@@ -20,7 +20,7 @@ import numpy as np
 import typer
 
 from benchmarks import checks
-from benchmarks.score import ScoreError, record_path
+from benchmarks.score import ScoreError, read_scores
 from predictors.ranking import kendall_tau
 
 #: Record fields shown side by side where the two files differ.
@@ -28,18 +28,8 @@ SETTINGS = ("predictor", "params", "benchmark", "batch_source", "seed", "device"
 
 
 def _read(path: Path) -> tuple[Any, dict[str, Any]]:
-    import pandas as pd
-
-    record = record_path(Path(path))
-    if not Path(path).is_file() or not record.is_file():
-        raise ScoreError(f"{path}: no score file with its record ({record.name}) beside it; "
-                         "pass CSVs that `predbench score` finished")
-    try:
-        frame = pd.read_csv(path)
-        meta = json.loads(record.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ScoreError(f"{path} or its record cannot be read ({exc}); score it again") from None
-    if list(frame.columns) != ["arch", "score"] or frame["arch"].duplicated().any():
+    frame, meta = read_scores(path)
+    if frame["arch"].duplicated().any():
         raise ScoreError(f"{path} is not an arch,score file with one row per architecture")
     return frame, meta
 
