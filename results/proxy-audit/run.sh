@@ -20,11 +20,11 @@ $AUDIT -b nb201-cifar10 --archs results/nb201-cifar10/zero_cost/archs-3000.txt -
 [ -s results/proxy-audit/fmnist-nb201/az_nas-archs200.csv ] || predbench score -p az_nas \
   -b fmnist-nb201 --archs results/zero-cost-recent/archs200.txt --param init_seed=0 \
   --param batch_seed=0 --device cpu -o results/proxy-audit/fmnist-nb201/az_nas-archs200.csv
-# The two costly proxies on fewer cells: grasp (0.37 s/arch at 64) on the first 50 of the
-# sample, batch sizes up to 64; tenas_ntk (2 s/arch at 72) on the first 30, two init and two
+# The two costly proxies on a smaller grid: grasp (0.37 s/arch at 64) on the first 50 of the
+# sample, batch sizes up to 64; tenas_ntk (3 s/arch at 72) on all 100, two init and two
 # batch seeds, one seed per substitute source.
 $AUDIT $FM --proxies grasp --batch-sizes 1,8,32 --limit grasp=50
-$AUDIT $FM --proxies tenas_ntk --limit tenas_ntk=30 --split-seeds 2 --source-seeds 1
+$AUDIT $FM --proxies tenas_ntk --split-seeds 2 --source-seeds 1
 # Floating-point reduction order: zico on four of the cells with two torch threads instead
 # of one (on two busy cores two threads cost 6.5 CPU s per network, so four only).
 T=results/proxy-audit/fmnist-nb201/threads2
