@@ -16,7 +16,7 @@ $AUDIT -b nb201-cifar10 --archs results/nb201-cifar10/zero_cost/archs-3000.txt -
 [ -s results/proxy-audit/nb201-cifar10/l2_norm-3000.csv ] || predbench score -p l2_norm \
   -b nb201-cifar10 --archs results/nb201-cifar10/zero_cost/archs-3000.txt --param init_seed=0 \
   --device cpu -o results/proxy-audit/nb201-cifar10/l2_norm-3000.csv
-# zen (draws its own Gaussian weights and inputs from the batch seed; 0.8 s per arch) on the
+# zen (draws its own Gaussian weights and inputs from the batch seed; 1.5 s per arch) on the
 # same 3,000 cells.
 [ -s results/proxy-audit/nb201-cifar10/zen-3000.csv ] || predbench score -p zen \
   -b nb201-cifar10 --archs results/nb201-cifar10/zero_cost/archs-3000.txt --param batch_seed=0 \
